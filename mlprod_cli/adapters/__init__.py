@@ -1,0 +1,1 @@
+"""The outside world: virtualenvs and installers, git, file formats, stores."""

@@ -1,0 +1,134 @@
+"""Virtualenvs: create one and install a hashed lock into it.
+
+uv installs the lock (a warm cache makes a typical ML stack take well under a
+second); pip inside the new venv is the fallback where the uv binary cannot
+run. Both install with hash checking on and no dependency resolution: the lock
+is the whole truth.
+Neither compiles bytecode here: see :mod:`mlprod_cli.adapters.bytecode`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlprod_cli.core.project import venv_executable
+from mlprod_cli.errors import EnvironmentProblem, UsageError
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    executable: str
+    version: str
+
+
+def find_interpreter(spec: str | None) -> Interpreter:
+    """Resolve ``--python`` (a path, a name on PATH, or a version like ``3.12``)."""
+    import sys
+
+    if spec is None:
+        return Interpreter(sys.executable, ".".join(map(str, sys.version_info[:3])))
+    from virtualenv.discovery.builtin import get_interpreter
+
+    try:
+        info = get_interpreter(spec, try_first_with=[])
+    except Exception:  # virtualenv raises plain RuntimeErrors for odd specs
+        info = None
+    if info is None:
+        raise UsageError(f"--python {spec}: no such Python interpreter found")
+    return Interpreter(info.executable, ".".join(map(str, info.version_info[:3])))
+
+
+def create_venv(path: Path, interpreter: Interpreter) -> Path:
+    """Create a virtualenv at ``path`` (pip seeded, no setuptools/wheel); return its python."""
+    from virtualenv import cli_run
+
+    try:
+        cli_run(
+            [
+                str(path),
+                "--python",
+                interpreter.executable,
+                "--no-setuptools",
+                "--quiet",
+            ],
+            setup_logging=False,
+        )
+    except (Exception, SystemExit) as exc:
+        raise EnvironmentProblem(f"creating the virtualenv {path} failed: {exc}") from None
+    return venv_executable(path, "python")
+
+
+def _uv_binary() -> str | None:
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _last_line(text: str) -> str:
+    """The gist of an installer's failure, on one line.
+
+    uv says ``error: …`` then ``cause: …`` lines; pip puts ``ERROR: …`` first
+    and details after. Take the error and its first cause; else the last line.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    error = next((line for line in lines if line.lower().startswith("error:")), None)
+    if error is None:
+        interesting = [line for line in lines if not line.lower().startswith(("hint:", "note:"))]
+        return (interesting or lines or ["(no output)"])[-1]
+    gist = error.split(":", 1)[1].strip()
+    cause = next((line for line in lines if line.startswith("cause:")), None)
+    if cause:
+        gist += ": " + cause.split(":", 1)[1].strip().split(", we can conclude")[0]
+    return gist
+
+
+def install_lock(
+    python: Path, lock: Path, *, find_links: Path | None, prefer_uv: bool | None = None
+) -> str:
+    """Install ``lock`` into the venv of ``python`` with hashes required; return the tool used.
+
+    ``MLPROD_INSTALLER=pip`` forces pip (where uv is unwanted or broken).
+    """
+    if prefer_uv is None:
+        prefer_uv = os.environ.get("MLPROD_INSTALLER", "uv").lower() != "pip"
+    links = ["--find-links", str(find_links)] if find_links and find_links.is_dir() else []
+    uv = _uv_binary() if prefer_uv else None
+    if uv is not None:
+        command = [
+            uv,
+            "pip",
+            "sync",
+            "--require-hashes",
+            "--python",
+            str(python),
+            *links,
+            str(lock),
+        ]
+        env = dict(os.environ, UV_NO_PROGRESS="1")
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env=env)
+        except OSError:
+            done = None  # the binary cannot run here (wrong platform, noexec mount): use pip
+        if done is not None:
+            if done.returncode != 0:
+                raise EnvironmentProblem(
+                    f"installing {lock.name} with uv failed: {_last_line(done.stderr)}"
+                )
+            return "uv"
+    command = [
+        str(python), "-m", "pip", "install", "--require-hashes", "--no-deps", "--no-compile",
+        "--disable-pip-version-check", "-q", *links, "-r", str(lock),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise EnvironmentProblem(
+            f"installing {lock.name} with pip failed: {_last_line(done.stderr)}"
+        )
+    return "pip"

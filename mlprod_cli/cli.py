@@ -1,0 +1,148 @@
+"""The entry point: build the Typer app, run it, and turn errors into exit codes.
+
+``main()`` is the single way out of mlprod. Commands return an exit code or
+raise :class:`~mlprod_cli.errors.MlprodError`; ``main`` prints the error as one
+``error: …`` line on stderr (``-v`` or ``MLPROD_DEBUG=1`` adds the traceback).
+
+Start-up cost matters (shell completion and pre-commit hooks run ``mlprod`` all
+the time), so this module imports nothing heavy at module level: ``--version``
+answers before Typer is even imported, and each command imports what it needs
+inside its own function.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from mlprod_cli import __version__
+from mlprod_cli.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MlprodError
+
+# Commands that never hand over to a project's own virtualenv: ``new`` makes
+# projects rather than living in one.
+_NO_DELEGATION = {"new"}
+
+
+def build_app():
+    """Assemble the Typer application with every command registered."""
+    import typer
+
+    from mlprod_cli.commands import check, new
+
+    app = typer.Typer(
+        name="mlprod",
+        help=(
+            "Machine learning in production from the first minute: scaffold a project, "
+            "then check, train, evaluate, serve and watch it."
+        ),
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", "-V", help="Show mlprod's version and exit.", is_eager=True
+        ),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", help="Show tracebacks on errors (or set MLPROD_DEBUG=1)."
+        ),
+    ) -> None:
+        if version:
+            sys.stdout.write(f"mlprod {__version__}\n")
+            raise typer.Exit(0)
+        if verbose:
+            os.environ["MLPROD_DEBUG"] = "1"
+
+    new.register(app)
+    check.register(app)
+    return app
+
+
+def _wants_traceback(argv: list[str]) -> bool:
+    return os.environ.get("MLPROD_DEBUG") == "1" or "-v" in argv or "--verbose" in argv
+
+
+def _first_command(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run mlprod with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv in (["--version"], ["-V"]):
+        # The fast path: no Typer, no Rich, no project lookup.
+        sys.stdout.write(f"mlprod {__version__}\n")
+        return 0
+
+    command = _first_command(argv)
+    if command is not None and command not in _NO_DELEGATION:
+        from mlprod_cli.core.project import delegate_if_needed
+
+        delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
+
+    try:
+        app = build_app()
+        import typer.main
+
+        cli = typer.main.get_command(app)
+        code = cli.main(args=argv, prog_name="mlprod", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+        if code == EXIT_INTERRUPTED:  # newer Typers turn Ctrl-C into a silent Exit(130)
+            _print_error("interrupted")
+        return code
+    except MlprodError as exc:
+        if _wants_traceback(argv):
+            import traceback
+
+            traceback.print_exc()
+        _print_error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        kind = _click_kind(exc)
+        if kind == "Abort":  # click turns Ctrl-C into Abort
+            _print_error("interrupted")
+            return EXIT_INTERRUPTED
+        if kind == "ClickException":
+            # Usage errors from the parser: one line naming the option, exit 2.
+            message = exc.format_message().strip().replace("\n", " ")
+            ctx = getattr(exc, "ctx", None)
+            hint = f"run '{ctx.command_path} --help'" if ctx is not None else None
+            _print_error(message, hint)
+            return EXIT_USAGE
+        # A bug: say so in one line; the traceback is one flag away.
+        if _wants_traceback(argv):
+            raise
+        _print_error(
+            f"internal error: {type(exc).__name__}: {exc}", "run again with -v for the traceback"
+        )
+        return EXIT_INTERNAL
+
+
+def _click_kind(exc: BaseException) -> str | None:
+    """Which click exception ``exc`` is, by class name.
+
+    Typer vendors click since 0.27 (``typer._click``) and used the ``click``
+    package before; matching by name works with both without importing either.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "Abort" in names:
+        return "Abort"
+    if "ClickException" in names:
+        return "ClickException"
+    return None
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    # Always one line, so scripts and CI logs can rely on it.
+    line = f"error: {message}" + (f" (hint: {hint})" if hint else "")
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""The core layer: plain functions and dataclasses; never prints, never exits."""

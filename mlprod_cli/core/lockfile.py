@@ -1,0 +1,218 @@
+"""The project's lock file (``requirements.lock``) and what it must agree with.
+
+The lock is in pip's requirements format: one ``name==version`` per package,
+each followed by ``--hash=sha256:…`` lines, and no index URL. That format is
+read by pip, uv and Docker builds alike, and hash checking is all-or-nothing:
+one unpinned or unhashed line and ``--require-hashes`` refuses the file.
+
+``mlprod check`` uses this module to prove three things quickly, without
+starting the project's interpreter: every line is pinned and hashed, every
+dependency in ``pyproject.toml`` is satisfied by the lock, and the packages in
+``.venv`` are exactly the locked versions.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlprod_cli.errors import ConfigError
+
+LOCK_NAME = "requirements.lock"
+_HASH = re.compile(r"--hash[= ](sha256:[0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str  # canonical (PEP 503) name
+    version: str
+    hashes: tuple[str, ...]
+    marker: str | None
+    line: int
+
+
+@dataclass
+class LockReport:
+    """What ``check`` found: problems are strings naming the file and the package."""
+
+    pins: list[Pin] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join backslash continuations; drop comments; keep the first physical line number."""
+    out: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not buffer:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        if buffer.strip():
+            out.append((start, buffer.strip()))
+        buffer = ""
+    if buffer.strip():
+        out.append((start, buffer.strip()))
+    return out
+
+
+def read_lock(path: Path) -> list[Pin]:
+    """Parse ``path``; raise ConfigError for a line that is not an exact, hashed pin."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from None
+    pins: list[Pin] = []
+    for number, line in _logical_lines(text):
+        if line.startswith("-"):
+            raise ConfigError(
+                f"{path.name}:{number}: option lines ({line.split()[0]}) do not belong in the lock; "
+                "pass them to the installer"
+            )
+        hashes = tuple(_HASH.findall(line))
+        spec = _HASH.sub("", line).strip()
+        try:
+            req = Requirement(spec)
+        except InvalidRequirement as exc:
+            raise ConfigError(f"{path.name}:{number}: not a requirement: {exc}") from None
+        specs = list(req.specifier)
+        if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+            raise ConfigError(
+                f"{path.name}:{number}: {req.name} is not pinned with an exact ==version"
+            )
+        if not hashes:
+            raise ConfigError(f"{path.name}:{number}: {req.name} has no --hash")
+        pins.append(
+            Pin(
+                canonical(req.name),
+                specs[0].version,
+                hashes,
+                str(req.marker) if req.marker else None,
+                number,
+            )
+        )
+    return pins
+
+
+def _marker_env(python_version: str | None) -> dict[str, str]:
+    from packaging.markers import default_environment
+
+    env = default_environment()
+    if python_version:
+        parts = python_version.split(".")
+        env["python_full_version"] = python_version
+        env["python_version"] = ".".join(parts[:2])
+    return env
+
+
+def applies(marker: str | None, env: dict[str, str], extras: tuple[str, ...] = ("",)) -> bool:
+    """Whether a requirement with ``marker`` applies in environment ``env``."""
+    if not marker:
+        return True
+    from packaging.markers import Marker
+
+    m = Marker(marker)
+    return any(m.evaluate(dict(env, extra=extra)) for extra in extras)
+
+
+def read_pyproject(path: Path) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def check_against_pyproject(
+    pins: list[Pin], pyproject: Path, lock_name: str = LOCK_NAME
+) -> list[str]:
+    """Dependencies (and optional ``dev`` ones) of ``pyproject`` that the lock does not satisfy."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    data = read_pyproject(pyproject).get("project", {})
+    wanted = list(data.get("dependencies", []))
+    optional = data.get("optional-dependencies", {})
+    wanted += [(req, group) for group, reqs in optional.items() for req in reqs]
+    by_name = {pin.name: pin for pin in pins}
+    env = _marker_env(None)
+    problems = []
+    for item in wanted:
+        text, group = (item, "") if isinstance(item, str) else item
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            problems.append(f"{pyproject.name}: dependency {text!r} is not valid: {exc}")
+            continue
+        if req.marker and not req.marker.evaluate(dict(env, extra=group)):
+            continue
+        pin = by_name.get(canonical(req.name))
+        label = f"{req.name} (optional '{group}')" if group else req.name
+        if pin is None:
+            problems.append(f"{pyproject.name} needs {label} but {lock_name} does not pin it")
+        elif req.specifier and not req.specifier.contains(pin.version, prereleases=True):
+            problems.append(
+                f"{pyproject.name} needs {req.name}{req.specifier} but {lock_name} pins {pin.version}"
+            )
+    return problems
+
+
+def venv_python_version(venv: Path) -> str | None:
+    """The ``version_info`` recorded in ``pyvenv.cfg`` (no interpreter start-up)."""
+    try:
+        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version_info", "version"):
+            return value.strip()
+    return None
+
+
+def installed_versions(venv: Path) -> dict[str, str]:
+    """``{canonical name: version}`` of every distribution in ``venv``'s site-packages."""
+    found: dict[str, str] = {}
+    for site in [*sorted(venv.glob("lib/python*/site-packages")), venv / "Lib" / "site-packages"]:
+        if not site.is_dir():
+            continue
+        for info in site.glob("*.dist-info"):
+            stem = info.name[: -len(".dist-info")]
+            name, _, version = stem.rpartition("-")
+            if name:
+                found[canonical(name)] = version
+    return found
+
+
+def check_venv(pins: list[Pin], venv: Path, lock_name: str = LOCK_NAME) -> list[str]:
+    """Differences between the locked versions and what is installed in ``venv``."""
+    installed = installed_versions(venv)
+    env = _marker_env(venv_python_version(venv))
+    problems = []
+    for pin in pins:
+        if not applies(pin.marker, env):
+            continue
+        have = installed.get(pin.name)
+        if have is None:
+            problems.append(
+                f"{pin.name}=={pin.version} from {lock_name} is not installed in {venv.name}"
+            )
+        elif have != pin.version:
+            problems.append(f"{venv.name} has {pin.name} {have}, {lock_name} pins {pin.version}")
+    return problems

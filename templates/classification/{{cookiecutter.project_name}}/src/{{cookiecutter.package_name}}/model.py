@@ -1,0 +1,27 @@
+"""The first model: a plain, well-understood scikit-learn pipeline.
+
+Logistic regression on the engineered features. It is fast to train, its
+coefficients can be read, and ``class_weight="balanced"`` makes the rare
+melanoma count as much as the common nevus. Replace it only once the
+evaluation pipeline shows what a more complex model would buy.
+"""
+
+from __future__ import annotations
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from . import features
+
+
+def build() -> Pipeline:
+    """Return the unfitted model pipeline (``features`` then ``classifier``).
+
+    The step names matter: ``mlprod.yaml`` tunes ``classifier__C``.
+    """
+    return Pipeline(
+        [
+            ("features", features.build()),
+            ("classifier", LogisticRegression(max_iter=1000, class_weight="balanced")),
+        ]
+    )

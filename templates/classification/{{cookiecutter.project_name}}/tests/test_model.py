@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.package_name }} import data, model
+
+
+def test_build_returns_the_documented_pipeline() -> None:
+    pipeline = model.build()
+    assert isinstance(pipeline, Pipeline)
+    assert list(pipeline.named_steps) == ["features", "classifier"]
+    classifier = pipeline.named_steps["classifier"]
+    assert isinstance(classifier, LogisticRegression)
+    assert classifier.class_weight == "balanced"
+
+
+def test_build_returns_a_fresh_estimator_each_time() -> None:
+    assert model.build() is not model.build()
+
+
+def test_tuned_parameter_exists() -> None:
+    # mlprod.yaml tunes classifier__C; a renamed step would break tuning.
+    pipeline = clone(model.build()).set_params(classifier__C=0.3)
+    assert pipeline.named_steps["classifier"].C == 0.3
+
+
+def test_fitted_model_pickles_to_the_same_predictions(sample_data: pd.DataFrame) -> None:
+    X, y = data.features_and_target(sample_data.head(800), data.TARGET, ["lesion_id", "visit_date"])
+    fitted = model.build().fit(X, y)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert set(fitted.classes_) == set(y)
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))

@@ -1,0 +1,180 @@
+"""End to end: ``mlprod new`` in a subprocess, a real venv, a real install.
+
+These need the package index or a warm uv/pip cache, and take seconds to a
+minute each, so they are marked slow; ``.ci/run`` runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "classification"
+
+
+def mlprod(*args: str, cwd: Path, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mlprod_cli", *args],
+        cwd=cwd,
+        env=env or os.environ.copy(),
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("e2e")
+    done = mlprod("new", "skin-lesions", "--no-input", cwd=out)
+    assert done.returncode == 0, done.stderr
+    assert "created" in done.stdout and "cd skin-lesions" in done.stdout
+    return out / "skin-lesions"
+
+
+def test_project_is_ready(made):
+    venv = made / ".venv"
+    assert (venv / "bin" / "mlprod").is_file()
+    # its own tests pass at once, in its own venv
+    tests = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider"],
+        cwd=made,
+        capture_output=True,
+        text=True,
+    )
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert " passed" in tests.stdout
+    # the first commit holds everything, and the tree is clean after using it
+    log = subprocess.run(["git", "log", "--oneline"], cwd=made, capture_output=True, text=True)
+    assert len(log.stdout.splitlines()) == 1
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=made, capture_output=True, text=True)
+    assert status.stdout == ""
+    # bytecode for what the project imports is there (PYTHONDONTWRITEBYTECODE notwithstanding)
+    site = next(venv.glob("lib/python*/site-packages"))
+    assert list((site / "sklearn" / "linear_model" / "__pycache__").glob("*.pyc"))
+    assert list((site / "pandas" / "__pycache__").glob("*.pyc"))
+
+
+def test_outer_mlprod_hands_over_to_the_project_venv(made):
+    env = {k: v for k, v in os.environ.items() if k != "MLPROD_NO_DELEGATE"}
+    done = mlprod("check", "--format", "json", cwd=made / "src", env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert Path(report["mlprod"]["prefix"]).resolve() == (made / ".venv").resolve()
+    assert all(c["ok"] for c in report["checks"])
+
+
+def test_check_notices_a_venv_drifting_from_the_lock(made, tmp_path):
+    venv_python = made / ".venv" / "bin" / "python"
+    site = next((made / ".venv").glob("lib/python*/site-packages"))
+    info = next(site.glob("text_unidecode-*.dist-info"))
+    moved = tmp_path / info.name
+    shutil.move(info, moved)
+    try:
+        done = subprocess.run(
+            [str(made / ".venv" / "bin" / "mlprod"), "check"], cwd=made, capture_output=True, text=True
+        )
+        assert done.returncode == 1
+        assert "text-unidecode==" in done.stdout and "is not installed in .venv" in done.stdout
+    finally:
+        shutil.move(moved, info)
+    assert venv_python.exists()
+
+
+def _copy_template(tmp_path: Path, edit) -> Path:
+    copy = tmp_path / "template"
+    shutil.copytree(TEMPLATE, copy)
+    lock = copy / "{{cookiecutter.project_name}}" / "requirements.lock"
+    lock.write_text(edit(lock.read_text()))
+    return copy
+
+
+def test_hash_mismatch_removes_the_half_made_project(tmp_path):
+    template = _copy_template(
+        tmp_path, lambda text: text.replace("{{ cookiecutter._mlprod_wheel_sha256 }}", "0" * 64)
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    done = mlprod("new", "demo", "--no-input", "--template", str(template), cwd=out)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [done.stderr.splitlines()[-1]]
+    assert errors[0].startswith("error: installing requirements.lock with uv failed")
+    assert "Hash mismatch for `mlprod==" in errors[0]
+    assert list(out.iterdir()) == []
+
+
+def test_no_network_and_no_cache_removes_the_half_made_project(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    env = dict(os.environ, UV_OFFLINE="1", UV_CACHE_DIR=str(tmp_path / "empty-cache"))
+    done = mlprod("new", "demo", "--no-input", cwd=out, env=env)
+    assert done.returncode == 2
+    assert "error: installing requirements.lock with uv failed" in done.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_pip_fallback_installs_the_same_lock(tmp_path):
+    env = dict(os.environ, MLPROD_INSTALLER="pip")
+    done = mlprod("new", "demo", "--no-input", "--no-git", "--format", "json", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["installer"] == "pip"
+    check = subprocess.run(
+        [str(tmp_path / "demo" / ".venv" / "bin" / "mlprod"), "check"], cwd=tmp_path / "demo", capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _start_slow_new(out: Path) -> subprocess.Popen:
+    env = dict(os.environ, MLPROD_INSTALLER="pip")  # pip is slow enough to be caught mid-install
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlprod_cli", "new", "demo", "--no-input"],
+        cwd=out,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_ctrl_c_during_install_removes_the_project(tmp_path):
+    process = _start_slow_new(tmp_path)
+    _wait_for(tmp_path / "demo" / ".venv" / "bin" / "python", process)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "error: interrupted" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigkill_leaves_a_folder_a_rerun_explains(tmp_path):
+    process = _start_slow_new(tmp_path)
+    _wait_for(tmp_path / "demo" / ".venv" / "bin" / "python", process)
+    process.kill()
+    process.communicate(timeout=60)
+    assert (tmp_path / "demo" / ".mlprod-incomplete").exists()
+    done = mlprod("new", "demo", "--no-input", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "left half-made by an 'mlprod new' that was killed" in done.stderr
+    assert "rm -rf" in done.stderr
+    assert (tmp_path / "demo" / "mlprod.yaml").exists()  # untouched

@@ -1,0 +1,82 @@
+"""The entry point: version, help, start-up imports, and the one-line error contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from mlprod_cli import __version__
+from mlprod_cli.cli import main
+
+HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "fastapi", "cookiecutter", "pydantic")
+
+
+def test_version_fast_path(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"mlprod {__version__}\n"
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("new", "check"):
+        assert command in out
+
+
+def _modules_after(args: list[str]) -> list[str]:
+    code = (
+        "import sys, io, contextlib\n"
+        "from mlprod_cli.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main({args!r})\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_help_imports_nothing_heavy():
+    assert _modules_after(["--help"]) == []
+    assert _modules_after(["new", "--help"]) == []
+    assert _modules_after(["--version"]) == []
+
+
+def test_unknown_option_is_one_line_exit_2(capsys):
+    assert main(["new", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: ") and "--no-such-option" in err
+
+
+def test_unknown_command(capsys):
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "frobnicate" in err
+
+
+def test_missing_argument(capsys):
+    assert main(["new"]) == 2
+    assert "NAME" in capsys.readouterr().err
+
+
+def test_internal_error_is_one_line_without_traceback(monkeypatch, capsys):
+    from mlprod_cli.core import check
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(check, "run_checks", boom)
+    assert main(["check"]) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("error: internal error: RuntimeError: kaboom")
+    assert "Traceback" not in err
+
+
+def test_entry_point_runs_as_module():
+    done = subprocess.run(
+        [sys.executable, "-m", "mlprod_cli", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.strip() == f"mlprod {__version__}"
