@@ -23,7 +23,10 @@ def register(app: typer.Typer) -> None:
 
 def new(
     name: Annotated[
-        str, typer.Argument(help="Project name (letters, digits, - _ .).", metavar="NAME", show_default=False)
+        str,
+        typer.Argument(
+            help="Project name (letters, digits, - _ .).", metavar="NAME", show_default=False
+        ),
     ],
     output_dir: Annotated[
         Path,

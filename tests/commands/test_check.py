@@ -30,14 +30,19 @@ def test_check_no_venv_json(project, monkeypatch, capsys):
     assert [c["name"] for c in report["checks"]] == ["config", "lock", "pyproject"]
 
 
-def test_check_malformed_config_is_exit_2_naming_the_line(project, monkeypatch, capsys, tree_snapshot):
+def test_check_malformed_config_is_exit_2_naming_the_line(
+    project, monkeypatch, capsys, tree_snapshot
+):
     path = project / "mlprod.yaml"
     path.write_text(path.read_text().replace("cv: 5", "cv: five"))
     before = tree_snapshot(project)
     monkeypatch.chdir(project / "src")
     assert main(["check"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: mlprod.yaml:") and "tune.cv: expected a whole number, got 'five'" in err
+    assert (
+        err.startswith("error: mlprod.yaml:")
+        and "tune.cv: expected a whole number, got 'five'" in err
+    )
     assert tree_snapshot(project) == before
 
 

@@ -39,7 +39,10 @@ def test_reads_multiline_pins_with_markers(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (f"numpy>=2 --hash={H1}\n", r"requirements.lock:1: numpy is not pinned with an exact ==version"),
+        (
+            f"numpy>=2 --hash={H1}\n",
+            r"requirements.lock:1: numpy is not pinned with an exact ==version",
+        ),
         ("numpy==2.2.6\n", r"requirements.lock:1: numpy has no --hash"),
         (f"numpy==2.* --hash={H1}\n", r"not pinned"),
         ("--index-url http://example.invalid/simple\n", r"option lines \(--index-url\)"),
@@ -69,7 +72,7 @@ def test_pyproject_agreement(tmp_path):
 def test_bad_pyproject(tmp_path):
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[project\n")
-    with pytest.raises(ConfigError, match="pyproject.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: not valid TOML"):
         check_against_pyproject([], pyproject)
 
 

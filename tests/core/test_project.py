@@ -40,7 +40,9 @@ def test_find_project_root(tmp_path):
     (tmp_path / "mlprod.yaml").write_text("")
     (tmp_path / "a" / "b").mkdir(parents=True)
     assert find_project_root(tmp_path / "a" / "b") == tmp_path.resolve()
-    assert find_project_root(tmp_path.parent) is None or find_project_root(tmp_path.parent) != tmp_path
+    assert (
+        find_project_root(tmp_path.parent) is None or find_project_root(tmp_path.parent) != tmp_path
+    )
 
 
 def test_delegates_to_the_project_mlprod(tmp_path, execs):

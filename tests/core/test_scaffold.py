@@ -50,7 +50,9 @@ def test_valid_names(name):
 
 
 def test_renders_a_project_with_wheel_lock_and_provenance(tmp_path):
-    result = create_project(_request(tmp_path, "fraud.detector-2", extra_context=("author=Ada Lovelace",)))
+    result = create_project(
+        _request(tmp_path, "fraud.detector-2", extra_context=("author=Ada Lovelace",))
+    )
     project = tmp_path / "fraud.detector-2"
     assert result.project_dir == project
     assert (project / "src" / "fraud_detector_2" / "model.py").is_file()
@@ -132,7 +134,9 @@ def test_explains_a_project_left_by_a_killed_run(tmp_path):
 
 @pytest.mark.parametrize("existed", [False, True])
 @pytest.mark.parametrize("exception", [RuntimeError("install broke"), KeyboardInterrupt()])
-def test_failure_after_rendering_removes_what_was_created(tmp_path, monkeypatch, existed, exception):
+def test_failure_after_rendering_removes_what_was_created(
+    tmp_path, monkeypatch, existed, exception
+):
     if existed:
         (tmp_path / "demo").mkdir()
 
@@ -164,7 +168,9 @@ def test_a_custom_template(tmp_path):
     (tpl / "cookiecutter.json").write_text('{"project_name": "x", "greeting": "hi"}')
     (tpl / "{{cookiecutter.project_name}}" / "README.md").write_text("{{cookiecutter.greeting}}")
     out = tmp_path / "out"
-    result = create_project(_request(out, name="custom", template=str(tpl), extra_context=("greeting=hello",)))
+    result = create_project(
+        _request(out, name="custom", template=str(tpl), extra_context=("greeting=hello",))
+    )
     assert (out / "custom" / "README.md").read_text() == "hello"
     assert not (out / "custom" / "wheels").exists()  # only mlprod templates pin mlprod
     provenance = json.loads((out / "custom" / PROVENANCE).read_text())
@@ -194,7 +200,13 @@ def test_git_commit_without_identity(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
         monkeypatch.delenv(var, raising=False)
     result = create_project(_request(tmp_path / "out", git=True))
     assert result.git_commit and len(result.git_commit) == 40

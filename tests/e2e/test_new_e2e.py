@@ -57,7 +57,9 @@ def test_project_is_ready(made):
     # the first commit holds everything, and the tree is clean after using it
     log = subprocess.run(["git", "log", "--oneline"], cwd=made, capture_output=True, text=True)
     assert len(log.stdout.splitlines()) == 1
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=made, capture_output=True, text=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=made, capture_output=True, text=True
+    )
     assert status.stdout == ""
     # bytecode for what the project imports is there (PYTHONDONTWRITEBYTECODE notwithstanding)
     site = next(venv.glob("lib/python*/site-packages"))
@@ -82,7 +84,10 @@ def test_check_notices_a_venv_drifting_from_the_lock(made, tmp_path):
     shutil.move(info, moved)
     try:
         done = subprocess.run(
-            [str(made / ".venv" / "bin" / "mlprod"), "check"], cwd=made, capture_output=True, text=True
+            [str(made / ".venv" / "bin" / "mlprod"), "check"],
+            cwd=made,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 1
         assert "text-unidecode==" in done.stdout and "is not installed in .venv" in done.stdout
@@ -126,12 +131,17 @@ def test_no_network_and_no_cache_removes_the_half_made_project(tmp_path):
 
 def test_pip_fallback_installs_the_same_lock(tmp_path):
     env = dict(os.environ, MLPROD_INSTALLER="pip")
-    done = mlprod("new", "demo", "--no-input", "--no-git", "--format", "json", cwd=tmp_path, env=env)
+    done = mlprod(
+        "new", "demo", "--no-input", "--no-git", "--format", "json", cwd=tmp_path, env=env
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["installer"] == "pip"
     check = subprocess.run(
-        [str(tmp_path / "demo" / ".venv" / "bin" / "mlprod"), "check"], cwd=tmp_path / "demo", capture_output=True, text=True
+        [str(tmp_path / "demo" / ".venv" / "bin" / "mlprod"), "check"],
+        cwd=tmp_path / "demo",
+        capture_output=True,
+        text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
 
