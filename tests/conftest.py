@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,12 +11,25 @@ import pytest
 from mlprod_cli.core.scaffold import NewRequest, create_project
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path_factory):
-    """No test hands over to a project's venv or writes mlprod's real cache."""
-    monkeypatch.setenv("MLPROD_NO_DELEGATE", "1")
-    monkeypatch.setenv("MLPROD_CACHE_DIR", str(tmp_path_factory.mktemp("mlprod-cache")))
-    monkeypatch.delenv("MLPROD_DEBUG", raising=False)
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory):
+    """No test hands over to a project's venv or writes mlprod's real cache.
+
+    Session-wide (not per test) so that module-scoped fixtures see it too, and
+    so that end-to-end tests share one bytecode cache as a user's runs would.
+    """
+    saved = {
+        k: os.environ.get(k) for k in ("MLPROD_NO_DELEGATE", "MLPROD_CACHE_DIR", "MLPROD_DEBUG")
+    }
+    os.environ["MLPROD_NO_DELEGATE"] = "1"
+    os.environ["MLPROD_CACHE_DIR"] = str(tmp_path_factory.mktemp("mlprod-cache"))
+    os.environ.pop("MLPROD_DEBUG", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

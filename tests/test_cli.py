@@ -59,7 +59,7 @@ def test_unknown_command(capsys):
 
 def test_missing_argument(capsys):
     assert main(["new"]) == 2
-    assert "NAME" in capsys.readouterr().err
+    assert "name" in capsys.readouterr().err.lower()
 
 
 def test_internal_error_is_one_line_without_traceback(monkeypatch, capsys):

@@ -30,13 +30,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
+# pytest first, so that it imports (and rewrites) its plugins itself; then
+# mlprod's own first commands in the same process.
 _WARMUP = """\
-import contextlib, io, sys
+import contextlib, io, runpy, sys
+sys.argv = ['pytest', '--collect-only', '-q', '-p', 'no:cacheprovider']
+try:
+    runpy.run_module('pytest', run_name='__main__', alter_sys=True)
+    code = 0
+except SystemExit as stop:
+    code = stop.code if isinstance(stop.code, int) else 1
 from mlprod_cli.cli import main
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     main(['--help']); main(['check'])
-import pytest
-sys.exit(pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider']))
+sys.exit(code)
 """
 
 _COMPILE = """\
@@ -93,8 +100,20 @@ def _pyc_of(source: Path, tag: str) -> Path:
 
 
 def _header_matches(pyc: bytes, source: Path) -> bool:
-    """Whether a timestamp-based ``.pyc`` is valid for ``source`` as it is now."""
-    if len(pyc) < 16 or int.from_bytes(pyc[4:8], "little") != 0:
+    """Whether a ``.pyc`` is valid for ``source`` as it is now, as importlib judges it.
+
+    Timestamp-based files (flags 0) record the source's mtime and size;
+    hash-based ones (flags bit 0, as pytest writes its rewritten modules)
+    record the source's hash.
+    """
+    if len(pyc) < 16:
+        return False
+    flags = int.from_bytes(pyc[4:8], "little")
+    if flags & 0b1:
+        import importlib.util
+
+        return pyc[8:16] == importlib.util.source_hash(source.read_bytes())
+    if flags != 0:
         return False
     stat = source.stat()
     mtime = int(stat.st_mtime) & 0xFFFFFFFF
@@ -126,7 +145,7 @@ class Warmup:
     def start(self) -> None:
         self.tag, self.site = _interpreter_facts(self.python)
         self.cache = cache_root() / "bytecode" / self.tag
-        self.listing = cache_root() / "bytecode" / f"imports-{self._key(self.tag)}.txt"
+        self.listing = cache_root() / "bytecode" / f"pyc-{self._key(self.tag)}.txt"
         if self.listing.is_file():
             self.mode = "cached"
             relative = self.listing.read_text(encoding="utf-8").splitlines()
@@ -160,40 +179,48 @@ class Warmup:
             out += sorted((self.project / folder).rglob("*.py"))
         return out
 
+    def _source_of(self, pyc: Path) -> Path | None:
+        """``pkg/__pycache__/mod.<tag>[-pytest-X].pyc`` → ``pkg/mod.py``."""
+        marker = f".{self.tag}"
+        if pyc.parent.name != "__pycache__" or marker not in pyc.name:
+            return None
+        return pyc.parent.parent / (pyc.name.split(marker, 1)[0] + ".py")
+
     def _restore(self, relative: list[str]) -> list[str]:
-        """Copy still-valid cached ``.pyc`` files in; return the sources left to compile."""
+        """Copy still-valid cached ``.pyc`` files in; return the sources left to compile.
+
+        Entries are ``.pyc`` paths relative to site-packages: plain ones and
+        the assertion-rewritten ones pytest keeps for its plugins (same
+        header, so the same check applies). A stale pytest one is left for
+        pytest to rewrite; a stale plain one is compiled again.
+        """
         todo: list[str] = []
         for rel in relative:
-            source = self.site / rel
-            if not source.is_file():
+            pyc = self.site / rel
+            source = self._source_of(pyc)
+            if source is None or not source.is_file():
                 continue
-            cached = self.cache / (rel + "c")
             try:
-                data = cached.read_bytes()
+                data = (self.cache / rel).read_bytes()
             except OSError:
+                data = b""
+            if data and _header_matches(data, source):
+                pyc.parent.mkdir(exist_ok=True)
+                pyc.write_bytes(data)
+            elif "-pytest-" not in pyc.name:
                 todo.append(str(source))
-                continue
-            if not _header_matches(data, source):
-                todo.append(str(source))
-                continue
-            target = _pyc_of(source, self.tag)
-            target.parent.mkdir(exist_ok=True)
-            target.write_bytes(data)
         return todo
 
     def _remember(self) -> None:
-        """Record what was compiled in site-packages, and keep a copy of each ``.pyc``."""
-        suffix = f".{self.tag}.pyc"
+        """Record every ``.pyc`` made in site-packages, and keep a copy of each."""
         relative: list[str] = []
-        for pyc in self.site.rglob(f"*{suffix}"):
-            if pyc.parent.name != "__pycache__":
+        for pyc in self.site.rglob(f"__pycache__/*.{self.tag}*.pyc"):
+            source = self._source_of(pyc)
+            if source is None or not source.is_file():
                 continue
-            source = pyc.parent.parent / (pyc.name[: -len(suffix)] + ".py")
-            if not source.is_file():
-                continue
-            rel = source.relative_to(self.site).as_posix()
+            rel = pyc.relative_to(self.site).as_posix()
             relative.append(rel)
-            keep = self.cache / (rel + "c")
+            keep = self.cache / rel
             try:
                 keep.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(pyc, keep)

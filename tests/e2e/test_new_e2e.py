@@ -188,3 +188,14 @@ def test_sigkill_leaves_a_folder_a_rerun_explains(tmp_path):
     assert "left half-made by an 'mlprod new' that was killed" in done.stderr
     assert "rm -rf" in done.stderr
     assert (tmp_path / "demo" / "mlprod.yaml").exists()  # untouched
+
+
+def test_second_project_reuses_the_bytecode_listing(made, tmp_path):
+    done = mlprod("new", "again", "--no-input", "--no-git", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    project = tmp_path / "again"
+    site = next((project / ".venv").glob("lib/python*/site-packages"))
+    assert list((site / "sklearn" / "linear_model" / "__pycache__").glob("*.pyc"))
+    # the first project (same lock) recorded what it imported; this one reused it
+    timings = json.loads(done.stdout)["timings"]
+    assert timings["bytecode"] < 2.0, timings
