@@ -27,7 +27,7 @@ def build_app():
     """Assemble the Typer application with every command registered."""
     import typer
 
-    from mlprod_cli.commands import check, new
+    from mlprod_cli.commands import check, models, new, predict, train, tune
 
     app = typer.Typer(
         name="mlprod",
@@ -60,6 +60,10 @@ def build_app():
             os.environ["MLPROD_DEBUG"] = "1"
 
     new.register(app)
+    train.register(app)
+    tune.register(app)
+    models.register(app)
+    predict.register(app)
     check.register(app)
     return app
 

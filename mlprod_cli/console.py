@@ -25,9 +25,29 @@ def status(message: str) -> None:
 
 @contextmanager
 def steps() -> Iterator:
-    """Yield a ``report(text)`` callable: a live spinner on a terminal, plain lines elsewhere."""
+    """Yield a ``report(text)`` callable for the steps of a long command.
+
+    On a terminal: a live spinner showing the current step, and a tick for
+    each finished one. Elsewhere (CI, pipes, pre-commit): one plain line per
+    *finished* step with its duration, so logs show where time went, and a
+    command that stops on bad input prints nothing but its ``error:`` line.
+    """
+    import time
+
     if not is_interactive():
-        yield status
+        current: list = []
+
+        def finish() -> None:
+            if current:
+                text, started = current.pop()
+                status(f"{text} ({time.perf_counter() - started:.1f} s)")
+
+        def report(text: str) -> None:
+            finish()
+            current.append((text, time.perf_counter()))
+
+        yield report
+        finish()
         return
     from rich.console import Console
 
@@ -44,6 +64,33 @@ def steps() -> Iterator:
         yield report
     if done:
         console.print(f"[green]✓[/green] {done[-1]}")
+
+
+@contextmanager
+def progress(description: str) -> Iterator:
+    """Yield ``advance(done, total)``: a progress bar on a terminal, a line per tenth elsewhere."""
+    if not is_interactive():
+        shown = [-1]
+
+        def advance(done: int, total: int) -> None:
+            tenth = done * 10 // max(total, 1)
+            if tenth != shown[0]:
+                shown[0] = tenth
+                status(f"{description}: {done}/{total}")
+
+        yield advance
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (description, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def write_result(text: str, output: os.PathLike | None = None) -> None:

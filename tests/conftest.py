@@ -62,3 +62,23 @@ def _tree_snapshot(root: Path) -> dict[str, bytes]:
 def tree_snapshot():
     """``tree_snapshot(root)``: every file with its bytes, to prove a command changed nothing."""
     return _tree_snapshot
+
+
+@pytest.fixture(scope="session")
+def trained_project(rendered_project, tmp_path_factory) -> Path:
+    """The rendered project with a baseline (v0001) and a model (v0002) trained, none active."""
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.train import train
+
+    dest = tmp_path_factory.mktemp("trained") / rendered_project.name
+    shutil.copytree(rendered_project, dest)
+    train(load_config(dest), cv=0)
+    return dest
+
+
+@pytest.fixture
+def trained(trained_project, tmp_path) -> Path:
+    """A private copy of the trained project."""
+    dest = tmp_path / trained_project.name
+    shutil.copytree(trained_project, dest)
+    return dest

@@ -199,3 +199,27 @@ def test_second_project_reuses_the_bytecode_listing(made, tmp_path):
     # the first project (same lock) recorded what it imported; this one reused it
     timings = json.loads(done.stdout)["timings"]
     assert timings["bytecode"] < 2.0, timings
+
+
+def test_train_activate_predict_rollback_in_the_generated_project(made, tmp_path):
+    """The issue's flow, with the project's own mlprod in its own venv."""
+    project_mlprod = str(made / ".venv" / "bin" / "mlprod")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([project_mlprod, *args], cwd=made, capture_output=True, text=True)
+
+    done = run("train", "--activate", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    first = json.loads(done.stdout)
+    assert [v["kind"] for v in first["versions"]] == ["baseline", "model"]
+    assert len(first["activated"]) == 2
+    listing = json.loads(run("models", "list", "--format", "json").stdout)
+    model = listing["active"]["model"]
+    out = tmp_path / "predictions.csv"
+    done = run("predict", "data/lesions.csv", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 3001
+    done = run("train", "--model-only", "--activate", "--cv", "0")
+    assert done.returncode == 0, done.stderr
+    done = run("models", "rollback")
+    assert done.returncode == 0 and f"{model} is the active model again" in done.stdout

@@ -1,0 +1,68 @@
+"""``mlprod predict IN --output OUT``: offline batch predictions to a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlprod_cli.options import Format
+
+HELP = """Score a CSV or Parquet file with the active model (or --model VERSION).
+
+Reads in batches, so any size fits in memory; checks every batch against the
+training schema; writes the predicted class, a score per class and the model
+version to OUTPUT (.csv or .parquet), atomically.
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict", help=HELP)(predict)
+
+
+def predict(
+    input: Annotated[
+        Path, typer.Argument(help="Rows to score (.csv or .parquet).", dir_okay=False)
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the predictions (.csv or .parquet).",
+            dir_okay=False,
+        ),
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="A version id instead of the active model.")
+    ] = None,
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", min=1, help="Rows per batch.")
+    ] = 131_072,
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="How to print the summary.")
+    ] = Format.table,
+) -> int:
+    from mlprod_cli import console
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.predict import predict_file
+    from mlprod_cli.render import to_json
+
+    config = load_config()
+    with console.steps() as report:
+        report(f"scoring {input}")
+        result = predict_file(
+            config, input, output, version_id=model, batch_rows=batch_rows,
+            progress=lambda rows: report(f"scored {rows:,} rows"),
+        )  # fmt: skip
+    for warning in result.warnings:
+        console.status(f"warning: {warning}")
+    if format is Format.json:
+        console.write_result(to_json(result.__dict__))
+    else:
+        shares = ", ".join(f"{k} {v}" for k, v in result.classes.items())
+        console.write_result(
+            f"wrote {result.rows:,} predictions of {result.version} to {result.output} in {result.seconds:.2f} s ({shares})"
+        )
+    return 0

@@ -1,0 +1,410 @@
+"""Data as ``mlprod.yaml`` describes it: loading, the split, the feature schema.
+
+The project owns its data loading (``data.loader``), features and model; this
+module owns what must be the same for every project: finding the files, the
+split (by time or at random), telling features from the target, and the
+*training schema* — the names, kinds, categories, ranges and null rates seen
+in training, which ``predict``, ``serve`` and ``skew`` validate against.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlprod_cli.core.config import Config
+from mlprod_cli.errors import ConfigError, DataError
+
+# A categorical feature with more distinct values than this keeps no category
+# list in the schema (unseen-category checks are skipped for it).
+MAX_CATEGORIES = 1000
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+@dataclass
+class Dataset:
+    """The loaded training data and where it came from."""
+
+    frame: Any  # pandas.DataFrame
+    files: list[dict[str, Any]]  # [{path, sha256, rows}]
+
+
+@dataclass
+class Split:
+    train: Any
+    test: Any
+    info: dict[str, Any]
+
+
+@dataclass
+class Findings:
+    """Soft problems found while validating rows against the schema: counted, not fatal."""
+
+    unseen_categories: dict[str, int] = field(default_factory=dict)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, other: Findings) -> None:
+        self.rows += other.rows
+        for mine, theirs in (
+            (self.unseen_categories, other.unseen_categories),
+            (self.out_of_range, other.out_of_range),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+
+    def warnings(self) -> list[str]:
+        out = [
+            f"{count} rows with a category of '{col}' never seen in training"
+            for col, count in self.unseen_categories.items()
+            if count
+        ]
+        out += [
+            f"{count} rows with '{col}' outside the training range"
+            for col, count in self.out_of_range.items()
+            if count
+        ]
+        return out
+
+
+# --------------------------------------------------------------------------- project code
+
+
+def add_project_to_path(config: Config) -> None:
+    """Make the project's code importable (``src/`` layout or flat), as its tests see it."""
+    for folder in (config.root, config.root / "src"):
+        if folder.is_dir() and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+def import_object(config: Config, dotted: str, key: str) -> Any:
+    """Import ``package.module:attribute`` from the project."""
+    add_project_to_path(config)
+    module_name, _, attribute = dotted.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise config.error(
+            key, f"importing {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    try:
+        return getattr(module, attribute) if attribute else module
+    except AttributeError:
+        raise config.error(key, f"{module_name} has no attribute {attribute!r}") from None
+
+
+def build_estimator(config: Config, kind: str) -> Any:
+    """Call the project's ``model:`` or ``baseline:`` factory."""
+    dotted = config.model if kind == "model" else config.baseline
+    if dotted is None:
+        raise ConfigError(f"{config.path.name}: no '{kind}' is configured")
+    factory = import_object(config, dotted, kind)
+    try:
+        estimator = factory()
+    except Exception as exc:
+        raise config.error(kind, f"{dotted}() failed: {type(exc).__name__}: {exc}") from None
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise config.error(
+            kind,
+            f"{dotted}() returned {type(estimator).__name__}, not an estimator with fit/predict",
+        )
+    return estimator
+
+
+def project_package(config: Config) -> str:
+    """The top-level package of the project's code (its types are trusted in artifacts)."""
+    return config.model.split(":", 1)[0].split(".", 1)[0]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_table(path: Path, *, what: str = "data file") -> Any:
+    """A whole CSV or Parquet file as a DataFrame; one-line DataError on anything unreadable."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(f"{path}: {what} must be .csv or .parquet, not {suffix or 'no extension'}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such {what}")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    try:
+        frame = pd.read_parquet(path) if suffix != ".csv" else pd.read_csv(path, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # pyarrow's errors for a corrupt Parquet file
+        raise DataError(
+            f"{path}: cannot read it: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    return frame
+
+
+def load_file(config: Config, path: Path) -> Any:
+    """One data file, through the project's loader when it has one."""
+    if config.data.loader is None:
+        return read_table(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such data file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    loader = import_object(config, config.data.loader, "data.loader")
+    try:
+        frame = loader(path)
+    except Exception as exc:
+        raise DataError(
+            f"{path}: the loader {config.data.loader} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
+    if frame is None or not hasattr(frame, "columns"):
+        raise DataError(f"{config.data.loader} returned {type(frame).__name__}, not a DataFrame")
+    if len(frame) == 0:
+        raise DataError(f"{path}: no rows")
+    return frame
+
+
+def describe_file(path: Path, rows: int, root: Path) -> dict[str, Any]:
+    from mlprod_cli.core.registry import sha256_file
+
+    try:
+        shown = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        shown = str(path)
+    return {"path": shown, "sha256": sha256_file(path), "rows": int(rows)}
+
+
+def load_training_data(
+    config: Config, data_path: Path | None = None
+) -> tuple[Dataset, Dataset | None]:
+    """The training file (or ``data_path``) and, when configured, the test file."""
+    train_path = data_path or config.data.train
+    train = load_file(config, train_path)
+    test = None
+    if config.data.test is not None and data_path is None:
+        frame = load_file(config, config.data.test)
+        test = Dataset(frame, [describe_file(config.data.test, len(frame), config.root)])
+    return Dataset(train, [describe_file(train_path, len(train), config.root)]), test
+
+
+# --------------------------------------------------------------------------- target and split
+
+
+def check_columns(config: Config, frame: Any, source: str) -> None:
+    target = config.data.target
+    if target not in frame.columns:
+        raise DataError(
+            f"{source}: the target column '{target}' is missing (columns: {_listing(list(frame.columns))})"
+        )
+    if frame[target].isna().any():
+        rows = int(frame[target].isna().sum())
+        raise DataError(f"{source}: the target column '{target}' is empty in {rows} rows")
+
+
+def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
+    """The train and test frames, as ``data.test`` or ``data.split`` says."""
+    import pandas as pd
+
+    source = train.files[0]["path"]
+    check_columns(config, train.frame, source)
+    if test is not None:
+        check_columns(config, test.frame, test.files[0]["path"])
+        return Split(train.frame, test.frame, {"by": "file", "test": test.files[0]["path"]})
+    spec = config.data.split
+    frame = train.frame
+    if spec is None:
+        raise config.error(
+            "data", "say how to get a test set: 'test: FILE' or 'split: {by: time|random, ...}'"
+        )
+    if spec.by == "time":
+        if spec.column not in frame.columns:
+            raise DataError(
+                f"{source}: the split column '{spec.column}' is missing (data.split.column)"
+            )
+        when = frame[spec.column]
+        if not pd.api.types.is_datetime64_any_dtype(when):
+            when = pd.to_datetime(when, errors="coerce")
+            bad = int(when.isna().sum() - frame[spec.column].isna().sum())
+            if bad:
+                raise DataError(
+                    f"{source}: the split column '{spec.column}' has {bad} values that are not dates"
+                )
+        cutoff = pd.Timestamp(spec.cutoff)
+        if getattr(when.dt, "tz", None) is not None and cutoff.tz is None:
+            cutoff = cutoff.tz_localize(when.dt.tz)
+        before = (when < cutoff).to_numpy()
+        info = {"by": "time", "column": spec.column, "cutoff": spec.cutoff}
+        train_frame, test_frame = frame[before], frame[~before]
+    else:
+        from sklearn.model_selection import train_test_split
+
+        y = frame[config.data.target].astype(str)
+        counts = y.value_counts()
+        stratify = y if counts.min() >= 2 else None
+        train_frame, test_frame = train_test_split(
+            frame, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
+        )
+        info = {
+            "by": "random",
+            "test_size": spec.test_size,
+            "seed": spec.seed,
+            "stratified": stratify is not None,
+        }
+    if len(train_frame) == 0 or len(test_frame) == 0:
+        side = "training" if len(train_frame) == 0 else "test"
+        raise DataError(f"{source}: the split ({_describe_split(info)}) leaves no {side} rows")
+    info.update(train_rows=len(train_frame), test_rows=len(test_frame))
+    return Split(train_frame, test_frame, info)
+
+
+def _describe_split(info: dict[str, Any]) -> str:
+    if info["by"] == "time":
+        return f"by {info['column']} at {info['cutoff']}"
+    return f"random, test_size {info['test_size']}"
+
+
+def features_and_target(config: Config, frame: Any) -> tuple[Any, Any]:
+    """``X`` (every column but the target and ``data.exclude``) and ``y`` as text labels."""
+    drop = [config.data.target, *[c for c in config.data.exclude if c in frame.columns]]
+    X = frame.drop(columns=drop)
+    y = frame[config.data.target].astype(str)
+    return X, y
+
+
+def check_training_target(config: Config, y: Any, source: str) -> list[str]:
+    classes = sorted(y.unique().tolist())
+    if len(classes) < 2:
+        only = classes[0] if classes else "none"
+        raise DataError(
+            f"{source}: the target '{config.data.target}' has one class only ({only}); a classifier needs two or more"
+        )
+    positive = config.data.positive_class
+    if positive is not None and positive not in classes:
+        raise DataError(
+            f"{source}: positive_class '{positive}' never occurs in '{config.data.target}' (classes: {_listing(classes)})"
+        )
+    return classes
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def check_feature_types(X: Any, source: str) -> None:
+    """Refuse a column that mixes numbers and text: a typo in a number, a unit pasted in."""
+    import pandas as pd
+
+    for name in X.columns:
+        column = X[name]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column):
+            continue
+        present = column.dropna()
+        if present.empty:
+            continue
+        numbers = pd.to_numeric(present, errors="coerce")
+        bad = numbers.isna()
+        if bad.sum() > 0 and bad.mean() <= 0.1:
+            where = bad[bad].index[0]
+            raise DataError(
+                f"{source}: column '{name}' holds numbers but also text such as {present[where]!r} "
+                f"(row {_row_number(X, where)}); fix the value or the column's type"
+            )
+
+
+def _row_number(frame: Any, label: Any) -> int:
+    """1-based data row of index ``label`` (as in the file, header not counted)."""
+    try:
+        return int(frame.index.get_loc(label)) + 1
+    except (KeyError, TypeError):
+        return -1
+
+
+def infer_schema(X: Any) -> dict[str, Any]:
+    """Names, kinds, categories, ranges and null rates of the training features."""
+    import pandas as pd
+
+    features = []
+    for name in X.columns:
+        column = X[name]
+        entry: dict[str, Any] = {
+            "name": str(name),
+            "dtype": str(column.dtype),
+            "null_rate": float(column.isna().mean()),
+        }
+        if pd.api.types.is_bool_dtype(column):
+            entry["kind"] = "categorical"
+            entry["categories"] = sorted({str(v) for v in column.dropna().unique()})
+        elif pd.api.types.is_numeric_dtype(column):
+            entry["kind"] = "numeric"
+            present = column.dropna()
+            entry["min"] = float(present.min()) if len(present) else None
+            entry["max"] = float(present.max()) if len(present) else None
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            entry["kind"] = "datetime"
+            present = column.dropna()
+            entry["min"] = present.min().isoformat() if len(present) else None
+            entry["max"] = present.max().isoformat() if len(present) else None
+        else:
+            entry["kind"] = "categorical"
+            values = column.dropna().astype(str).unique()
+            entry["categories"] = sorted(values.tolist()) if len(values) <= MAX_CATEGORIES else None
+        features.append(entry)
+    return {"features": features}
+
+
+def conform(
+    frame: Any, schema: dict[str, Any], *, source: str, row_offset: int = 0
+) -> tuple[Any, Findings]:
+    """Rows of ``frame`` as the model saw them in training, or a DataError naming the column.
+
+    A missing feature or a number column holding text is an error; an unseen
+    category or a value out of the training range is counted and served.
+    """
+    import numpy as np
+    import pandas as pd
+
+    features = schema["features"]
+    missing = [f["name"] for f in features if f["name"] not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing feature column{'s' if len(missing) > 1 else ''} the model needs: {', '.join(missing)}"
+        )
+    findings = Findings(rows=len(frame))
+    columns = {}
+    for feature in features:
+        name = feature["name"]
+        column = frame[name]
+        if feature["kind"] == "numeric":
+            if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+                converted = pd.to_numeric(column, errors="coerce")
+                bad = converted.isna() & column.notna()
+                if bad.any():
+                    where = int(np.flatnonzero(bad.to_numpy())[0])
+                    raise DataError(
+                        f"{source}: column '{name}' must be numeric, row {row_offset + where + 1} holds {column.iloc[where]!r}"
+                    )
+                column = converted
+            column = column.astype("float64")
+            low, high = feature.get("min"), feature.get("max")
+            if low is not None and high is not None:
+                findings.out_of_range[name] = int(((column < low) | (column > high)).sum())
+        elif feature["kind"] == "datetime":
+            column = pd.to_datetime(column, errors="coerce")
+        else:
+            present = column.notna()
+            column = column.astype(str).where(present, np.nan).astype(object)
+            categories = feature.get("categories")
+            if categories is not None:
+                findings.unseen_categories[name] = int((present & ~column.isin(categories)).sum())
+        columns[name] = column
+    return pd.DataFrame(columns, index=frame.index), findings
+
+
+def _listing(items: list[Any], limit: int = 12) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")

@@ -1,0 +1,135 @@
+"""train → models list → activate → predict → rollback, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from mlprod_cli.cli import main
+
+
+@pytest.fixture
+def here(trained, monkeypatch):
+    monkeypatch.chdir(trained)
+    return trained
+
+
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_lifecycle(here, capsys, tmp_path):
+    assert main(["models", "list", "--format", "json"]) == 0
+    listing = _json(capsys)
+    assert [v["version"] for v in listing["versions"]] == ["v0001", "v0002"]
+    assert listing["active"] == {"model": None, "baseline": None}
+
+    assert main(["models", "activate", "v0001"]) == 0
+    assert "v0001 is the active baseline" in capsys.readouterr().out
+    assert main(["models", "activate", "v0002", "--format", "json"]) == 0
+    activation = _json(capsys)
+    assert activation["previous"] is None and all(g["passed"] for g in activation["gates"])
+    assert {g["kind"] for g in activation["gates"]} == {
+        "threshold",
+        "beat_baseline",
+        "max_slice_gap",
+    }
+
+    out = tmp_path / "preds.parquet"
+    assert main(["predict", "data/lesions.csv", "--output", str(out)]) == 0
+    assert "wrote 3,000 predictions of v0002" in capsys.readouterr().out
+    assert len(pd.read_parquet(out)) == 3000
+
+    assert main(["train", "--model-only", "--cv", "0", "--activate", "--format", "json"]) == 0
+    trained = _json(capsys)
+    assert trained["activated"] == ["v0003"]
+    assert main(["models", "rollback"]) == 0
+    assert "v0002 is the active model again (was v0003)" in capsys.readouterr().out
+    assert main(["models", "list"]) == 0
+    table = capsys.readouterr().out
+    assert "*   v0002" in table and "*   v0001" in table
+
+    assert main(["models", "diff", "v0002", "v0003"]) == 0
+    assert "differ only in id, time and artifact" in capsys.readouterr().out  # same code, same data
+    assert main(["models", "show", "v0003", "--format", "json"]) == 0
+    assert _json(capsys)["kind"] == "model"
+
+
+def test_activate_refuses_failing_gates_unless_forced(here, capsys):
+    path = here / "mlprod.yaml"
+    path.write_text(path.read_text().replace("min: 0.90}", "min: 0.99}"))
+    assert main(["models", "activate", "v0001"]) == 0
+    capsys.readouterr()
+    assert main(["models", "activate", "v0002"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: v0002 fails 1 gate, not activated: auroc >= 0.99:")
+    assert main(["models", "list", "--format", "json"]) == 0
+    assert _json(capsys)["active"]["model"] is None
+    assert main(["models", "activate", "v0002", "--force"]) == 0
+    assert "activated although 1 gate(s) failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "show", "v0042"], "model version 'v0042' not found"),
+        (["models", "activate", "v0099"], "model version 'v0099' not found"),
+        (["models", "rollback"], "no active model to roll back from"),
+        (["predict", "data/lesions.csv", "-o", "out.csv"], "no active model"),
+        (["predict", "nope.csv", "-o", "out.csv", "--model", "v0002"], "no such input file"),
+        (["train", "--model-only", "--baseline-only"], "exclude each other"),
+        (["train", "--data", "missing.csv"], "no such data file"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(here, capsys, tree_snapshot, args, message):
+    before = tree_snapshot(here)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert tree_snapshot(here) == before
+
+
+def test_tampered_artifact_cannot_be_activated(here, capsys, tree_snapshot):
+    with (here / "models" / "v0002" / "model.skops").open("ab") as handle:
+        handle.write(b"x")
+    before = tree_snapshot(here)
+    assert main(["models", "activate", "v0002"]) == 2
+    assert "does not match its metadata" in capsys.readouterr().err
+    assert tree_snapshot(here) == before
+
+
+def test_outside_a_project(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for args in (["train"], ["models", "list"], ["predict", "x.csv", "-o", "y.csv"], ["tune"]):
+        assert main(args) == 2
+        assert "no mlprod.yaml" in capsys.readouterr().err
+
+
+def test_tune_ranks_by_the_objective_and_registers_the_best(here, capsys):
+    path = here / "mlprod.yaml"
+    path.write_text(
+        path.read_text()
+        .replace("classifier__C: [0.1, 0.3, 1.0, 3.0, 10.0]", "classifier__C: [0.01, 1.0]")
+        .replace("cv: 5", "cv: 3")
+    )
+    assert main(["tune", "--jobs", "1", "--format", "json"]) == 0
+    result = _json(capsys)
+    assert result["objective"] == "recall@melanoma" and result["version"] == "v0003"
+    assert [c["rank"] for c in result["candidates"]] == [1, 2]
+    means = [c["mean"] for c in result["candidates"]]
+    assert means == sorted(means, reverse=True)
+    assert all(len(c["folds"]) == 3 for c in result["candidates"])
+    assert main(["models", "show", "v0003", "--format", "json"]) == 0
+    meta = _json(capsys)
+    assert meta["tune"]["best_params"] == result["best_params"]
+    assert meta["params"]["classifier__C"] == repr(result["best_params"]["classifier__C"])
+    assert meta["split"]["train_rows"] == 2365  # searched on the training split only
+
+
+def test_tune_unknown_parameter(here, capsys):
+    path = here / "mlprod.yaml"
+    path.write_text(path.read_text().replace("classifier__C:", "classifier__Cee:"))
+    assert main(["tune"]) == 2
+    assert "tune.params.classifier__Cee: the model has no parameter" in capsys.readouterr().err
