@@ -106,7 +106,7 @@ def test_bad_inputs(active, tmp_path, make, message, error):
 def test_bad_outputs(active, tmp_path):
     config = load_config(active)
     source = active / "data" / "lesions.csv"
-    with pytest.raises(UsageError, match="must end in .csv or .parquet"):
+    with pytest.raises(UsageError, match=r"must end in \.csv or \.parquet"):
         predict_file(config, source, tmp_path / "out.txt")
     with pytest.raises(UsageError, match="is the input file"):
         predict_file(config, source, source)

@@ -114,7 +114,7 @@ def test_untrusted_types_are_refused_even_with_a_matching_hash(tmp_path):
     meta = json.loads((version.path / METADATA).read_text())
     meta["artifact_sha256"] = sha256_file(version.path / ARTIFACT)
     (version.path / METADATA).write_text(json.dumps(meta))
-    with pytest.raises(RegistryError, match="types that are not trusted: .*system"):
+    with pytest.raises(RegistryError, match=r"types that are not trusted: .*system"):
         registry.load(registry.get(version.id))
 
 
