@@ -54,7 +54,8 @@ def predict(
         report(f"scoring {input}")
         result = predict_file(
             config, input, output, version_id=model, batch_rows=batch_rows,
-            progress=lambda rows: report(f"scored {rows:,} rows"),
+            # A line per batch would flood a CI log: live counts on a terminal only.
+            progress=(lambda rows: report(f"scored {rows:,} rows")) if console.is_interactive() else None,
         )  # fmt: skip
     for warning in result.warnings:
         console.status(f"warning: {warning}")

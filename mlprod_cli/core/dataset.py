@@ -397,7 +397,10 @@ def conform(
             column = pd.to_datetime(column, errors="coerce")
         else:
             present = column.notna()
-            column = column.astype(str).where(present, np.nan).astype(object)
+            # Text columns (pandas' string dtype, as Arrow readers give) are used as they
+            # are; anything else (numbers as categories, mixed objects) becomes text.
+            if not (pd.api.types.is_string_dtype(column) and column.dtype != object):
+                column = column.astype(str).where(present, np.nan).astype(object)
             categories = feature.get("categories")
             if categories is not None:
                 findings.unseen_categories[name] = int((present & ~column.isin(categories)).sum())

@@ -143,3 +143,36 @@ def evaluate_on_test(
         slices=slices,
     )
     return result
+
+
+@dataclass
+class Evaluated:
+    """One set of predictions evaluated: a registered version, or a predictions file."""
+
+    name: str  # "model v0003", "baseline v0001", "active v0002", or the predictions file
+    version: str | None
+    kind: str  # "model", "baseline", "active", "predictions"
+    report: Any  # metrics.Report
+    slices: dict[str, dict[str, Any]] = field(default_factory=dict)  # {column: {value: Report}}
+
+
+@dataclass
+class EvaluationResult:
+    """What ``mlprod evaluate`` found; every renderer (table, json, markdown, junit, html) takes this."""
+
+    project: str | None
+    data: dict[str, Any]  # {"source": ..., "rows": n, "sha256": ...}
+    primary: Evaluated
+    comparisons: list[Evaluated] = field(
+        default_factory=list
+    )  # baseline and active model, when there
+    gates: list[GateResult] = field(default_factory=list)
+    gates_enforced: bool = True
+    run_id: str | None = None
+    created_at: str | None = None
+    stored: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)

@@ -69,7 +69,7 @@ def _arrow_error(path: Path, exc: Exception) -> DataError:
 
 
 def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
-    """DataFrames of at most about ``batch_rows`` rows from a CSV or Parquet file."""
+    """Arrow record batches of at most about ``batch_rows`` rows from a CSV or Parquet file."""
     import pyarrow as pa
 
     suffix = path.suffix.lower()
@@ -92,12 +92,12 @@ def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROW
         try:
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=1 << 23),
+                read_options=pacsv.ReadOptions(block_size=max(1 << 16, batch_rows * 64)),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
             for batch in reader:
                 if batch.num_rows:
-                    yield batch.to_pandas()
+                    yield batch
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             name = _column_from(exc, names)
             if name:
@@ -112,7 +112,7 @@ def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROW
             parquet = pq.ParquetFile(path)
             for batch in parquet.iter_batches(batch_size=batch_rows):
                 if batch.num_rows:
-                    yield batch.to_pandas()
+                    yield batch
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
     else:
@@ -179,6 +179,54 @@ class _Writer:
         self.tmp.unlink(missing_ok=True)
 
 
+def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``iterator`` in a thread, ``depth`` items ahead (Arrow reads without the GIL)."""
+    import queue
+    import threading
+
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    return
+                items.put(item)
+            items.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+
+
+def _codes(y_pred: Any, sorted_labels: Any, order: Any) -> Any | None:
+    """Index of each prediction in the label list, or None if one is not a known label."""
+    import numpy as np
+
+    pos = np.clip(np.searchsorted(sorted_labels, y_pred), 0, len(sorted_labels) - 1)
+    if not np.array_equal(sorted_labels[pos], y_pred):
+        return None
+    return order[pos]
+
+
 def predict_file(
     config: Config,
     input_path: Path,
@@ -188,11 +236,16 @@ def predict_file(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> PredictResult:
-    """Score every row of ``input_path`` with a registered version; write ``output_path``."""
+    """Score every row of ``input_path`` with a registered version; write ``output_path``.
+
+    Reading runs one batch ahead in a thread (pyarrow parses without the GIL)
+    while the model scores the current batch; the output is built as Arrow
+    columns straight from the input and the model's arrays, with no pandas
+    round trip for the identifier columns.
+    """
     import time
 
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
     from mlprod_cli.core.inference import predict_batch
@@ -206,28 +259,40 @@ def predict_file(
     version = registry.resolve(version_id)
     estimator = registry.load(version)
     schema = version.metadata["schema"]
+    features = [f["name"] for f in schema["features"]]
     labels = [str(c) for c in version.metadata.get("classes", getattr(estimator, "classes_", []))]
-    passthrough = [c for c in config.data.exclude]
     writer = _Writer(output_path)
     result = PredictResult(str(input_path), str(output_path), version.id)
     findings = Findings()
     counts = np.zeros(len(labels), dtype=np.int64)
+    label_array = pa.array(labels, type=pa.string())
+    order = np.argsort(np.asarray(labels))
+    sorted_labels = np.asarray(labels)[order]
     try:
-        for frame in read_batches(input_path, schema, batch_rows):
+        for batch in _prefetch(read_batches(input_path, schema, batch_rows)):
+            names = batch.schema.names
+            missing = [name for name in features if name not in names]
+            if missing:
+                raise DataError(
+                    f"{input_path}: missing feature column{'s' if len(missing) > 1 else ''} the model needs: {', '.join(missing)}"
+                )
+            frame = batch.select(features).to_pandas()
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)
             y_pred, scores = predict_batch(estimator, X, labels)
-            columns: dict[str, Any] = {
-                c: frame[c].to_numpy() for c in passthrough if c in frame.columns
-            }
-            columns["prediction"] = y_pred
+            codes = _codes(y_pred, sorted_labels, order)
+            columns = {name: batch.column(name) for name in config.data.exclude if name in names}
+            columns["prediction"] = (
+                label_array.take(pa.array(codes)) if codes is not None else pa.array(y_pred)
+            )
             if scores is not None:
                 for j, label in enumerate(labels):
-                    columns[f"score_{label}"] = scores[:, j]
-            columns["model_version"] = np.full(len(frame), version.id)
-            writer.write(pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False))
-            counts += np.array([(y_pred == label).sum() for label in labels])
-            result.rows += len(frame)
+                    columns[f"score_{label}"] = pa.array(scores[:, j])
+            columns["model_version"] = pa.repeat(pa.scalar(version.id), batch.num_rows)
+            writer.write(pa.table(columns))
+            if codes is not None:
+                counts += np.bincount(codes, minlength=len(labels))
+            result.rows += batch.num_rows
             if progress is not None:
                 progress(result.rows)
         if result.rows == 0:
