@@ -30,7 +30,9 @@ BIN = Path(sys.executable).parent
 
 
 def run(command: list[str], cwd: Path) -> None:
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def with_mlprod(out: Path) -> Path:
@@ -103,9 +105,13 @@ def main() -> int:
                 shutil.rmtree(out)
     mine = statistics.median(results["mlprod new"])
     theirs = statistics.median(results["by hand"])
-    print(f"{'path':<12} {'median s':>9} {'first command s':>16}   ({args.runs} runs each, warm caches)")
+    print(
+        f"{'path':<12} {'median s':>9} {'first command s':>16}   ({args.runs} runs each, warm caches)"
+    )
     for name in results:
-        print(f"{name:<12} {statistics.median(results[name]):>9.2f} {statistics.median(ready[name]):>16.2f}")
+        print(
+            f"{name:<12} {statistics.median(results[name]):>9.2f} {statistics.median(ready[name]):>16.2f}"
+        )
     print(f"ratio mlprod new / by hand: {mine / theirs:.3f} (target <= 0.2)")
     return 0
 

@@ -59,7 +59,9 @@ def main() -> int:
                 subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
                 times[name].append(time.perf_counter() - start)
     base = statistics.median(times["python -c pass"])
-    print(f"{'command':<24} {'median s':>9} {'over python':>12}   ({args.runs} runs each, interleaved)")
+    print(
+        f"{'command':<24} {'median s':>9} {'over python':>12}   ({args.runs} runs each, interleaved)"
+    )
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:<24} {median:>9.3f} {median - base:>+12.3f}")

@@ -27,7 +27,7 @@ def build_app():
     """Assemble the Typer application with every command registered."""
     import typer
 
-    from mlprod_cli.commands import check, models, new, predict, train, tune
+    from mlprod_cli.commands import check, evaluate, metrics, models, new, predict, train, tune
 
     app = typer.Typer(
         name="mlprod",
@@ -63,7 +63,9 @@ def build_app():
     train.register(app)
     tune.register(app)
     models.register(app)
+    evaluate.register(app)
     predict.register(app)
+    metrics.register(app)
     check.register(app)
     return app
 

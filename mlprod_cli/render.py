@@ -31,7 +31,7 @@ def table(
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
     console = Console(
-        width=200, force_terminal=False, color_system=None, file=_Sink(), highlight=False
+        width=400, force_terminal=False, color_system=None, file=_Sink(), highlight=False
     )
     with console.capture() as captured:
         console.print(grid)
@@ -57,4 +57,6 @@ def number(value: float | None, digits: int = 4) -> str:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False)
+    return json.dumps(
+        data, indent=2, sort_keys=False, default=str, allow_nan=False, ensure_ascii=False
+    )

@@ -90,14 +90,23 @@ def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROW
         # Every other column is read as text: identifiers keep their leading zeros.
         types.update({name: pa.string() for name in names if name not in types})
         try:
-            reader = pacsv.open_csv(
-                path,
-                read_options=pacsv.ReadOptions(block_size=max(1 << 16, batch_rows * 64)),
-                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
-            )
-            for batch in reader:
-                if batch.num_rows:
-                    yield batch
+            # A Python file object, not the path: given a path, pyarrow reads the file
+            # ahead into memory as fast as it can, which grows with the input.
+            with path.open("rb") as handle:
+                reader = pacsv.open_csv(
+                    handle,
+                    # One parsing thread: the read-ahead thread of predict_file overlaps it
+                    # with the model, and memory stays at a few batches.
+                    read_options=pacsv.ReadOptions(
+                        block_size=max(1 << 16, batch_rows * 64), use_threads=False
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types=types, strings_can_be_null=True
+                    ),
+                )
+                for batch in reader:
+                    if batch.num_rows:
+                        yield batch
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             name = _column_from(exc, names)
             if name:

@@ -1,0 +1,157 @@
+"""``mlprod evaluate``: metrics you can trust, gates for CI, every run stored."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlprod_cli.options import OutputOption
+
+HELP = """Evaluate a model version on the test split, or any predictions file, behind the gates.
+
+In a project: the newest model (or --model VERSION) on the test split, with the
+active baseline and the active model side by side, per slice, and every gate
+of mlprod.yaml. Anywhere: --predictions FILE --label-col C --pred-col C
+[--score-cols ...]. Exit code 1 when a gate fails (unless --no-gate), 2 on bad
+input. Each run is stored in the metrics store unless --no-store.
+"""
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    html = "html"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate", help=HELP)(evaluate)
+
+
+def _split_list(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values or []:
+        out += [part.strip() for part in value.split(",") if part.strip()]
+    return tuple(out)
+
+
+def evaluate(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="A version id (default: the newest model).")
+    ] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help="Evaluate this CSV/Parquet of predictions instead.",
+            dir_okay=False,
+        ),
+    ] = None,
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="With --predictions: the true label column.")
+    ] = None,
+    pred_col: Annotated[
+        str | None,
+        typer.Option("--pred-col", help="With --predictions: the predicted label column."),
+    ] = None,
+    score_cols: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--score-cols",
+            help="With --predictions: score columns, one per class (score_<class>, or in --classes order).",
+        ),
+    ] = None,
+    classes: Annotated[
+        list[str] | None,
+        typer.Option("--classes", help="With --predictions: every class, in order."),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="With --predictions: the true labels are in this file (same rows).",
+            dir_okay=False,
+        ),
+    ] = None,
+    slice_by: Annotated[
+        list[str] | None,
+        typer.Option("--slice-by", help="Also report per value of this column (repeatable)."),
+    ] = None,
+    no_gate: Annotated[
+        bool, typer.Option("--no-gate", help="Report the gates but never fail on them.")
+    ] = False,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not write this run to the metrics store.")
+    ] = False,
+    all_metrics: Annotated[
+        bool, typer.Option("--all-metrics", help="Every metric in the table, not the usual few.")
+    ] = False,
+    format: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format", "-f", help="table, json, markdown, junit or html.", envvar="MLPROD_FORMAT"
+        ),
+    ] = ReportFormat.table,
+    output: OutputOption = None,
+) -> int:
+    from mlprod_cli import console
+    from mlprod_cli.core import evaluate as core
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.project import find_project_root
+    from mlprod_cli.errors import UsageError
+    from mlprod_cli.render_report import render, render_html
+
+    slices = _split_list(slice_by)
+    if format is ReportFormat.html:
+        try:  # before anything is computed or stored
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--format html needs matplotlib (pip install matplotlib)") from None
+    if predictions is None:
+        for name, value in (
+            ("--label-col", label_col),
+            ("--pred-col", pred_col),
+            ("--labels", labels),
+        ):
+            if value:
+                raise UsageError(f"{name} goes with --predictions FILE")
+        config = load_config()
+        with console.steps() as report:
+            outcome = core.evaluate_version(
+                config,
+                version_id=model,
+                slice_by=slices,
+                enforce_gates=not no_gate,
+                progress=report,
+            )
+    else:
+        if model:
+            raise UsageError("--model and --predictions exclude each other")
+        if not label_col or not pred_col:
+            raise UsageError("--predictions needs --label-col and --pred-col")
+        config = load_config() if find_project_root() else None
+        spec = core.PredictionsSpec(
+            predictions, label_col, pred_col, _split_list(score_cols), labels, _split_list(classes)
+        )
+        outcome = core.evaluate_predictions(
+            spec, config=config, slice_by=slices, enforce_gates=not no_gate
+        )
+    result = outcome.result
+    if not no_store and config is not None:
+        core.store_result(result, config.store, config.root)
+    if format is ReportFormat.html:
+        text = render_html(result, curves=outcome.curves)
+    else:
+        text = render(result, format.value, all_metrics=all_metrics)
+    console.write_result(text, output)
+    for warning in result.warnings:
+        console.status(f"warning: {warning}")
+    failed = [g for g in result.gates if not g.passed]
+    if failed and not no_gate:
+        console.status(f"{len(failed)} of {len(result.gates)} gates failed")
+        return 1
+    return 0

@@ -1,0 +1,211 @@
+"""A metric over time: which series to read from the store, and its trend.
+
+:func:`load_history` turns what a user typed (``--metric recall --class
+melanoma``, or ``recall@melanoma``, or nothing: the project's objective) into
+one series of the store, checks that the name means something, and returns a
+:class:`History`: one :class:`Point` per run, oldest first, each with its change
+from the run before, plus a :class:`Trend` (first → last, min, max) and a
+terminal :func:`sparkline`. Nothing here prints; rendering is the command's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from mlprod_cli.adapters.store import HistoryPoint, MetricKey, Store
+from mlprod_cli.errors import UsageError
+
+__all__ = ["History", "Point", "Trend", "load_history", "sparkline"]
+
+DEFAULT_METRIC = "f1_score"
+DEFAULT_CLASS = "macro"
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Point:
+    run_id: str
+    created_at: datetime
+    model_version: str | None
+    value: float | None
+    change: float | None  # from the run before; None when either value is undefined
+
+
+@dataclass(frozen=True)
+class Extreme:
+    value: float
+    run_id: str
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The defined values of a series, summed up."""
+
+    first: float
+    last: float
+    change: float
+    min: Extreme
+    max: Extreme
+    runs: int  # runs in the series
+    undefined: int  # runs whose value is undefined (None)
+
+
+@dataclass(frozen=True)
+class History:
+    project: str
+    metric: str
+    cls: str | None
+    slice: str | None
+    store: str  # the store's URL, password redacted
+    points: tuple[Point, ...]
+    note: str | None = None  # why there are no points, when there are none
+
+    @property
+    def label(self) -> str:
+        """``recall@melanoma``, ``f1_score@macro``, ``accuracy``; ``[sex=female]`` for a slice."""
+        text = self.metric if self.cls is None else f"{self.metric}@{self.cls}"
+        return text if self.slice is None else f"{text} [{self.slice}]"
+
+    @property
+    def trend(self) -> Trend | None:
+        defined = [p for p in self.points if p.value is not None]
+        if not defined:
+            return None
+        low = min(defined, key=lambda p: p.value)
+        high = max(defined, key=lambda p: p.value)
+        return Trend(
+            first=defined[0].value,
+            last=defined[-1].value,
+            change=_diff(defined[-1].value, defined[0].value),
+            min=Extreme(low.value, low.run_id, low.model_version),
+            max=Extreme(high.value, high.run_id, high.model_version),
+            runs=len(self.points),
+            undefined=len(self.points) - len(defined),
+        )
+
+
+def _diff(a: float, b: float) -> float:
+    # 0.81 - 0.80 is 0.010000000000000009 in binary; metrics carry no such digits.
+    return round(a - b, 12)
+
+
+def series(points: Sequence[HistoryPoint]) -> tuple[Point, ...]:
+    """Store points → Points with the change from the run before."""
+    out: list[Point] = []
+    previous: float | None = None
+    for i, p in enumerate(points):
+        change = None if i == 0 or previous is None or p.value is None else _diff(p.value, previous)
+        out.append(Point(p.run_id, p.created_at, p.model_version, p.value, change))
+        previous = p.value
+    return tuple(out)
+
+
+def sparkline(values: Sequence[float | None], *, width: int = 60) -> str:
+    """``▁▂▃▅▇``: one block per value (a space when undefined), at most ``width`` wide.
+
+    Longer series are averaged into ``width`` buckets. A flat series is a flat
+    line at mid height, not a row of minimums.
+    """
+    values = list(values)
+    if len(values) > width:
+        buckets: list[float | None] = []
+        for b in range(width):
+            chunk = values[b * len(values) // width : (b + 1) * len(values) // width]
+            defined = [v for v in chunk if v is not None]
+            buckets.append(sum(defined) / len(defined) if defined else None)
+        values = buckets
+    defined = [v for v in values if v is not None]
+    if not defined:
+        return " " * len(values)
+    low, high = min(defined), max(defined)
+    span = high - low
+    top = len(BLOCKS) - 1
+    return "".join(
+        " "
+        if v is None
+        else BLOCKS[top // 2]
+        if span == 0
+        else BLOCKS[min(top, int((v - low) / span * top + 0.5))]
+        for v in values
+    )
+
+
+def _describe(keys: Sequence[MetricKey], metric: str) -> str:
+    classes = sorted({k.cls for k in keys if k.metric == metric and k.cls is not None})
+    slices = sorted({k.slice for k in keys if k.metric == metric and k.slice is not None})
+    parts = []
+    if any(k.metric == metric and k.cls is None for k in keys):
+        parts.append("the overall value")
+    if classes:
+        parts.append("classes " + ", ".join(classes))
+    if slices:
+        parts.append("slices " + ", ".join(slices))
+    return "; ".join(parts)
+
+
+def load_history(
+    store: Store,
+    project: str,
+    *,
+    metric: str | None,
+    cls: str | None = None,
+    slice: str | None = None,
+    last: int | None = None,
+    objective: tuple[str, str | None] | None = None,
+    known_metrics: Sequence[str] = (),
+) -> History:
+    """Read one series of ``project`` from ``store``, oldest run first.
+
+    ``metric`` may be ``name`` or ``name@class``; without it the ``objective``
+    (metric, class) is used, else f1_score macro. Without a class the macro
+    average is read, or the overall value for a metric that has no average
+    (accuracy, custom metrics). Raises UsageError (exit 2) for a metric that is
+    neither known nor stored, and for a class or slice the project never stored
+    for that metric, naming what there is instead. A project without runs, or a
+    known metric no run has stored yet, gives an empty history with a ``note``.
+    """
+    if metric is None:
+        metric, default_cls = objective if objective is not None else (DEFAULT_METRIC, None)
+        cls = cls if cls is not None else default_cls
+    elif "@" in metric:
+        metric, _, at_cls = metric.partition("@")
+        if cls is not None and at_cls != cls:
+            raise UsageError(f"--metric {metric}@{at_cls} and --class {cls} disagree; give one")
+        cls = at_cls or None
+    if not metric:
+        raise UsageError("--metric must name a metric")
+
+    keys = store.metric_keys(project)
+    stored_names = {k.metric for k in keys}
+    if metric not in known_metrics and metric not in stored_names:
+        names = ", ".join(sorted(set(known_metrics) | stored_names))
+        raise UsageError(f"unknown metric '{metric}' (known: {names})")
+
+    def empty(resolved_cls: str | None, note: str) -> History:
+        return History(project, metric, resolved_cls, slice, store.url, (), note)
+
+    if not keys:
+        return empty(
+            cls if cls is not None else DEFAULT_CLASS,
+            f"no runs stored yet for project '{project}' in {store.url}; "
+            "'mlprod evaluate' stores one",
+        )
+    if metric not in stored_names:
+        return empty(
+            cls if cls is not None else DEFAULT_CLASS,
+            f"no run of project '{project}' has stored {metric} yet",
+        )
+    wanted = [cls] if cls is not None else [DEFAULT_CLASS, None]
+    for candidate in wanted:
+        if MetricKey(metric, candidate, slice) in keys:
+            points = store.history(project, metric, cls=candidate, slice=slice, last=last)
+            return History(project, metric, candidate, slice, store.url, series(points))
+    label = metric if cls is None else f"{metric}@{cls}"
+    where = "" if slice is None else f" on slice {slice}"
+    raise UsageError(
+        f"no stored values of {label}{where} for project '{project}'; "
+        f"stored for {metric}: {_describe(keys, metric)}"
+    )
