@@ -25,11 +25,11 @@ from mlprod_cli.core.config import Config
 from mlprod_cli.core.evaluation import (
     Evaluated,
     EvaluationResult,
+    Scored,
     custom_metrics,
     predict_with_scores,
     report_for,
     slice_reports,
-    Scored,
 )
 from mlprod_cli.core.gates import check_gates
 from mlprod_cli.errors import DataError, UsageError
@@ -95,7 +95,7 @@ def evaluate_version(
     data = {
         "source": source["path"],
         "split": parts.info,
-        "rows": int(len(y_true)),
+        "rows": len(y_true),
         "sha256": source["sha256"],
     }
 
@@ -259,7 +259,7 @@ def evaluate_predictions(
         report,
         slice_reports(slice_frame, y_true, scored, slices, custom),
     )
-    data = {"source": str(spec.path), "rows": int(len(y_true)), "sha256": sha256_file(spec.path)}
+    data = {"source": str(spec.path), "rows": len(y_true), "sha256": sha256_file(spec.path)}
     result = EvaluationResult(
         config.project if config else None, data, primary, gates_enforced=enforce_gates
     )
