@@ -548,6 +548,7 @@ _SKEW_STATS = (
     "js",
     "linf",
     "null_rate",
+    "out_of_range",
     "prediction_mismatch",
     "score_diff",
 )
