@@ -281,17 +281,26 @@ def metric_rows(result: EvaluationResult) -> list[Any]:
     from mlprod_cli.adapters.store import MetricRow
 
     rows = []
+    seen: set[tuple] = set()
+
+    def keep(row: Any) -> None:
+        # A class named "macro", or a custom metric named like a built-in one, would
+        # repeat a key; the first (the per-class or built-in value) is the one stored.
+        key = (row.metric, row.cls, row.slice)
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
 
     def add(report: Any, slice_name: str | None) -> None:
-        rows.append(MetricRow("accuracy", report.accuracy.value, None, slice_name))
-        for name, value in report.custom.items():
-            rows.append(MetricRow(name, value.value, None, slice_name))
+        keep(MetricRow("accuracy", report.accuracy.value, None, slice_name))
         for cls in report.classes:
             for name, value in cls.metrics.items():
-                rows.append(MetricRow(name, value.value, cls.label, slice_name))
+                keep(MetricRow(name, value.value, cls.label, slice_name))
         for average, values in report.averages.items():
             for name, value in values.items():
-                rows.append(MetricRow(name, value.value, average, slice_name))
+                keep(MetricRow(name, value.value, average, slice_name))
+        for name, value in report.custom.items():
+            keep(MetricRow(name, value.value, None, slice_name))
 
     add(result.primary.report, None)
     for column, groups in result.primary.slices.items():

@@ -124,8 +124,8 @@ def slice_gap_gate(ref: MetricRef, column: str, groups: dict[str, Any], bound: f
         return GateResult(
             name, "max_slice_gap", True, 0.0, f"only {len(values)} slice of {column} in the data"
         )
-    low = min(values, key=values.get)
-    high = max(values, key=values.get)
+    ordered = sorted(values, key=values.get)  # ties keep slice order: low and high differ
+    low, high = ordered[0], ordered[-1]
     gap = values[high] - values[low]
     return GateResult(
         name,
