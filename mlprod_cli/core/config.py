@@ -21,29 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlprod_cli.core.names import METRIC_NAMES, SKEW_STATISTICS
 from mlprod_cli.errors import ConfigError
 
 CONFIG_NAME = "mlprod.yaml"
 
 #: Metric names a gate, an objective or a threshold may use (see docs/metrics.md).
-KNOWN_METRICS = (
-    "accuracy",
-    "sensitivity",
-    "recall",
-    "specificity",
-    "precision",
-    "npv",
-    "f1_score",
-    "fdr",
-    "for",
-    "fpr",
-    "fnr",
-    "lr_plus",
-    "lr_minus",
-    "dor",
-    "prevalence",
-    "auroc",
-)
+KNOWN_METRICS = ("accuracy", *METRIC_NAMES)
 
 _DOTTED = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$"
@@ -541,17 +525,7 @@ def _tune(ctx: _Ctx, value: Any) -> TuneSpec:
     )
 
 
-_SKEW_STATS = (
-    "psi",
-    "ks",
-    "wasserstein",
-    "js",
-    "linf",
-    "null_rate",
-    "out_of_range",
-    "prediction_mismatch",
-    "score_diff",
-)
+_SKEW_STATS = SKEW_STATISTICS
 
 
 def _threshold_value(ctx: _Ctx, key: str, value: Any) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from mlprod_cli.core.names import HIGHER_IS_BETTER, METRIC_NAMES
 from mlprod_cli.errors import DataError
 
 __all__ = [
@@ -39,44 +40,8 @@ __all__ = [
     "to_dict",
 ]
 
-METRIC_NAMES: tuple[str, ...] = (
-    "sensitivity",
-    "recall",
-    "specificity",
-    "precision",
-    "npv",
-    "f1_score",
-    "fdr",
-    "for",
-    "fpr",
-    "fnr",
-    "lr_plus",
-    "lr_minus",
-    "dor",
-    "prevalence",
-    "auroc",
-)
-"""Per-class metric keys, in report order. Stable: they are JSON keys and gate names."""
+# METRIC_NAMES (report order, JSON keys) and HIGHER_IS_BETTER live in core.names.
 
-# Prevalence describes the data, not the model, so it has no direction and is absent here.
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "accuracy": True,
-    "sensitivity": True,
-    "recall": True,
-    "specificity": True,
-    "precision": True,
-    "npv": True,
-    "f1_score": True,
-    "fdr": False,
-    "for": False,
-    "fpr": False,
-    "fnr": False,
-    "lr_plus": True,
-    "lr_minus": False,
-    "dor": True,
-    "auroc": True,
-}
-"""Whether a larger value of a metric is an improvement (for gates and regressions)."""
 
 AVERAGES: tuple[str, ...] = ("macro", "weighted")
 

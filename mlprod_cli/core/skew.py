@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlprod_cli.core.names import SKEW_STATISTICS
 from mlprod_cli.errors import DataError
 
 __all__ = [
@@ -82,17 +83,7 @@ PREDICTION = "prediction"
 """The name of the predicted-class pseudo-feature in a report."""
 
 # Above a warn value -> warn, above a fail value -> fail. See docs/skew.md for the reasons.
-STATISTICS: tuple[str, ...] = (
-    "psi",
-    "ks",
-    "wasserstein",
-    "js",
-    "linf",
-    "null_rate",
-    "out_of_range",
-    "prediction_mismatch",
-    "score_diff",
-)
+STATISTICS = SKEW_STATISTICS
 
 
 @dataclass(frozen=True)
