@@ -27,7 +27,17 @@ def build_app():
     """Assemble the Typer application with every command registered."""
     import typer
 
-    from mlprod_cli.commands import check, evaluate, metrics, models, new, predict, train, tune
+    from mlprod_cli.commands import (
+        check,
+        evaluate,
+        metrics,
+        models,
+        new,
+        predict,
+        serve,
+        train,
+        tune,
+    )
 
     app = typer.Typer(
         name="mlprod",
@@ -65,6 +75,7 @@ def build_app():
     models.register(app)
     evaluate.register(app)
     predict.register(app)
+    serve.register(app)
     metrics.register(app)
     check.register(app)
     return app

@@ -1,0 +1,96 @@
+"""``mlprod serve``: online predictions over HTTP for the active model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+HELP = """Serve the active model (or --model VERSION) over HTTP until stopped.
+
+POST /predict takes one row (a JSON object keyed by feature name) or a list
+of rows, checks them against the training schema and answers the class and a
+score per class. GET /health, /ready, /metadata and /metrics (Prometheus) are
+for probes and monitoring. Every served row and its prediction is appended to
+the request log (JSON Lines under --log-dir), which 'mlprod skew' reads.
+'mlprod models activate' is picked up without a restart; so is SIGHUP.
+See docs/serve.md.
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve", help=HELP)(serve)
+
+
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address to listen on [default: serve.host of mlprod.yaml, 127.0.0.1]. "
+            "0.0.0.0 listens on every interface (in a container).",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", "-p", min=0, max=65535, help="Port [default: serve.port, 8000]."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Serve this version, pinned: activations are not followed.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Server processes (uvicorn workers).")
+    ] = 1,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-dir",
+            file_okay=False,
+            help="Folder of the request log [default: skew.serving_log of mlprod.yaml].",
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int,
+        typer.Option("--max-body-bytes", min=1, help="Larger request bodies get 413."),
+    ] = 1 << 20,
+    max_batch_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-batch-rows",
+            min=1,
+            help="Rows of queued requests scored in one model call (1: one request per call).",
+        ),
+    ] = 256,
+) -> int:
+    from mlprod_cli import console
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.registry import check_version_id
+    from mlprod_cli.core.serve import ServeOptions, prepare
+
+    config = load_config()
+    options = ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        log_dir=log_dir.resolve() if log_dir is not None else None,
+        max_body_bytes=max_body_bytes,
+        model=check_version_id(model) if model else None,
+        max_batch_rows=max_batch_rows,
+    )
+    server = prepare(config, options)
+    version = server.version
+    pinned = " (pinned)" if model else ""
+    console.status(
+        f"serving {version.id}{pinned}, {version.kind}, at {server.url} "
+        f"with {workers} worker{'s' if workers > 1 else ''}; "
+        f"request log in {server.log_dir}; Ctrl-C stops"
+    )
+    server.run()
+    console.status("stopped")
+    return 0

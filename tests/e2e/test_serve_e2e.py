@@ -1,0 +1,207 @@
+"""``mlprod serve`` as a real server process on loopback, driven with urllib."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mlprod_cli.core.config import load_config
+from mlprod_cli.core.train import registry_for
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+pytestmark = pytest.mark.slow
+
+ROW = {
+    "age": 52,
+    "sex": "female",
+    "anatomic_site": "trunk",
+    "diameter_mm": 7.5,
+    "asymmetry": 1,
+    "border_irregularity": 3,
+    "color_count": 3,
+    "evolving": 0,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(url: str, body: bytes | None = None, headers: dict | None = None):
+    """``(status, headers, body bytes)``; HTTP errors are answers too."""
+    req = urllib.request.Request(url, data=body, headers=headers or {})
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def start(project: Path, *args: str) -> subprocess.Popen:
+    env = dict(os.environ, MLPROD_NO_DELEGATE="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlprod_cli", "serve", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_ready(process: subprocess.Popen, base: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _, err = process.communicate()
+            pytest.fail(f"serve exited {process.returncode}: {err}")
+        try:
+            if request(f"{base}/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"serve was not ready in {timeout} s: {process.communicate()[1]}")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4 addresses listening on ``port``, from /proc/net/tcp (Linux)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, port_hex = local.split(":")
+        if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+@pytest.fixture
+def project(trained) -> Path:
+    registry = registry_for(load_config(trained))
+    registry.activate(registry.get("v0001"))
+    registry.activate(registry.get("v0002"))
+    return trained
+
+
+def test_serve_answers_counts_logs_and_stops_cleanly_on_sigterm(project):
+    port = free_port()
+    process = start(project, "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(process, base)
+        if Path("/proc/net/tcp").exists():
+            assert listening_addresses(port) == {"127.0.0.1"}  # loopback by default
+
+        status, headers, body = request(f"{base}/predict", json.dumps(ROW).encode())
+        assert status == 200, body
+        one = json.loads(body)
+        assert one["model_version"] == "v0002" and set(one["scores"]) == {
+            "melanoma",
+            "nevus",
+            "seborrheic_keratosis",
+        }
+        status, _, body = request(
+            f"{base}/predict", json.dumps([ROW, dict(ROW, sex="other")]).encode()
+        )
+        assert status == 200 and len(json.loads(body)["predictions"]) == 2
+
+        status, _, body = request(f"{base}/predict", json.dumps(dict(ROW, age="old")).encode())
+        assert status == 422
+        assert json.loads(body)["detail"][0]["loc"] == ["body", "age"]
+        status, _, body = request(f"{base}/predict", b"{not json")
+        assert status == 400 and b"Traceback" not in body
+        status, _, _ = request(f"{base}/predict", b"[" + b" " * (2 << 20) + b"]")
+        assert status == 413
+
+        assert request(f"{base}/health")[0] == 200
+        status, _, body = request(f"{base}/metadata")
+        assert status == 200 and json.loads(body)["version"] == "v0002"
+        status, headers, body = request(f"{base}/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        text = body.decode()
+        assert 'mlprod_requests_total{endpoint="/predict",status="200"} 2' in text
+        assert 'mlprod_requests_total{endpoint="/predict",status="422"} 1' in text
+        assert 'mlprod_unseen_category_total{feature="sex"} 1' in text
+        assert "mlprod_validation_failures_total 1" in text
+        assert 'mlprod_model_info{version="v0002",kind="model"} 1' in text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, err
+    assert f"at http://127.0.0.1:{port}" in err and "v0002" in err
+    assert "Traceback" not in err
+
+    log_dir = project / "logs" / "requests"
+    files = sorted(log_dir.glob("requests-*.jsonl"))
+    assert len(files) == 1
+    lines = [json.loads(line) for line in files[0].read_text().splitlines()]
+    assert len(lines) == 3  # the refused requests are not logged
+    assert lines[0]["features"] == ROW and lines[0]["prediction"] == one["class"]
+    assert lines[2]["features"]["sex"] == "other"
+    assert {line["model_version"] for line in lines} == {"v0002"}
+
+
+def test_serve_follows_an_activation_and_stops_on_ctrl_c(project):
+    registry = registry_for(load_config(project))
+    v2 = registry.get("v0002")
+    metadata = {k: v for k, v in v2.metadata.items() if k not in ("version", "artifact_sha256")}
+    new = registry.add(registry.load(v2), metadata)
+    port = free_port()
+    process = start(project, "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(process, base)
+        registry.activate(new)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if json.loads(request(f"{base}/metadata")[2])["version"] == new.id:
+                break
+            time.sleep(0.1)
+        _, _, body = request(f"{base}/predict", json.dumps(ROW).encode())
+        assert json.loads(body)["model_version"] == new.id
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"now serving {new.id} (was v0002)" in err
+
+
+def test_bad_starts_are_one_line_exit_2(trained):
+    # No active model: the error names the commands that make one.
+    process = start(trained, "--port", str(free_port()))
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "mlprod train --activate" in err and "mlprod models activate VERSION" in err
+
+    registry = registry_for(load_config(trained))
+    registry.activate(registry.get("v0002"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        process = start(trained, "--port", str(port))
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.startswith("error: ") and f"--port {port}" in err and "in use" in err
