@@ -164,10 +164,12 @@ def main() -> int:
                 if name.startswith("mlprod")
                 else ["-p", str(port), "-h", "127.0.0.1"]
             )
+            # mlflow starts `uvicorn` by name: its environment's bin/ must be on PATH.
+            server_env = dict(env, PATH=f"{MLFLOW_ENV / 'bin'}{os.pathsep}{env.get('PATH', '')}")
             process = subprocess.Popen(
                 [*command, *flag],
                 cwd=project,
-                env=env,
+                env=server_env if "mlflow" in name else env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
