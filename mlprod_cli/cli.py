@@ -35,6 +35,7 @@ def build_app():
         new,
         predict,
         serve,
+        skew,
         train,
         tune,
     )
@@ -76,6 +77,7 @@ def build_app():
     evaluate.register(app)
     predict.register(app)
     serve.register(app)
+    skew.register(app)
     metrics.register(app)
     check.register(app)
     return app
