@@ -28,3 +28,21 @@ OutputOption = Annotated[
         "--output", "-o", help="Write the result to this file instead of stdout.", dir_okay=False
     ),
 ]
+
+
+class ReportFormat(str, Enum):
+    """The formats of a report (evaluate, skew): for people, machines, pull requests and CI."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    html = "html"
+
+
+ReportFormatOption = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format", "-f", help="table, json, markdown, junit or html.", envvar="MLPROD_FORMAT"
+    ),
+]

@@ -15,7 +15,6 @@ docs/skew.md documents every format and every JSON key.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from mlprod_cli.render import number, table, to_json
 from mlprod_cli.render_report import (
     _CSS,
     _check_matplotlib,
+    _clean,
     _figure,
     _h,
     _md,
@@ -347,18 +347,6 @@ def json_data(run: SkewRun, *, fail_on: str = "fail") -> dict[str, Any]:
             "seconds": run.seconds,
         }
     )
-
-
-def _clean(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {str(k): _clean(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_clean(v) for v in data]
-    if hasattr(data, "tolist") and not isinstance(data, (str, bytes)):
-        return _clean(data.tolist())
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data
 
 
 def render_json(run: SkewRun, *, fail_on: str = "fail") -> str:

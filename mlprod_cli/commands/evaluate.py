@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import OutputOption
+from mlprod_cli.options import OutputOption, ReportFormat, ReportFormatOption
 
 HELP = """Evaluate a model version on the test split, or any predictions file, behind the gates.
 
@@ -18,14 +17,6 @@ of mlprod.yaml. Anywhere: --predictions FILE --label-col C --pred-col C
 [--score-cols ...]. Exit code 1 when a gate fails (unless --no-gate), 2 on bad
 input. Each run is stored in the metrics store unless --no-store.
 """
-
-
-class ReportFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    html = "html"
 
 
 def register(app: typer.Typer) -> None:
@@ -90,12 +81,7 @@ def evaluate(
     all_metrics: Annotated[
         bool, typer.Option("--all-metrics", help="Every metric in the table, not the usual few.")
     ] = False,
-    format: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format", "-f", help="table, json, markdown, junit or html.", envvar="MLPROD_FORMAT"
-        ),
-    ] = ReportFormat.table,
+    format: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import OutputOption
+from mlprod_cli.options import OutputOption, ReportFormat, ReportFormatOption
 
 HELP = """Compare the training data with what the model is served: schema, distributions, predictions.
 
@@ -24,14 +24,6 @@ Every feature gets ok, warn or fail by the thresholds of skew.thresholds and
 skew.features (docs/skew.md). Exit code 1 when something fails (--fail-on warn:
 when something warns), 2 on bad input.
 """
-
-
-class ReportFormat(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    html = "html"
 
 
 class FailOn(str, Enum):
@@ -93,12 +85,7 @@ def skew(
             help="Rebuild the training summary instead of reading .mlprod/skew-cache/.",
         ),
     ] = False,
-    format: Annotated[
-        ReportFormat,
-        typer.Option(
-            "--format", "-f", help="table, json, markdown, junit or html.", envvar="MLPROD_FORMAT"
-        ),
-    ] = ReportFormat.table,
+    format: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
