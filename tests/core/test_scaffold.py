@@ -219,3 +219,33 @@ def test_missing_git_is_a_warning(tmp_path, monkeypatch):
     result = create_project(_request(tmp_path / "out", git=True))
     assert result.git_commit is None
     assert result.warnings == ["git is not installed; the project is not a git repository"]
+
+
+def test_a_template_from_a_git_url_records_its_commit(tmp_path):
+    import subprocess
+
+    tpl = tmp_path / "tpl"
+    (tpl / "{{cookiecutter.project_name}}").mkdir(parents=True)
+    (tpl / "cookiecutter.json").write_text('{"project_name": "x"}')
+    (tpl / "{{cookiecutter.project_name}}" / "README.md").write_text(
+        "hello {{cookiecutter.project_name}}"
+    )
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "template"]):
+        subprocess.run(["git", *args], cwd=tpl, check=True, env={**os.environ, **env})
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tpl, capture_output=True, text=True
+    ).stdout.strip()
+    out = tmp_path / "out"
+    create_project(_request(out, name="fromgit", template=f"git+file://{tpl}"))
+    assert (out / "fromgit" / "README.md").read_text() == "hello fromgit"
+    provenance = json.loads((out / "fromgit" / PROVENANCE).read_text())
+    assert provenance["template"] == f"git+file://{tpl}" and provenance["template_commit"] == commit
+    assert sorted(p.name for p in out.iterdir()) == [
+        "fromgit"
+    ]  # the clone went to a temporary folder
