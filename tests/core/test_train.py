@@ -82,7 +82,10 @@ def test_bad_data_is_named(project, frame):
     broken = frame.copy()
     broken["age"] = broken["age"].astype(object)
     broken.loc[5, "age"] = "forty"
-    with pytest.raises(DataError, match=r"the loader skin_lesions.data:load failed: .*'forty'"):
+    with pytest.raises(
+        DataError,
+        match=r"the loader skin_lesions.data:load failed: ValueError: column 'age' must be numeric: .*'forty'",
+    ):
         train(config, data_path=_write(project, broken), cv=0)
     late = frame.assign(visit_date="2025-01-01")
     with pytest.raises(DataError, match="leaves no training rows"):

@@ -77,10 +77,17 @@ def coerce_dtypes(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     for column in DATE_COLUMNS:
         if column in df:
-            df[column] = pd.to_datetime(df[column], errors="raise")
+            try:
+                df[column] = pd.to_datetime(df[column], errors="raise")
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"column {column!r} must hold dates: {exc}") from None
     for column in NUMERIC_COLUMNS:
         if column in df:
-            df[column] = pd.to_numeric(df[column], errors="raise").astype("float64")
+            try:
+                df[column] = pd.to_numeric(df[column], errors="raise").astype("float64")
+            except (ValueError, TypeError) as exc:
+                # Name the column: "Unable to parse string 'forty'" alone is a riddle.
+                raise ValueError(f"column {column!r} must be numeric: {exc}") from None
     for column in [*ID_COLUMNS, *CATEGORICAL_COLUMNS, TARGET]:
         if column in df:
             # object holding str (missing stays NaN): pandas 2 and 3 agree on
