@@ -643,3 +643,18 @@ def test_the_accumulator_memory_stays_bounded():
     assert worst_peak < 40 * 2**20, f"add() peaked at {worst_peak / 2**20:.1f} MiB"
     report = compare(summary, acc)
     assert report.status == "ok" and all(f.sampled for f in report.features)
+
+
+def test_large_sample_ks_pvalue_is_kolmogorovs_limit_without_scipy_stats():
+    """Above the exact size the p-value is ``kstwobign.sf``, computed via scipy.special alone."""
+    import scipy.stats as st
+
+    from mlprod_cli.core.skew import _ks_pvalue
+
+    rng = np.random.default_rng(7)
+    ref, cur = rng.normal(size=200_000), rng.normal(0.01, 1, size=150_000)
+    d = st.ks_2samp(ref, cur).statistic
+    en = ref.size * cur.size / (ref.size + cur.size)
+    assert math.isclose(
+        _ks_pvalue(ref, cur, d), st.kstwobign.sf(math.sqrt(en) * d), rel_tol=0, abs_tol=1e-12
+    )
