@@ -95,10 +95,6 @@ def _interpreter_facts(python: Path) -> tuple[str, Path]:
     return tag.strip(), Path(site.strip())
 
 
-def _pyc_of(source: Path, tag: str) -> Path:
-    return source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
-
-
 def _header_matches(pyc: bytes, source: Path) -> bool:
     """Whether a ``.pyc`` is valid for ``source`` as it is now, as importlib judges it.
 

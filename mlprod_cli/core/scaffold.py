@@ -453,8 +453,3 @@ def _finish(
             result.warnings.append(warning)
         timings["bytecode"] = time.perf_counter() - warmup_started
     (dest / MARKER).unlink(missing_ok=True)
-
-
-def is_interrupted_project(path: Path) -> bool:
-    """Whether ``path`` is a project an interrupted ``new`` left behind."""
-    return (path / MARKER).exists()
