@@ -117,6 +117,7 @@ UNDEFINED = "—"
 class _Cell:
     text: str
     reason: str | None = None  # why the value is undefined (text is then "—")
+    status: str = "ok"  # ok / warn / fail (skew reports colour the cell in HTML)
 
 
 @dataclass
@@ -775,6 +776,8 @@ def _html_grid(
         out.append(f"<tr{css}>")
         for i, cell in enumerate(row):
             classes = (["num"] if i in grid.right else []) + (["undefined"] if cell.reason else [])
+            if cell.status != "ok":
+                classes.append(f"is-{cell.status}")
             attrs = f' class="{" ".join(classes)}"' if classes else ""
             if cell.reason:
                 attrs += f' title="{_h(cell.reason)}"'

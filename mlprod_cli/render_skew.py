@@ -15,21 +15,25 @@ docs/skew.md documents every format and every JSON key.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.render import number, table, to_json
 from mlprod_cli.render_report import (
     _CSS,
+    _Cell,
     _check_matplotlib,
     _clean,
     _figure,
+    _Grid,
     _h,
     _md,
     _mpl,
     _plain,
     _png,
     _xml,
+)
+from mlprod_cli.render_report import (
+    _html_grid as _html_table,
 )
 
 if TYPE_CHECKING:
@@ -147,22 +151,6 @@ def _prediction_line(run: SkewRun) -> str:
 
 
 # --- the sections, built once for every format -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Cell:
-    text: str
-    reason: str | None = None  # why the value is undefined (text is then "—")
-    status: str = "ok"
-
-
-@dataclass
-class _Grid:
-    title: str
-    headers: list[str]
-    rows: list[list[_Cell]]
-    right: set[int] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
 
 
 def _stat_cell(f: FeatureSkew, name: str) -> _Cell:
@@ -500,28 +488,8 @@ section.feature h3{margin:.25rem 0}
 
 
 def _html_grid(grid: _Grid) -> str:
-    out = [f"<h3>{_h(grid.title)}</h3>", "<table>", "<thead><tr>"]
-    out += [f"<th>{_h(h)}</th>" for h in grid.headers]
-    out.append("</tr></thead><tbody>")
-    for row in grid.rows:
-        out.append("<tr>")
-        for i, cell in enumerate(row):
-            classes = ["num"] if i in grid.right else []
-            if cell.reason:
-                classes.append("undefined")
-            if cell.status != "ok":
-                classes.append(f"is-{cell.status}")
-            attrs = f' class="{" ".join(classes)}"' if classes else ""
-            if cell.reason:
-                attrs += f' title="{_h(cell.reason)}"'
-            out.append(f"<td{attrs}>{_h(cell.text)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    if grid.notes:
-        out.append(
-            '<ul class="notes">' + "".join(f"<li>{_h(n)}</li>" for n in grid.notes) + "</ul>"
-        )
-    return "\n".join(out)
+    # No summary rows in a skew table: every row is a feature or a statistic.
+    return _html_table(grid, summary_rows=())
 
 
 def _edge(value: float) -> str:
