@@ -55,9 +55,15 @@ def evaluate_version(
     version_id: str | None = None,
     slice_by: tuple[str, ...] = (),
     enforce_gates: bool = True,
+    baseline_fallback: bool = True,
     progress: Progress | None = None,
 ) -> Outcome:
-    """Score a version (default: the newest model) on the test split, with the actives beside it."""
+    """Score a version (default: the newest model) on the test split, with the actives beside it.
+
+    The baseline compared with is the active one, else (``baseline_fallback``)
+    the newest; ``models activate`` passes False, so a model is activated only
+    against a baseline that is itself active.
+    """
     import numpy as np
 
     from mlprod_cli.core.registry import RegistryError
@@ -114,7 +120,9 @@ def evaluate_version(
     primary, primary_scores = score(version)
     outcome = Outcome(EvaluationResult(config.project, data, primary, gates_enforced=enforce_gates))
     outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
-    baseline_version = registry.active("baseline") or registry.latest("baseline")
+    baseline_version = registry.active("baseline") or (
+        registry.latest("baseline") if baseline_fallback else None
+    )
     active_version = registry.active("model")
     for other in (baseline_version, active_version):
         if other is None or other.id == version.id:

@@ -1,7 +1,7 @@
-"""Scoring a registered version on the test split: reports per class and per slice, and gates.
+"""Scoring predictions into reports per class and per slice, and the evaluation result.
 
-``activate`` uses this to refuse a version whose gates fail; ``evaluate``
-builds its full report on the same functions, so both always agree.
+``core.evaluate.evaluate_version`` builds on these; ``models activate`` calls
+it too, so the gates that refuse an activation are exactly ``evaluate``'s.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlprod_cli.core.config import Config
-from mlprod_cli.core.gates import GateResult, check_gates
+from mlprod_cli.core.gates import GateResult
 
 
 @dataclass
@@ -87,62 +87,6 @@ def slice_reports(
             for value in sorted(set(values.tolist()))
         }
     return out
-
-
-@dataclass
-class VersionEvaluation:
-    version: str
-    report: Any
-    slices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    gates: list[GateResult] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return all(g.passed for g in self.gates)
-
-
-def evaluate_on_test(
-    config: Config, registry: Any, version: Any, *, with_gates: bool = True
-) -> VersionEvaluation:
-    """Load ``version``, score it on the test split, and check every gate against the actives."""
-    import numpy as np
-
-    from mlprod_cli.core import dataset
-
-    train, test = dataset.load_training_data(config)
-    parts = dataset.split(config, train, test)
-    X, y = dataset.features_and_target(config, parts.test)
-    labels = version.metadata.get("classes") or sorted(y.unique().tolist())
-    y_true = np.asarray(y)
-    custom = custom_metrics(config)
-    estimator = registry.load(version)
-    Xc, _ = dataset.conform(X, version.metadata["schema"], source="test split")
-    scored = predict_with_scores(estimator, Xc, labels)
-    report = report_for(y_true, scored, custom)
-    slices = slice_reports(parts.test, y_true, scored, config.metrics.slices, custom)
-    result = VersionEvaluation(version.id, report, slices)
-    if not with_gates or version.kind != "model":
-        return result
-    others: dict[str, Any] = {}
-    for kind in ("baseline", "model"):
-        other = registry.active(kind)
-        if other is None or other.id == version.id:
-            continue
-        est = registry.load(other)
-        Xo, _ = dataset.conform(X, other.metadata["schema"], source="test split")
-        others[kind] = (other.id, report_for(y_true, predict_with_scores(est, Xo, labels), custom))
-    baseline = others.get("baseline")
-    active = others.get("model")
-    result.gates = check_gates(
-        config,
-        report,
-        baseline=baseline[1] if baseline else None,
-        baseline_name=f"baseline {baseline[0]}" if baseline else "baseline",
-        active=active[1] if active else None,
-        active_name=f"active {active[0]}" if active else "active model",
-        slices=slices,
-    )
-    return result
 
 
 @dataclass

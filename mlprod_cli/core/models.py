@@ -41,14 +41,16 @@ def show(config: Config, version_id: str) -> Version:
 
 def activate(config: Config, version_id: str, *, force: bool = False) -> Activation:
     """Make a version active; a model must pass every gate on the test split unless ``force``."""
-    from mlprod_cli.core.evaluation import evaluate_on_test
+    from mlprod_cli.core.evaluate import evaluate_version
 
     registry = registry_for(config)
     version = registry.get(version_id)
     registry.verify(version)  # a tampered artifact is refused before anything else
     gates: list[GateResult] = []
     if version.kind == "model":
-        gates = evaluate_on_test(config, registry, version).gates
+        gates = evaluate_version(
+            config, version_id=version.id, baseline_fallback=False
+        ).result.gates
         failed = [g for g in gates if not g.passed]
         if failed and not force:
             listing = "; ".join(f"{g.name}: {g.detail}" for g in failed)
