@@ -357,6 +357,16 @@ def infer_schema(X: Any) -> dict[str, Any]:
     return {"features": features}
 
 
+def require_features(columns: Any, schema: dict[str, Any], source: str) -> None:
+    """Raise a DataError naming every feature of ``schema`` absent from ``columns``."""
+    present = set(columns)
+    missing = [f["name"] for f in schema["features"] if f["name"] not in present]
+    if missing:
+        raise DataError(
+            f"{source}: missing feature column{'s' if len(missing) > 1 else ''} the model needs: {', '.join(missing)}"
+        )
+
+
 def conform(
     frame: Any, schema: dict[str, Any], *, source: str, row_offset: int = 0
 ) -> tuple[Any, Findings]:
@@ -369,11 +379,7 @@ def conform(
     import pandas as pd
 
     features = schema["features"]
-    missing = [f["name"] for f in features if f["name"] not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{source}: missing feature column{'s' if len(missing) > 1 else ''} the model needs: {', '.join(missing)}"
-        )
+    require_features(frame.columns, schema, source)
     findings = Findings(rows=len(frame))
     columns = {}
     for feature in features:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.core.config import Config
-from mlprod_cli.core.dataset import Findings, conform
+from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.train import registry_for
 from mlprod_cli.errors import DataError, UsageError
 
@@ -292,11 +292,7 @@ def predict_file(
     try:
         for batch in _prefetch(read_batches(input_path, schema, batch_rows)):
             names = batch.schema.names
-            missing = [name for name in features if name not in names]
-            if missing:
-                raise DataError(
-                    f"{input_path}: missing feature column{'s' if len(missing) > 1 else ''} the model needs: {', '.join(missing)}"
-                )
+            require_features(names, schema, str(input_path))  # before select() fails on it
             frame = batch.select(features).to_pandas()
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)
