@@ -49,7 +49,7 @@ def predict(
     from mlprod_cli.core.predict import predict_file
     from mlprod_cli.render import to_json
 
-    config = load_config()
+    config = load_config(need_data=False)
     with console.steps() as report:
         report(f"scoring {input}")
         result = predict_file(

@@ -73,7 +73,7 @@ def serve(
     from mlprod_cli.core.registry import check_version_id
     from mlprod_cli.core.serve import ServeOptions, prepare
 
-    config = load_config()
+    config = load_config(need_data=False)
     options = ServeOptions(
         host=host,
         port=port,

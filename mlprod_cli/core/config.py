@@ -206,10 +206,11 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
 
 
 class _Ctx:
-    def __init__(self, path: Path, lines: dict[str, int], root: Path):
+    def __init__(self, path: Path, lines: dict[str, int], root: Path, *, need_data: bool = True):
         self.path = path
         self.lines = lines
         self.root = root
+        self.need_data = need_data
 
     def fail(self, key: str, message: str) -> ConfigError:
         line = self.lines.get(key)
@@ -308,9 +309,21 @@ def _dotted(ctx: _Ctx, key: str, value: Any, *, attribute: bool) -> str:
 
 
 def _module_file(root: Path, module: str) -> Path | None:
-    """Where ``module`` lives in the project (src layout or flat), without importing it."""
+    """Where ``module`` lives, without importing it.
+
+    In the project (src layout or flat), else where the project is installed
+    as a package (a serving image installs the project's wheel, not ``src/``).
+    """
     parts = module.split(".")
-    for base in (root / "src", root):
+    bases = [root / "src", root]
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec(parts[0])  # the top-level package on sys.path; nothing runs
+    if spec is not None and spec.submodule_search_locations:
+        bases += [Path(location).parent for location in spec.submodule_search_locations]
+    elif spec is not None and spec.origin:
+        bases.append(Path(spec.origin).parent)
+    for base in bases:
         candidate = base.joinpath(*parts)
         if candidate.with_suffix(".py").is_file():
             return candidate.with_suffix(".py")
@@ -419,10 +432,10 @@ def _data(ctx: _Ctx, value: Any) -> DataSpec:
     if raw.get("test") is not None and raw.get("split") is not None:
         raise ctx.fail("data.split", "give either 'test' (a file) or 'split', not both")
     return DataSpec(
-        train=_path(ctx, "data.train", raw["train"], must_exist=True),
+        train=_path(ctx, "data.train", raw["train"], must_exist=ctx.need_data),
         test=None
         if raw.get("test") is None
-        else _path(ctx, "data.test", raw["test"], must_exist=True),
+        else _path(ctx, "data.test", raw["test"], must_exist=ctx.need_data),
         loader=None
         if raw.get("loader") is None
         else _dotted(ctx, "data.loader", raw["loader"], attribute=True),
@@ -586,11 +599,16 @@ _TOP_KEYS = {
 }
 
 
-def parse_config(path: Path) -> Config:
-    """Read and validate ``path`` (an ``mlprod.yaml``); raise ConfigError naming the key."""
+def parse_config(path: Path, *, need_data: bool = True) -> Config:
+    """Read and validate ``path`` (an ``mlprod.yaml``); raise ConfigError naming the key.
+
+    ``need_data=False`` is for commands that never read the training data
+    (``serve``, ``predict``): a serving image carries ``mlprod.yaml`` but not
+    ``data/``, so there the data files need not exist.
+    """
     path = path.resolve()
     raw, lines = _read_yaml(path)
-    ctx = _Ctx(path, lines, path.parent)
+    ctx = _Ctx(path, lines, path.parent, need_data=need_data)
     if raw is None:
         raise ConfigError(f"{path.name}: the file is empty")
     raw = _mapping(ctx, "", raw, _TOP_KEYS, {"project", "data", "model"})
@@ -613,7 +631,7 @@ def parse_config(path: Path) -> Config:
     )
 
 
-def load_config(start: Path | None = None) -> Config:
+def load_config(start: Path | None = None, *, need_data: bool = True) -> Config:
     """Find ``mlprod.yaml`` at or above ``start`` (default: the working directory) and load it."""
     from mlprod_cli.core.project import find_project_root
 
@@ -624,4 +642,4 @@ def load_config(start: Path | None = None) -> Config:
             f"no {CONFIG_NAME} in {here} or any folder above it",
             hint="run this inside a project made by 'mlprod new NAME'",
         )
-    return parse_config(root / CONFIG_NAME)
+    return parse_config(root / CONFIG_NAME, need_data=need_data)

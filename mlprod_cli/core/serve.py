@@ -1242,7 +1242,7 @@ def app_from_environment() -> Any:
     from mlprod_cli.core.config import load_config
 
     settings = json.loads(os.environ[SETTINGS_ENV])
-    config = load_config(Path(settings.pop("root")))
+    config = load_config(Path(settings.pop("root")), need_data=False)
     if settings.get("log_dir"):
         settings["log_dir"] = Path(settings["log_dir"])
     return create_app(config, ServeOptions(**settings), per_process_logs=True)
