@@ -33,6 +33,7 @@ def build_app():
         metrics,
         models,
         new,
+        package,
         predict,
         serve,
         skew,
@@ -78,6 +79,7 @@ def build_app():
     predict.register(app)
     serve.register(app)
     skew.register(app)
+    package.register(app)
     metrics.register(app)
     check.register(app)
     return app

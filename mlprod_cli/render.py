@@ -60,3 +60,13 @@ def to_json(data: Any) -> str:
     return json.dumps(
         data, indent=2, sort_keys=False, default=str, allow_nan=False, ensure_ascii=False
     )
+
+
+def human_bytes(size: int) -> str:
+    """``1.5 MB``: decimal units, as ``docker images`` prints sizes."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

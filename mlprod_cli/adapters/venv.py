@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +133,61 @@ def install_lock(
             f"installing {lock.name} with pip failed: {_last_line(done.stderr)}"
         )
     return "pip"
+
+
+def build_project_wheel(root: Path, out_dir: Path) -> Path:
+    """Build the wheel of the project at ``root`` into ``out_dir`` with its own build backend.
+
+    ``uv build`` (pip's ``wheel`` command where uv cannot run) in an isolated
+    build environment, so the backend ``pyproject.toml`` names decides what
+    the wheel holds, exactly as it would for a release.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    uv = _uv_binary()
+    if uv is not None:
+        command = [uv, "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(root)]
+    else:
+        command = [
+            sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+            "--disable-pip-version-check", "-w", str(out_dir), str(root),
+        ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=_quiet_env())
+    wheels = sorted(out_dir.glob("*.whl"))
+    if done.returncode != 0 or len(wheels) != 1:
+        gist = _last_line(done.stderr) if done.returncode else f"{len(wheels)} wheels made"
+        raise EnvironmentProblem(f"building the wheel of {root / 'pyproject.toml'} failed: {gist}")
+    return wheels[0]
+
+
+def download_wheels(requirements: Path, dest: Path, *, platforms: list[str], python: str) -> None:
+    """Download every wheel ``requirements`` pins, for another platform, hashes checked.
+
+    pip's ``download`` is the one installer command that fetches wheels for a
+    platform other than the running one; ``--require-hashes`` makes it refuse
+    any file whose hash the lock does not list.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--only-binary=:all:", "--require-hashes",
+        "--python-version", python, "--implementation", "cp",
+        *[arg for platform in platforms for arg in ("--platform", platform)],
+        "-d", str(dest), "-r", str(requirements),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=_quiet_env())
+    except OSError as exc:
+        raise EnvironmentProblem(f"pip cannot be started for --offline ({exc.strerror})") from None
+    if done.returncode != 0:
+        if "No module named pip" in done.stderr:
+            raise EnvironmentProblem(
+                f"--offline downloads wheels with pip, and {sys.executable} has no pip",
+                hint="install pip into the project's venv, or package without --offline",
+            )
+        raise EnvironmentProblem(
+            f"downloading the wheels of the lock failed: {_last_line(done.stderr)}"
+        )
+
+
+def _quiet_env() -> dict[str, str]:
+    return dict(os.environ, UV_NO_PROGRESS="1", PIP_PROGRESS_BAR="off")

@@ -105,7 +105,8 @@ def read_lock(path: Path) -> list[Pin]:
     return pins
 
 
-def _marker_env(python_version: str | None) -> dict[str, str]:
+def marker_environment(python_version: str | None) -> dict[str, str]:
+    """This machine's marker environment, with ``python_version`` instead of the running one."""
     from packaging.markers import default_environment
 
     env = default_environment()
@@ -151,7 +152,7 @@ def check_against_pyproject(
     optional = data.get("optional-dependencies", {})
     wanted += [(req, group) for group, reqs in optional.items() for req in reqs]
     by_name = {pin.name: pin for pin in pins}
-    env = _marker_env(None)
+    env = marker_environment(None)
     problems = []
     for item in wanted:
         text, group = (item, "") if isinstance(item, str) else item
@@ -203,7 +204,7 @@ def installed_versions(venv: Path) -> dict[str, str]:
 def check_venv(pins: list[Pin], venv: Path, lock_name: str = LOCK_NAME) -> list[str]:
     """Differences between the locked versions and what is installed in ``venv``."""
     installed = installed_versions(venv)
-    env = _marker_env(venv_python_version(venv))
+    env = marker_environment(venv_python_version(venv))
     problems = []
     for pin in pins:
         if not applies(pin.marker, env):

@@ -1,0 +1,90 @@
+"""``mlprod package``: the Docker build context of the serving image, and the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlprod_cli.options import Format, FormatOption
+
+HELP = """Write a self-contained Docker build context (dist/docker/) and optionally build it.
+
+The context holds the project's wheel, mlprod's wheel, the lock, the active
+model version (hash-checked), mlprod.yaml, the Dockerfile and .dockerignore;
+with --offline also every wheel the lock needs, so the build reaches no index.
+deploy/k8s/ is pointed at the image tag. --build runs docker build (exit 2,
+after writing the context, when no docker daemon answers).
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("package", help=HELP)(package)
+
+
+def package(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="The context folder (default: dist/docker).", file_okay=False
+        ),
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Also download every wheel the lock needs into wheels/."),
+    ] = False,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", "-t", help="Image tag (default: <project>:<model version>)."),
+    ] = None,
+    build: Annotated[
+        bool, typer.Option("--build", help="Run docker build on the context afterwards.")
+    ] = False,
+    base_image: Annotated[
+        str | None,
+        typer.Option("--base-image", help="With --build: the BASE_IMAGE build argument."),
+    ] = None,
+    format: FormatOption = Format.table,
+) -> int:
+    from mlprod_cli import console
+    from mlprod_cli.core import package as core
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.errors import UsageError
+
+    if base_image and not build:
+        raise UsageError("--base-image goes with --build")
+    if tag is not None:
+        core.check_tag(tag)
+    config = load_config(need_data=False)
+    request = core.PackageRequest(output=output, offline=offline, tag=tag)
+    with console.steps() as report:
+        result = core.make_context(config, request, progress=report)
+    if build:
+        # After the context is written: without a daemon, it is still there to build elsewhere.
+        core.build_image(result, base_image)
+    console.write_result(render(result, format))
+    return 0
+
+
+def render(result, format: Format) -> str:
+    if format is Format.json:
+        import json
+
+        return json.dumps(result.to_dict(), indent=2)
+    from mlprod_cli.render import human_bytes
+
+    wheels = [f for f in result.files if f.path.startswith("wheels/") and f.path.endswith(".whl")]
+    lines = [
+        f"context   {result.context} ({human_bytes(result.total_bytes)}, {len(result.files)} files)",
+        f"model     {result.model_version}",
+        f"wheels    {len(wheels)}{' (offline: the build needs no index)' if result.offline else ''}",
+        f"image     {result.tag}",
+    ]
+    if result.image_id:
+        lines.append(f"built     {result.image_id[:19]} ({human_bytes(result.image_size or 0)})")
+    else:
+        lines.append(f"build     docker build -t {result.tag} {result.context}")
+    for path in result.manifests:
+        lines.append(f"retagged  {path}")
+    return "\n".join(lines)

@@ -1,0 +1,222 @@
+"""``mlprod package``: the Docker build context, its checks and the deploy/k8s retag."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlprod_cli.cli import main
+from mlprod_cli.core.config import load_config
+from mlprod_cli.core.package import MANIFEST, retag_manifests, target_environment
+from mlprod_cli.core.train import registry_for
+
+
+@pytest.fixture
+def active(trained, monkeypatch) -> Path:
+    """A trained project with v0001 (baseline) and v0002 (model) active, as the cwd."""
+    registry = registry_for(load_config(trained))
+    registry.activate(registry.get("v0001"))
+    registry.activate(registry.get("v0002"))
+    monkeypatch.chdir(trained)
+    return trained
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["package", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_context_holds_exactly_what_the_image_installs(active, capsys):
+    code, out, err = run(capsys, "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    context = active / "dist" / "docker"
+    assert Path(report["context"]) == context
+    assert report["model_version"] == "v0002" and report["tag"] == "skin-lesions:v0002"
+    assert report["offline"] is False and report["image"] is None
+
+    names = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
+    assert names == sorted(
+        [
+            ".dockerignore",
+            "Dockerfile",
+            MANIFEST,
+            "mlprod.yaml",
+            "models/active.json",
+            "models/v0002/metadata.json",
+            "models/v0002/model.skops",
+            "requirements.lock",
+            "wheels/mlprod-0.1.0-py3-none-any.whl",
+            "wheels/skin_lesions-0.1.0-py3-none-any.whl",
+        ]
+    )
+    # only the active model, and an active.json that names it
+    assert json.loads((context / "models" / "active.json").read_text()) == {"model": "v0002"}
+    assert sha256(context / "models/v0002/model.skops") == sha256(
+        active / "models/v0002/model.skops"
+    )
+    # the lock is the project's, plus a hashed pin of the project's own wheel
+    lock = (context / "requirements.lock").read_text()
+    project_lock = (active / "requirements.lock").read_text()
+    assert lock.startswith(project_lock.rstrip("\n"))
+    wheel = context / "wheels" / "skin_lesions-0.1.0-py3-none-any.whl"
+    assert f"skin-lesions==0.1.0 \\\n    --hash=sha256:{sha256(wheel)}" in lock
+    # mlprod's wheel is the one the lock pins
+    mlprod_wheel = context / "wheels" / "mlprod-0.1.0-py3-none-any.whl"
+    assert f"sha256:{sha256(mlprod_wheel)}" in project_lock
+    # the Dockerfile labels the image with this model version
+    dockerfile = (context / "Dockerfile").read_text()
+    assert "ARG MODEL_VERSION=v0002" in dockerfile
+    assert "ARG GIT_COMMIT=unknown" in dockerfile  # not a git repository
+    # the manifest and the report list every other file with its real size and hash
+    listed = {f["path"]: f for f in report["files"]}
+    assert set(listed) == set(names) - {MANIFEST}
+    for rel, entry in listed.items():
+        assert entry["size"] == (context / rel).stat().st_size
+        assert entry["sha256"] == sha256(context / rel)
+    manifest = json.loads((context / MANIFEST).read_text())
+    assert manifest["files"] == report["files"]
+    # deploy/k8s points at the tag
+    deployment = (active / "deploy" / "k8s" / "deployment.yaml").read_text()
+    assert "image: skin-lesions:v0002\n" in deployment
+    assert report["deploy_manifests_updated"] == [str(active / "deploy/k8s/deployment.yaml")]
+
+
+def test_a_second_run_replaces_its_own_context_and_keeps_nothing_stale(active, capsys):
+    assert run(capsys)[0] == 0
+    context = active / "dist" / "docker"
+    stale = context / "wheels" / "stale.whl"
+    stale.write_bytes(b"old")
+    code, out, err = run(capsys, "--tag", "registry.example/team/lesions:rc1")
+    assert code == 0, err
+    assert not stale.exists()
+    assert "image     registry.example/team/lesions:rc1" in out
+    assert (
+        "image: registry.example/team/lesions:rc1"
+        in (active / "deploy/k8s/deployment.yaml").read_text()
+    )
+    leftovers = [p.name for p in (active / "dist").iterdir() if p.name != "docker"]
+    assert leftovers == []
+
+
+def test_refuses_to_replace_a_folder_it_did_not_make(active, capsys, tree_snapshot):
+    mine = active / "dist" / "docker"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    before = tree_snapshot(active)
+    code, _, err = run(capsys)
+    assert code == 2
+    assert err.startswith("error: --output") and "not made by 'mlprod package'" in err
+    assert len(err.splitlines()) == 1
+    assert tree_snapshot(active) == before
+
+
+@pytest.mark.parametrize("inside", [".", "src/pkg", "models"])
+def test_refuses_an_output_that_is_the_project_or_inside_its_code(active, capsys, inside):
+    before = sorted(p.relative_to(active) for p in active.rglob("*"))
+    code, _, err = run(capsys, "--output", str(active / inside))
+    assert code == 2 and err.startswith("error: --output"), err
+    assert sorted(p.relative_to(active) for p in active.rglob("*")) == before
+
+
+def test_no_active_model_names_the_command_that_makes_one(trained, monkeypatch, capsys):
+    monkeypatch.chdir(trained)
+    code, _, err = run(capsys)
+    assert code == 2
+    assert err.startswith("error: no active model") and "mlprod train --activate" in err
+    assert not (trained / "dist").exists()
+
+
+def test_a_tampered_artifact_is_refused(active, capsys):
+    artifact = active / "models" / "v0002" / "model.skops"
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    code, _, err = run(capsys)
+    assert code == 2
+    assert "v0002: model.skops does not match its metadata" in err
+    assert len(err.splitlines()) == 1
+    assert not (active / "dist").exists()
+
+
+def test_a_lock_that_does_not_match_pyproject_is_refused(active, capsys):
+    pyproject = active / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"numpy>=1.26",', '"numpy>=99",'))
+    code, _, err = run(capsys)
+    assert code == 2
+    assert (
+        err.startswith("error: requirements.lock does not match pyproject.toml") and "numpy" in err
+    )
+    assert not (active / "dist").exists()
+
+
+def test_a_wheel_that_differs_from_its_lock_hash_is_refused(active, capsys):
+    wheel = next((active / "wheels").glob("mlprod-*.whl"))
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    code, _, err = run(capsys)
+    assert code == 2 and f"wheels/{wheel.name} does not match the hash" in err
+    assert not (active / "dist" / "docker").exists()
+
+
+def test_build_without_a_daemon_fails_after_writing_the_context(active, capsys, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{active}/no-such-docker.sock")
+    code, out, err = run(capsys, "--build")
+    assert code == 2
+    last = err.splitlines()[-1]  # after the progress lines of the steps that ran
+    assert last.startswith("error: the context is written to")
+    assert "--build cannot run" in last and "docker" in last
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [last]
+    assert (active / "dist" / "docker" / MANIFEST).is_file()
+    assert out == ""
+
+
+def test_bad_options_are_refused_before_anything_is_written(active, capsys):
+    code, _, err = run(capsys, "--tag", "Not A Tag")
+    assert code == 2 and err.startswith("error: --tag 'Not A Tag'")
+    code, _, err = run(capsys, "--base-image", "python:3.11-slim")
+    assert code == 2 and "--base-image goes with --build" in err
+    assert not (active / "dist").exists()
+
+
+def test_retag_keeps_other_images_and_the_registry_prefix(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        "containers:\n"
+        "  - image: ghcr.io/team/skin-lesions:old  # served\n"
+        "  - image: busybox:1.36\n"
+        "    name: sidecar\n"
+    )
+    (tmp_path / "b.yml").write_text("image: postgres:16\n")
+    changed = retag_manifests(tmp_path, "skin-lesions", "skin-lesions:v0007")
+    assert changed == [tmp_path / "a.yaml"]
+    assert (tmp_path / "a.yaml").read_text() == (
+        "containers:\n"
+        "  - image: ghcr.io/team/skin-lesions:v0007  # served\n"
+        "  - image: busybox:1.36\n"
+        "    name: sidecar\n"
+    )
+    assert (tmp_path / "b.yml").read_text() == "image: postgres:16\n"
+
+
+def test_offline_targets_linux_wheels_of_this_python():
+    env, tags, python = target_environment()
+    assert env["sys_platform"] == "linux" and env["python_version"] == python
+    assert tags[0].startswith("manylinux_2_36_") and any(
+        t.startswith("manylinux2014_") for t in tags
+    )
+
+
+def test_serve_and_predict_need_no_data_files(active, tmp_path):
+    """A serving image has mlprod.yaml and the installed project, not data/ or src/."""
+    (active / "data" / "lesions.csv").rename(tmp_path / "lesions.csv")
+    config = load_config(active, need_data=False)
+    assert config.data.train == active / "data" / "lesions.csv"
+    with pytest.raises(Exception, match="no such file"):
+        load_config(active)
+    assert os.path.isdir(active / "src")
