@@ -64,5 +64,39 @@ def test_ci_workflow_matches_the_github_schema(rendered):
         "pytest",
         "mlprod train --activate",
         "--format junit",
+        "GITHUB_STEP_SUMMARY",
+        "mlprod skew",
+        "mlprod package",
     ):
         assert step in workflow
+
+
+def test_gitlab_ci_matches_gitlab_schema_and_runs_the_same_steps(rendered):
+    done = _run(
+        "check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=rendered
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    pipeline = (rendered / ".gitlab-ci.yml").read_text()
+    for step in ("--require-hashes", "mlprod check --no-venv", "pytest", "mlprod train --activate",
+                 "--format junit", "junit: reports/gates.xml", "mlprod skew", "mlprod package"):  # fmt: skip
+        assert step in pipeline
+
+
+def test_pre_commit_files_are_valid_and_the_project_runs_mlprods_hooks(rendered):
+    """The project's local hooks are mlprod's published ones: same ids, entries and files."""
+    import yaml
+
+    repo_hooks = Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml"
+    done = _run("pre-commit", "validate-manifest", str(repo_hooks), cwd=rendered)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run("pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=rendered)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    published = {h["id"]: h for h in yaml.safe_load(repo_hooks.read_text())}
+    assert {"mlprod-check", "mlprod-evaluate"} <= set(published)
+    config = yaml.safe_load((rendered / ".pre-commit-config.yaml").read_text())
+    local = {h["id"]: h for r in config["repos"] if r["repo"] == "local" for h in r["hooks"]}
+    for hook_id, hook in published.items():
+        for key in ("entry", "files", "pass_filenames"):
+            assert local[hook_id][key] == hook[key], (hook_id, key)
+    assert any("ruff" in r["repo"] for r in config["repos"])

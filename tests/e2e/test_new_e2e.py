@@ -223,3 +223,50 @@ def test_train_activate_predict_rollback_in_the_generated_project(made, tmp_path
     assert done.returncode == 0, done.stderr
     done = run("models", "rollback")
     assert done.returncode == 0 and f"{model} is the active model again" in done.stdout
+
+
+def test_pre_commit_try_repo_runs_mlprod_hooks_in_the_project(made, tmp_path):
+    """The real pre-commit tool takes mlprod's hooks from this repository.
+
+    pre-commit installs mlprod into a hook environment of its own; that mlprod
+    hands over to the project's ``.venv/bin/mlprod``, whose ML stack runs the
+    evaluation. A failing gate must fail the hook.
+    """
+    repo = TEMPLATE.parents[1]
+    project_mlprod = str(made / ".venv" / "bin" / "mlprod")
+    done = subprocess.run([project_mlprod, "train", "--activate"], cwd=made, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    env = {k: v for k, v in os.environ.items() if k != "MLPROD_NO_DELEGATE"}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(repo)]
+
+    def hook(hook_id: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*pre_commit, hook_id, "--all-files", "--verbose"],
+            cwd=made,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    done = hook("mlprod-check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mlprod check" in done.stdout and "Passed" in done.stdout
+    assert "venv" in done.stdout  # check's own report, printed with --verbose
+
+    done = hook("mlprod-evaluate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Passed" in done.stdout and "gate" in done.stdout.lower()
+
+    # An impossible gate: the same hook now fails the commit.
+    config = made / "mlprod.yaml"
+    saved = config.read_text()
+    try:
+        config.write_text(
+            saved.replace("gates:\n", "gates:\n    - {metric: auroc, min: 0.999}\n", 1)
+        )
+        done = hook("mlprod-evaluate")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Failed" in done.stdout
+    finally:
+        config.write_text(saved)
