@@ -85,6 +85,20 @@ def mlflow_env() -> Path:
     return python
 
 
+def trained_project(work: Path, name: str):
+    """A project from the classification template in ``work``, its model trained and active."""
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.scaffold import NewRequest, create_project
+    from mlprod_cli.core.train import registry_for, train
+
+    request = NewRequest(name, output_dir=work, no_input=True, venv=False, git=False)
+    project = create_project(request).project_dir
+    config = load_config(project)
+    version = train(config, kinds=("model",), cv=0).versions[0]
+    registry_for(config).activate(version)
+    return project, version
+
+
 def wrk(url: str, body: str, seconds: int, connections: int, work: Path) -> dict[str, float]:
     script = work / "post.lua"
     script.write_text(LUA % body)
@@ -116,19 +130,10 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("error: wrk is not installed (apt-get install wrk)")
-    from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.scaffold import NewRequest, create_project
-    from mlprod_cli.core.train import registry_for, train
-
     python = mlflow_env()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        project = create_project(
-            NewRequest("serving-demo", output_dir=work, no_input=True, venv=False, git=False)
-        ).project_dir
-        config = load_config(project)
-        version = train(config, kinds=("model",), cv=0).versions[0]
-        registry_for(config).activate(version)
+        project, version = trained_project(work, "serving-demo")
         env = dict(os.environ, PYTHONPATH=str(project / "src"), MLPROD_NO_DELEGATE="1")
         exported = work / "mlflow-model"
         subprocess.run(

@@ -2,7 +2,8 @@
 # mlprod end to end on the bundled sample data, as a new user would run it:
 # scaffold a project in its own hashed venv, check it, run its tests, train the
 # heuristic baseline and the model, evaluate behind the gates, score a file
-# offline, serve a few predictions online, and check them for skew.
+# offline, serve a few predictions online, check them for skew, and write the
+# serving image's Docker build context.
 #
 #   bash scripts/demo.sh [FOLDER]      (default: ./demo; uses the checkout's
 #                                       .venv/bin/mlprod, else mlprod on PATH)
@@ -59,3 +60,6 @@ trap - EXIT
 
 step "mlprod skew (training data against what was served)"
 .venv/bin/mlprod skew
+
+step "mlprod package (the serving image's build context, hash-checked)"
+.venv/bin/mlprod package

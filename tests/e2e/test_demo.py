@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -35,3 +36,5 @@ def test_demo_runs_every_step(tmp_path):
     logs = list((project / "logs" / "requests").glob("requests-*.jsonl"))
     assert sum(len(p.read_text().splitlines()) for p in logs) == 300
     assert "0 of 300 served classes differ from the offline ones" in done.stdout
+    manifest = json.loads((project / "dist" / "docker" / "mlprod-package.json").read_text())
+    assert manifest["model_version"] in done.stdout and manifest["tag"].startswith("skin-lesions:")
