@@ -130,6 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print_error("interrupted")
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as exc:
+        # An optional package this command needs (pyarrow for Parquet, say) is
+        # not in this environment: a serving image leaves the batch extras out.
+        if _wants_traceback(argv):
+            raise
+        name = (exc.name or "?").split(".")[0]
+        _print_error(
+            f"{command or 'this command'} needs the Python package {name}, which is not installed",
+            f"pip install {name}, or install the project's lock",
+        )
+        return EXIT_USAGE
     except Exception as exc:
         kind = _click_kind(exc)
         if kind == "Abort":  # click turns Ctrl-C into Abort

@@ -6,7 +6,7 @@ Run from a checkout with mlprod installed (``pip install -e .``)::
 
 It renders the template, packs the running mlprod into a wheel, and asks
 ``uv pip compile`` for a universal lock (every supported Python, every
-platform's hashes) of the project's dependencies plus its ``dev`` extra.
+platform's hashes) of the project's dependencies plus all its extras (``batch``, ``dev``).
 The mlprod pin is then turned back into template variables, because ``new``
 packs mlprod afresh for every project and pins that wheel's hash. The lock is
 written in the requirements format with hashes and no index URL.
@@ -35,7 +35,7 @@ HEADER = """\
 #   pip install --require-hashes --no-deps -r requirements.lock --find-links wheels
 # mlprod itself is the wheel in wheels/ (pinned below by its hash).
 # Regenerate after changing pyproject.toml:
-#   uv pip compile pyproject.toml --extra dev --universal --generate-hashes \\
+#   uv pip compile pyproject.toml --all-extras --universal --generate-hashes \\
 #     --find-links wheels --no-header -o requirements.lock
 """
 MLPROD_PIN = re.compile(r"^mlprod==\S+ \\\n(    --hash=sha256:[0-9a-f]{64}\n)", re.MULTILINE)
@@ -62,7 +62,7 @@ def main() -> int:
         # The rendered project carries the current lock: uv keeps its pins as
         # preferences where they are still valid (unless --upgrade).
         command = [
-            find_uv_bin(), "pip", "compile", "pyproject.toml", "--extra", "dev", "--universal",
+            find_uv_bin(), "pip", "compile", "pyproject.toml", "--all-extras", "--universal",
             "--python-version", "3.10", "--generate-hashes", "--find-links", str(work / "wheels"),
             "--no-header", "--quiet", "-o", "requirements.lock",
         ]  # fmt: skip

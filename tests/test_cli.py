@@ -75,6 +75,22 @@ def test_internal_error_is_one_line_without_traceback(monkeypatch, capsys):
     assert "Traceback" not in err
 
 
+def test_a_missing_optional_package_is_named_in_one_line(trained, monkeypatch, capsys):
+    """A serving image has no pyarrow: predict says so instead of failing with a traceback."""
+    monkeypatch.chdir(trained)
+    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow -> ModuleNotFoundError
+    code = main(["predict", "data/lesions.csv", "--model", "v0002", "--output", "out.csv"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "error: predict needs the Python package pyarrow, which is not installed "
+        "(hint: pip install pyarrow, or install the project's lock)\n"
+    )
+    assert not (trained / "out.csv").exists()
+
+
 def test_entry_point_runs_as_module():
     done = subprocess.run(
         [sys.executable, "-m", "mlprod_cli", "--version"], capture_output=True, text=True

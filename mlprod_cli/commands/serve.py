@@ -67,6 +67,14 @@ def serve(
             help="Rows of queued requests scored in one model call (1: one request per call).",
         ),
     ] = 256,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Do every start-up step (config, hash, model load, port, log folder), then exit "
+            "instead of serving: a smoke test, and how an image build compiles what serving imports.",
+        ),
+    ] = False,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.config import load_config
@@ -77,7 +85,7 @@ def serve(
     options = ServeOptions(
         host=host,
         port=port,
-        workers=workers,
+        workers=1 if check else workers,  # --check loads the model in this process
         log_dir=log_dir.resolve() if log_dir is not None else None,
         max_body_bytes=max_body_bytes,
         model=check_version_id(model) if model else None,
@@ -85,6 +93,10 @@ def serve(
     )
     server = prepare(config, options)
     version = server.version
+    if check:
+        server.socket.close()
+        console.status(f"ready to serve {version.id} ({version.kind}) at {server.url}")
+        return 0
     pinned = " (pinned)" if model else ""
     console.status(
         f"serving {version.id}{pinned}, {version.kind}, at {server.url} "

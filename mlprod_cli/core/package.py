@@ -47,6 +47,7 @@ from mlprod_cli.core.lockfile import (
     check_against_pyproject,
     marker_environment,
     read_lock,
+    read_pyproject,
 )
 from mlprod_cli.core.registry import ACTIVE, Registry, Version, sha256_file
 from mlprod_cli.errors import ConfigError, EnvironmentProblem, UsageError
@@ -59,6 +60,10 @@ _TAG = re.compile(
 )
 _IMAGE_LINE = re.compile(r"^(?P<lead>\s*(?:-\s+)?image:\s*)(?P<ref>[^\s#]+)(?P<rest>.*)$")
 _DEFAULT_DOCKERIGNORE = "**/__pycache__/\n**/*.py[cod]\n"
+# What mlprod needs only to make projects (``new``), never to serve one: the
+# serving image leaves these requirements of mlprod out, as mlflow-skinny
+# leaves out mlflow's tracking server.
+AUTHORING_ONLY = frozenset({"cookiecutter", "virtualenv", "uv"})
 
 Progress = Callable[[str], None]
 
@@ -89,6 +94,9 @@ class PackageResult:
     manifests: list[Path] = field(default_factory=list)  # deploy/k8s files whose image changed
     image_id: str | None = None
     image_size: int | None = None
+    # Lock pins the image does not install (dev and batch extras, mlprod's
+    # authoring tools); None when the runtime closure could not be worked out.
+    left_out: list[str] | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -102,6 +110,7 @@ class PackageResult:
             "tag": self.tag,
             "offline": self.offline,
             "git_commit": self.git_commit,
+            "left_out": self.left_out,
             "total_bytes": self.total_bytes,
             "files": [f.__dict__ for f in self.files],
             "deploy_manifests_updated": [str(p) for p in self.manifests],
@@ -159,15 +168,20 @@ def make_context(
         project_wheel = _project_wheel(root, wheels)
         step("copying the locked wheels of wheels/")
         carried = _copy_locked_wheels(root / "wheels", wheels, pins)
-        lock_text = (root / LOCK_NAME).read_text(encoding="utf-8")
-        lock_text = lock_text.rstrip("\n") + "\n" + _pin_line(project_wheel)
-        atomic_write_text(staging / LOCK_NAME, lock_text)
+        env = target_environment()[0]
         if request.offline:
             step("downloading every wheel the lock needs (--offline)")
             _download_missing(pins, carried, wheels, staging)
+            metadata = _wheel_requirements(wheels)
+        else:
+            metadata = _installed_requirements(root)
+        runtime = runtime_pins(pins, root / "pyproject.toml", env, metadata)
+        if request.offline:
+            _prune_wheels(wheels, runtime or pins, keep_file=project_wheel)
             (wheels / OFFLINE_MARKER).write_text(
                 "Every wheel the lock needs is here: the Docker build uses no index.\n"
             )
+        atomic_write_text(staging / LOCK_NAME, _context_lock(root, pins, runtime, project_wheel))
         step(f"copying {version.id}, the active model")
         copied = staging / registry_rel / version.id
         _copy_version(version.path, copied)
@@ -193,6 +207,9 @@ def make_context(
             offline=request.offline,
             git_commit=commit,
             files=_inventory(staging),
+            left_out=None
+            if runtime is None
+            else sorted({p.name for p in pins} - {p.name for p in runtime}),
         )
         manifest = {"mlprod": __version__, **result.to_dict()}
         manifest.pop("deploy_manifests_updated")
@@ -370,6 +387,114 @@ def _download_missing(pins: list[Pin], carried: set[str], wheels: Path, staging:
             raise EnvironmentProblem(
                 f"--offline: no wheel of {pin.name}=={pin.version} with a hash from {LOCK_NAME}"
             )
+
+
+# --------------------------------------------------------------------------- runtime closure
+
+Requirements = dict[tuple[str, str], list[str]]  # (name, version) -> its Requires-Dist
+
+
+def runtime_pins(
+    pins: list[Pin], pyproject: Path, env: dict[str, str], requirements: Requirements
+) -> list[Pin] | None:
+    """The pins the project needs at run time: its dependencies, transitively.
+
+    Walks ``[project] dependencies`` (not the optional ones: ``dev``,
+    ``batch``) through each pinned package's own requirements, with extras and
+    markers evaluated for the image, and without mlprod's
+    :data:`AUTHORING_ONLY` requirements. ``None`` when a pinned package's
+    requirements are unknown (``requirements`` has no entry for its pinned
+    version): the image then installs the whole lock.
+    """
+    from packaging.requirements import Requirement
+
+    # A universal lock pins some packages once per Python version: take the image's.
+    by_name = {pin.name: pin for pin in pins if applies(pin.marker, env)}
+    roots = read_pyproject(pyproject).get("project", {}).get("dependencies", [])
+    stack = [(Requirement(text), frozenset({""}), None) for text in roots]
+    extras_of: dict[str, set[str]] = {}
+    while stack:
+        req, parent_extras, parent = stack.pop()
+        if req.marker and not any(req.marker.evaluate(dict(env, extra=e)) for e in parent_extras):
+            continue
+        name = canonical(req.name)
+        if parent == "mlprod" and name in AUTHORING_ONLY:
+            continue
+        wanted = set(req.extras)
+        if name in extras_of and wanted <= extras_of[name]:
+            continue
+        extras_of[name] = extras_of.get(name, set()) | wanted
+        pin = by_name.get(name)
+        if pin is None:
+            return None
+        requires = requirements.get((name, pin.version))
+        if requires is None:
+            return None
+        active = frozenset({"", *extras_of[name]})
+        stack += [(Requirement(text), active, name) for text in requires]
+    return [by_name[name] for name in sorted(extras_of)]
+
+
+def _requires_of(metadata_text: str) -> list[str]:
+    from email.parser import Parser
+
+    return Parser().parsestr(metadata_text, headersonly=True).get_all("Requires-Dist") or []
+
+
+def _wheel_requirements(wheels: Path) -> Requirements:
+    """Requires-Dist of every wheel in ``wheels``, read from its METADATA."""
+    import zipfile
+
+    found: Requirements = {}
+    for path in wheels.glob("*.whl"):
+        name, version = _wheel_pin(path)
+        with zipfile.ZipFile(path) as archive:
+            meta = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+            if meta is not None:
+                found[(name, version)] = _requires_of(archive.read(meta).decode("utf-8", "replace"))
+    return found
+
+
+def _installed_requirements(root: Path) -> Requirements:
+    """Requires-Dist of what is installed in the project's ``.venv`` (else this environment)."""
+    from importlib import metadata
+
+    from mlprod_cli.core.project import VENV_NAME
+
+    sites = sorted((root / VENV_NAME).glob("lib/python*/site-packages"))
+    dists = (
+        metadata.distributions(path=[str(p) for p in sites]) if sites else metadata.distributions()
+    )
+    found: Requirements = {}
+    for dist in dists:
+        name = dist.metadata.get("Name")
+        if name:
+            found.setdefault((canonical(name), dist.version), list(dist.requires or []))
+    return found
+
+
+def _prune_wheels(wheels: Path, keep: list[Pin], keep_file: Path) -> None:
+    wanted = {(pin.name, pin.version) for pin in keep}
+    for path in wheels.glob("*.whl"):
+        if path != keep_file and _wheel_pin(path) not in wanted:
+            path.unlink()
+
+
+def _context_lock(root: Path, pins: list[Pin], runtime: list[Pin] | None, wheel: Path) -> str:
+    """The context's lock: the runtime pins (else the whole lock) and the project's wheel."""
+    if runtime is None:
+        text = (root / LOCK_NAME).read_text(encoding="utf-8").rstrip("\n") + "\n"
+        return text + _pin_line(wheel)
+    left_out = sorted({p.name for p in pins} - {p.name for p in runtime})
+    lines = [
+        f"# {LOCK_NAME} for the serving image, written by 'mlprod package': the run-time",
+        f"# dependencies of pyproject.toml, {len(runtime)} of the lock's {len(pins)} pins,",
+        f"# exactly as pinned and hashed there. Left out: {', '.join(left_out) or 'nothing'}.",
+    ]
+    for pin in runtime:
+        head = f"{pin.name}=={pin.version}" + (f" ; {pin.marker}" if pin.marker else "")
+        lines.append(" \\\n".join([head, *(f"    --hash={h}" for h in pin.hashes)]))
+    return "\n".join(lines) + "\n" + _pin_line(wheel)
 
 
 # --------------------------------------------------------------------------- files

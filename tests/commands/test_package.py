@@ -35,7 +35,13 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_the_context_holds_exactly_what_the_image_installs(active, capsys):
+def test_the_context_holds_exactly_what_the_image_installs(active, capsys, monkeypatch):
+    # Whether this environment's packages are the locked ones varies: say they
+    # are unknown, so the image takes the whole lock (the closure is tested below
+    # and, from the wheels' own metadata, by the image test).
+    from mlprod_cli.core import package
+
+    monkeypatch.setattr(package, "_installed_requirements", lambda root: {})
     code, out, err = run(capsys, "--format", "json")
     assert code == 0, err
     report = json.loads(out)
@@ -43,6 +49,7 @@ def test_the_context_holds_exactly_what_the_image_installs(active, capsys):
     assert Path(report["context"]) == context
     assert report["model_version"] == "v0002" and report["tag"] == "skin-lesions:v0002"
     assert report["offline"] is False and report["image"] is None
+    assert report["left_out"] is None  # the closure is unknown: the whole lock
 
     names = sorted(p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file())
     assert names == sorted(
@@ -220,3 +227,50 @@ def test_serve_and_predict_need_no_data_files(active, tmp_path):
     with pytest.raises(Exception, match="no such file"):
         load_config(active)
     assert os.path.isdir(active / "src")
+
+
+def test_the_image_installs_the_runtime_closure_of_the_project(tmp_path):
+    """Dev extras, batch extras and mlprod's authoring tools stay out; extras and markers count."""
+    from mlprod_cli.core.lockfile import Pin
+    from mlprod_cli.core.package import runtime_pins
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\n'
+        'dependencies = ["mlprod[serve]==1.0", "numpy>=2; python_version >= \'3.10\'"]\n'
+        '[project.optional-dependencies]\nbatch = ["pyarrow"]\ndev = ["pytest"]\n'
+    )
+    pins = [
+        Pin(name, version, ("sha256:" + "0" * 64,), marker, i)
+        for i, (name, version, marker) in enumerate(
+            [
+                ("mlprod", "1.0", None),
+                ("fastapi", "0.1", None),
+                ("starlette", "0.2", None),
+                ("uv", "0.9", None),
+                ("numpy", "1.0", 'python_version < "3.10"'),
+                ("numpy", "2.0", 'python_version >= "3.10"'),
+                ("pyarrow", "20", None),
+                ("pytest", "9", None),
+                ("tomli", "2", 'python_version < "3.11"'),
+            ]
+        )
+    ]
+    requirements = {
+        ("mlprod", "1.0"): ["uv", "tomli; python_version < '3.11'", "fastapi; extra == 'serve'"],
+        ("fastapi", "0.1"): ["starlette"],
+        ("starlette", "0.2"): [],
+        ("numpy", "2.0"): [],
+    }
+    env = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux"}
+    env.update(platform_system="Linux", os_name="posix", platform_machine="x86_64")
+    env.update(implementation_name="cpython", platform_python_implementation="CPython")
+    runtime = runtime_pins(pins, tmp_path / "pyproject.toml", env, requirements)
+    assert [(p.name, p.version) for p in runtime] == [
+        ("fastapi", "0.1"),
+        ("mlprod", "1.0"),
+        ("numpy", "2.0"),
+        ("starlette", "0.2"),
+    ]
+    # a pinned package whose requirements are unknown: no closure, the whole lock
+    del requirements[("starlette", "0.2")]
+    assert runtime_pins(pins, tmp_path / "pyproject.toml", env, requirements) is None

@@ -101,6 +101,10 @@ def test_the_image_serves_the_active_model_as_non_root(packaged, git_commit):
     project, tag, report = packaged
     assert report["image"]["id"].startswith("sha256:")
     assert report["offline"] is True
+    # the image installs the run-time closure: no dev, batch or authoring packages
+    assert {"pytest", "ruff", "pyarrow", "uv", "cookiecutter"} <= set(report["left_out"])
+    wheels = {f["path"] for f in report["files"] if f["path"].endswith(".whl")}
+    assert not any("pyarrow" in w or "pytest" in w for w in wheels)
     labels = json.loads(
         docker("image", "inspect", "--format", "{{json .Config.Labels}}", tag).stdout
     )
