@@ -31,7 +31,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -43,112 +42,22 @@ from mlprod_cli.core.train import registry_for
 
 pytestmark = pytest.mark.slow
 
-FRESH_TRIALS = 6
-TIMED_TRIALS = 36
+FRESH_TRIALS = 4
+TIMED_TRIALS = 30
 SEED = 20261128
 TRAIN = ["train", "--cv", "0"]
 
-# A warm process that forks one ``mlprod train`` per request and kills it itself:
-# the pid it kills is its own unreaped child, so it can never be another process.
-ZYGOTE = textwrap.dedent(
-    """
-    import os, pathlib, signal, sys, time, zipfile
-    import skops.io
-    from mlprod_cli.cli import main
-
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-
-    def quiet():
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-
-    def instrument(kill_at, trace):
-        # Count every write step before and after it; die at step ``kill_at``.
-        state = {"n": 0}
-
-        def step(name):
-            state["n"] += 1
-            trace.append(name)
-            if state["n"] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        def wrap(owner, attr, name):
-            real = getattr(owner, attr)
-
-            def wrapped(*args, **kwargs):
-                step("before " + name)
-                result = real(*args, **kwargs)
-                step("after " + name)
-                return result
-
-            setattr(owner, attr, wrapped)
-
-        for owner, attr in ((os, "rename"), (os, "replace"), (os, "fsync"), (os, "fchmod"),
-                            (pathlib.Path, "mkdir"), (pathlib.Path, "write_text"),
-                            (skops.io, "dump"), (zipfile.ZipFile, "writestr")):
-            wrap(owner, attr, attr)
-
-    def child(args, kill_at, trace_file):
-        quiet()
-        trace = []
-        if kill_at or trace_file:
-            instrument(kill_at, trace)
-        code = main(args)
-        if trace_file:
-            pathlib.Path(trace_file).write_text("\\n".join(trace))
-        os._exit(code)
-
-    quiet()  # the warm-up run's own output
-    main(sys.argv[1:])
-    out.write("ready\\n")
-    for line in sys.stdin:
-        activate, kill_at, delay, trace_file = line.split()
-        args = sys.argv[1:] if activate == "1" else [a for a in sys.argv[1:] if a != "--activate"]
-        started = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:
-            child(args, int(kill_at), trace_file if trace_file != "-" else "")
-        deadline = started + float(delay)
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.perf_counter() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-                done, status = os.waitpid(pid, 0)
-                break
-            time.sleep(0.001)
-        elapsed = time.perf_counter() - started
-        out.write(f"{os.waitstatus_to_exitcode(status)} {elapsed:.4f}\\n")
-    """
+# The write steps of a run, counted by the warm process of conftest.py.
+WRITE_STEPS = (
+    "os.rename",
+    "os.replace",
+    "os.fsync",
+    "os.fchmod",
+    "pathlib.Path.mkdir",
+    "pathlib.Path.write_text",
+    "skops.io.dump",
+    "zipfile.ZipFile.writestr",
 )
-
-
-class Zygote:
-    def __init__(self, project: Path):
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", ZYGOTE, *TRAIN, "--activate"],
-            cwd=project,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        assert self.process.stdout.readline() == "ready\n"
-
-    def run(
-        self, *, activate: bool, kill_at: int = 0, delay: float = 600, trace: Path | None = None
-    ):
-        """(exit code or -9, seconds) of one forked train."""
-        line = f"{int(activate)} {kill_at} {delay:.4f} {trace or '-'}\n"
-        self.process.stdin.write(line)
-        code, seconds = self.process.stdout.readline().split()
-        return int(code), float(seconds)
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=60)
 
 
 def registry_state(project: Path) -> dict:
@@ -203,7 +112,7 @@ def models_list_json(project: Path, capsys) -> dict:
 
 
 def test_sigkill_at_any_moment_of_train_leaves_the_registry_whole(
-    trained, tmp_path, capsys, record_property
+    trained, tmp_path, capsys, record_property, warm_mlprod
 ):
     registry = registry_for(load_config(trained))
     registry.activate(registry.get("v0001"))
@@ -235,42 +144,40 @@ def test_sigkill_at_any_moment_of_train_leaves_the_registry_whole(
         state = check_trial(trained, state, activate=activate)
         tally["fresh"] += 1
 
-    zygote = Zygote(trained)
-    try:
-        state = registry_state(trained)
-        # One whole warm run of each kind, traced: its duration and its write steps.
-        full, steps = {}, {}
-        for activate in (False, True):
-            trace = tmp_path / f"trace-{activate}.txt"
-            code, full[activate] = zygote.run(activate=activate, trace=trace)
-            assert code == 0
-            steps[activate] = trace.read_text().splitlines()
-            state = check_trial(trained, state, activate=activate)
-        # The registry's own steps are among those traced (else the injection misses them).
-        traced = steps[True]
-        assert traced.count("before rename") == 2  # one per version
-        assert traced.count("before replace") == 2  # active.json, once per kind
-        assert traced.count("before dump") == 2 and traced.count("before writestr") >= 4
+    zygote = warm_mlprod(trained, [[*TRAIN, "--activate"]])
+    state = registry_state(trained)
+    # One whole warm run of each kind, traced: its duration and its write steps.
+    full, steps = {}, {}
+    for activate in (False, True):
+        trace = tmp_path / f"trace-{activate}.txt"
+        argv = TRAIN + ["--activate"] * activate
+        code, full[activate] = zygote.run(argv, wrap=WRITE_STEPS, trace=trace)
+        assert code == 0
+        steps[activate] = trace.read_text().splitlines()
+        state = check_trial(trained, state, activate=activate)
+    # The registry's own steps are among those traced (else the injection misses them).
+    traced = steps[True]
+    assert traced.count("before rename") == 2  # one per version
+    assert traced.count("before replace") == 2  # active.json, once per kind
+    assert traced.count("before dump") == 2 and traced.count("before writestr") >= 4
 
-        # Without --activate the steps are the first ones of these: each is hit once.
-        assert steps[True][: len(steps[False])] == steps[False]
-        for kill_at in range(1, len(traced) + 1):
-            code, _ = zygote.run(activate=True, kill_at=kill_at)
-            assert code == -signal.SIGKILL, f"step {kill_at} ({traced[kill_at - 1]})"
-            tally["killed"] += 1
-            state = check_trial(trained, state, activate=True)
-            tally["injected"] += 1
+    # Without --activate the steps are the first ones of these: each is hit once.
+    assert steps[True][: len(steps[False])] == steps[False]
+    for kill_at in range(1, len(traced) + 1):
+        code, _ = zygote.run([*TRAIN, "--activate"], kill_at=kill_at, wrap=WRITE_STEPS)
+        assert code == -signal.SIGKILL, f"step {kill_at} ({traced[kill_at - 1]})"
+        tally["killed"] += 1
+        state = check_trial(trained, state, activate=True)
+        tally["injected"] += 1
 
-        for n in range(TIMED_TRIALS):
-            activate = n % 2 == 1
-            delay = rng.uniform(0, full[activate])
-            code, _ = zygote.run(activate=activate, delay=delay)
-            assert code in (0, -signal.SIGKILL)
-            tally["killed" if code else "finished"] += 1
-            state = check_trial(trained, state, activate=activate)
-            tally["timed"] += 1
-    finally:
-        zygote.close()
+    for n in range(TIMED_TRIALS):
+        activate = n % 2 == 1
+        delay = rng.uniform(0, full[activate])
+        code, _ = zygote.run(TRAIN + ["--activate"] * activate, delay=delay)
+        assert code in (0, -signal.SIGKILL)
+        tally["killed" if code else "finished"] += 1
+        state = check_trial(trained, state, activate=activate)
+        tally["timed"] += 1
 
     listing = models_list_json(trained, capsys)
     assert [v["version"] for v in listing["versions"]] == state["ids"]
