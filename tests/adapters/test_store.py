@@ -1,4 +1,4 @@
-"""The metrics store on SQLite and on a real PostgreSQL server (tests/adapters/conftest.py).
+"""The metrics store on SQLite and on a real PostgreSQL server (tests/conftest.py).
 
 Every behaviour test runs on both back ends; the concurrency test runs 8
 processes at once against each; the security tests prove that a password given
