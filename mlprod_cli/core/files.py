@@ -7,7 +7,8 @@ A process killed outright (SIGKILL, the out-of-memory killer) cannot remove its
 temporary file, and for ``predict`` that can be gigabytes. So the writer holds
 an exclusive ``flock`` on its temporary file until the rename: the kernel drops
 the lock when the process dies, and the next write to the same target removes
-every temporary of that target that nobody holds any more.
+every temporary of that target that nobody holds any more. ``mlprod new``
+stages a project the same way, in a temporary folder beside it.
 """
 
 from __future__ import annotations
@@ -20,26 +21,31 @@ from pathlib import Path
 TMP_SUFFIX = ".tmp"
 
 
-def temp_beside(target: Path) -> tuple[int, Path]:
-    """A new temporary file in ``target``'s folder: its descriptor (locked) and path.
+def temp_beside(target: Path, *, directory: bool = False) -> tuple[int, Path]:
+    """A new temporary file (or folder) beside ``target``: its descriptor, locked, and path.
 
-    It has the mode ``target`` has, or the mode a new file would get.
-
+    A file gets the mode ``target`` has, or the mode a new file would get.
     Keep the descriptor open until the temporary is renamed or removed: while
-    it is open, :func:`remove_stale_temps` of another process leaves the file alone.
+    it is open, :func:`remove_stale_temps` of another process leaves it alone.
     Stale temporaries of ``target`` left by killed processes are removed first.
     """
     import fcntl
 
     remove_stale_temps(target)
+    prefix, where = f".{target.name}.", target.parent
     while True:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=target.parent)
+        if directory:
+            name = tempfile.mkdtemp(prefix=prefix, suffix=TMP_SUFFIX, dir=where)
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY)
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=where)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.fchmod(fd, _default_mode(target))  # mkstemp makes 0600
-        # Another process's cleanup may have taken the unlocked file in the instant
-        # between mkstemp and flock (it removes only what it holds locked): try again.
+        if not directory:
+            os.fchmod(fd, _default_mode(target))  # mkstemp makes 0600
+        # Another process's cleanup may have taken the unlocked temporary in the instant
+        # between its creation and flock (it removes only what it holds locked): again.
         try:
-            if os.stat(name).st_ino == os.fstat(fd).st_ino:
+            if os.path.samestat(os.stat(name), os.fstat(fd)):
                 return fd, Path(name)
         except FileNotFoundError:
             pass
@@ -49,6 +55,7 @@ def temp_beside(target: Path) -> tuple[int, Path]:
 def remove_stale_temps(target: Path) -> list[Path]:
     """Remove the temporaries of ``target`` whose writer is gone; return them."""
     import fcntl
+    import shutil
 
     removed = []
     for path in target.parent.glob(f".{glob.escape(target.name)}.*{TMP_SUFFIX}"):
@@ -64,7 +71,10 @@ def remove_stale_temps(target: Path) -> list[Path]:
             continue
         try:
             if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
-                path.unlink()
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
                 removed.append(path)
         except OSError:
             pass

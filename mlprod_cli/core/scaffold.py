@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli import __version__
+from mlprod_cli.core.files import temp_beside
 from mlprod_cli.errors import ScaffoldError, UsageError
 
 MARKER = ".mlprod-incomplete"
@@ -239,6 +240,22 @@ def _remove_created(dest: Path, existed: bool) -> None:
             child.unlink(missing_ok=True)
 
 
+@contextmanager
+def _staging(dest: Path) -> Iterator[Path]:
+    """A temporary folder beside ``dest`` for this run, removed at the end.
+
+    It is locked while this run lives (see core/files.py), so one left by a run
+    killed outright is removed by the next run for the same name, and a run in
+    progress is never disturbed.
+    """
+    fd, path = temp_beside(dest, directory=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -356,8 +373,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     started = time.perf_counter()
     result = NewResult(project_dir=dest, template=template.location, dry_run=request.dry_run)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{name}.mlprod-", dir=output_dir) as tmp:
-        tmp_path = Path(tmp)
+    with _staging(output_dir / name) as tmp_path:
         wheel = None
         if "_mlprod_wheel_sha256" in template.variables:
             _step(progress, "packing mlprod into a wheel")
