@@ -11,8 +11,8 @@ Three kinds of trial, every one a real ``SIGKILL`` of a process running
 * **injected**: a forked child that kills itself right before or right after
   its N-th write step (``mkdir``, ``skops.io.dump``, each zip member, the metadata
   write, each ``fsync``, the version's ``rename``, ``fchmod`` and the
-  ``active.json`` ``replace``), for every N of one run: every moment inside the
-  registry's write and rename is hit once.
+  ``active.json`` ``replace``), for every N of one run (but the middle zip members
+  of an artifact): every moment inside the registry's write and rename is hit.
 
 After every kill: the registry loads; every ``vNNNN`` folder on disk is a whole
 version whose artifact matches the hash in its metadata (so nothing half-written
@@ -42,8 +42,8 @@ from mlprod_cli.core.train import registry_for
 
 pytestmark = pytest.mark.slow
 
-FRESH_TRIALS = 4
-TIMED_TRIALS = 30
+FRESH_TRIALS = 3
+TIMED_TRIALS = 24
 SEED = 20261128
 TRAIN = ["train", "--cv", "0"]
 
@@ -58,6 +58,17 @@ WRITE_STEPS = (
     "skops.io.dump",
     "zipfile.ZipFile.writestr",
 )
+
+
+def kill_points(steps: list[str]) -> list[int]:
+    """Every step number (from 1), less the zip members between an artifact's first and last."""
+    points = []
+    for n, step in enumerate(steps, start=1):
+        previous, following = steps[n - 3 : n - 1], steps[n : n + 2]
+        inner = "writestr" in step and all("writestr" in s for s in previous + following)
+        if not inner or len(previous + following) < 4:
+            points.append(n)
+    return points
 
 
 def registry_state(project: Path) -> dict:
@@ -161,9 +172,10 @@ def test_sigkill_at_any_moment_of_train_leaves_the_registry_whole(
     assert traced.count("before replace") == 2  # active.json, once per kind
     assert traced.count("before dump") == 2 and traced.count("before writestr") >= 4
 
-    # Without --activate the steps are the first ones of these: each is hit once.
+    # Without --activate the steps are the first ones of these: each is hit once, but
+    # for the zip members of an artifact (its first and last stand for the others).
     assert steps[True][: len(steps[False])] == steps[False]
-    for kill_at in range(1, len(traced) + 1):
+    for kill_at in kill_points(traced):
         code, _ = zygote.run([*TRAIN, "--activate"], kill_at=kill_at, wrap=WRITE_STEPS)
         assert code == -signal.SIGKILL, f"step {kill_at} ({traced[kill_at - 1]})"
         tally["killed"] += 1
