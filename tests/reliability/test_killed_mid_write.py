@@ -26,8 +26,6 @@ import pytest
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.train import registry_for
 
-pytestmark = pytest.mark.slow
-
 ROWS = 60_000
 BATCH_ROWS = 10_000
 TIMED_TRIALS = 10
@@ -88,6 +86,7 @@ class Outcomes:
                 self.counts["partial temp"] += 1
 
 
+@pytest.mark.slow
 def test_predict_killed_while_writing_keeps_the_old_output_or_writes_the_whole_new(
     active, big_input, warm_mlprod, tmp_path, capsys
 ):
@@ -153,10 +152,13 @@ def test_predict_killed_while_writing_keeps_the_old_output_or_writes_the_whole_n
         trials += 1
 
     # The next whole run writes the whole new file and removes the last leftover.
-    output.write_bytes(old)
+    output.unlink(missing_ok=True)
     code, _ = zygote.run(argv)
     assert code == 0 and output.read_bytes() == new
     assert temporaries(output) == []
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not 0600
     counts = outcomes.counts
     assert counts["old"] and counts["absent"] and counts["new"]
     assert counts["partial temp"] >= ROWS // BATCH_ROWS  # killed in the middle of writing
@@ -166,6 +168,7 @@ def test_predict_killed_while_writing_keeps_the_old_output_or_writes_the_whole_n
         )
 
 
+@pytest.mark.slow
 def test_evaluate_killed_while_writing_keeps_the_old_report_or_writes_the_whole_new(
     active, warm_mlprod, tmp_path, capsys
 ):
@@ -219,3 +222,30 @@ def test_evaluate_killed_while_writing_keeps_the_old_report_or_writes_the_whole_
         sys.stderr.write(
             f"\nevaluate: {trials} kills {counts}, {time.perf_counter() - began:.1f} s\n"
         )
+
+
+def test_only_the_temporaries_of_dead_writers_are_removed(tmp_path):
+    """The lock tells a leftover from a file another process is writing right now."""
+    from mlprod_cli.core.files import remove_stale_temps, temp_beside
+
+    target = tmp_path / "out.csv"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import sys, pathlib; from mlprod_cli.core.files import temp_beside;"
+         " fd, path = temp_beside(pathlib.Path(sys.argv[1])); print(path)", str(target)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    fd, live = temp_beside(target)  # this one removed the dead one already
+    try:
+        assert not Path(dead).exists() and live.exists()
+        assert remove_stale_temps(target) == []  # a live writer holds it
+        assert live.exists()
+        (tmp_path / ".out.csv.foreign.tmp").symlink_to(live)  # never followed
+        (tmp_path / ".other.csv.abc.tmp").write_text("another target's")
+        assert remove_stale_temps(target) == []
+    finally:
+        os.close(fd)
+    assert remove_stale_temps(target) == [live]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".other.csv.abc.tmp",
+        ".out.csv.foreign.tmp",
+    ]
