@@ -13,6 +13,7 @@ stages a project the same way, in a temporary folder beside it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import tempfile
@@ -39,7 +40,8 @@ def temp_beside(target: Path, *, directory: bool = False) -> tuple[int, Path]:
             fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY)
         else:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=where)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):  # no locks on this file system: no cleanup either
+            fcntl.flock(fd, fcntl.LOCK_EX)
         if not directory:
             os.fchmod(fd, _default_mode(target))  # mkstemp makes 0600
         # Another process's cleanup may have taken the unlocked temporary in the instant
@@ -67,7 +69,7 @@ def remove_stale_temps(target: Path) -> list[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            os.close(fd)  # a live writer holds it
+            os.close(fd)  # a live writer holds it (or the file system has no locks)
             continue
         try:
             if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
