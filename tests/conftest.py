@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import secrets
 import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -82,3 +89,165 @@ def trained(trained_project, tmp_path) -> Path:
     dest = tmp_path / trained_project.name
     shutil.copytree(trained_project, dest)
     return dest
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+# A real, private PostgreSQL server for the store tests: no mock, no shared server.
+#
+# ``postgres_server`` (session) runs ``initdb`` into a fresh folder under /tmp and
+# starts the cluster on 127.0.0.1 with a free port and its socket in that folder,
+# with password (SCRAM) authentication over TCP and a login role ``mlprod``.
+# ``pg_url`` (per test) creates an empty database owned by that role and returns
+# its ``postgresql://`` URL, password included.
+#
+# PostgreSQL refuses to run as root, so as root the server runs as the
+# ``postgres`` system user (Debian's package creates it) through ``runuser``.
+# Without the server binaries the tests are skipped, except in CI (``CI=true``),
+# where they must run: there the fixture fails instead.
+
+ROLE = "mlprod"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    socket_dir: Path
+    password: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{ROLE}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        """Run ``sql`` as the superuser, over the unix socket (trusted, no password)."""
+        import psycopg
+
+        with psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user="postgres", dbname="postgres",
+            autocommit=True,
+        ) as conn:  # fmt: skip
+            conn.execute(sql)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"PostgreSQL tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+def _binaries() -> Path | None:
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = _binaries()
+    if bindir is None or not (bindir / "pg_ctl").exists():
+        _unavailable(
+            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb); "
+            "install them with: apt-get install postgresql"
+        )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'psycopg[binary]')")
+
+    as_user: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            _unavailable("running as root and there is no 'postgres' system user to run the server")
+        if shutil.which("runuser") is None:
+            _unavailable("running as root and 'runuser' is missing")
+        as_user = ["runuser", "-u", "postgres", "--"]
+
+    # Under /tmp rather than pytest's tmp_path: that one is mode 0700 for root, and
+    # the server runs as another user.
+    base = Path(tempfile.mkdtemp(prefix="mlprod-pg-"))
+    if owner is not None:
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+    data, log = base / "data", base / "server.log"
+    password = "pw-" + secrets.token_hex(12)
+    pwfile = base / "pwfile"
+    pwfile.write_text(
+        secrets.token_hex(16) + "\n"
+    )  # the superuser's, never used (socket is trusted)
+    if owner is not None:
+        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [*as_user, *args], capture_output=True, text=True, timeout=120, cwd=base
+        )
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            server_log = log.read_text()[-2000:] if log.exists() else ""
+            pytest.fail(f"{Path(args[0]).name} failed: {' | '.join(detail)}\n{server_log}")
+
+    port = _free_port()
+    started = False
+    try:
+        run(
+            str(bindir / "initdb"),
+            "-D", str(data),
+            "-U", "postgres",
+            "-E", "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+        )  # fmt: skip
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {base} "
+            "-c fsync=off -c full_page_writes=off -c max_connections=50"
+        )
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+            "-o", options, "start")  # fmt: skip
+        started = True
+        server = PostgresServer("127.0.0.1", port, base, password)
+        server.admin(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{password}'")
+        yield server
+    finally:
+        if started:
+            subprocess.run(
+                [
+                    *as_user,
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database for one test, owned by the password-protected role."""
+    name = "t_" + secrets.token_hex(6)
+    postgres_server.admin(f"CREATE DATABASE {name} OWNER {ROLE}")
+    return postgres_server.url(name)

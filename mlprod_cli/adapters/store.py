@@ -673,8 +673,9 @@ def _pg_reason(exc: BaseException, secrets: Sequence[str]) -> str:
         return "unknown host"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines:
-        # libpq prefixes the interesting part: 'connection to server at "h" (…), port p failed: FATAL:  …'
-        match = re.search(r"failed:\s*(?:FATAL:\s*)?(.+)$", line)
+        # libpq prefixes the interesting part: 'connection to server at "h" (…), port p failed: FATAL:  …',
+        # and psycopg may prefix that with 'connection failed: ': the part after the last one.
+        match = re.search(r".*failed:\s*(?:FATAL:\s*)?(.+)$", line)
         if match:
             return match.group(1).strip()
     return lines[0] if lines else type(exc).__name__

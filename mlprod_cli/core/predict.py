@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.dataset import Findings, conform, require_features
+from mlprod_cli.core.files import temp_beside
 from mlprod_cli.core.train import registry_for
 from mlprod_cli.errors import DataError, UsageError
 
@@ -168,9 +168,8 @@ class _Writer:
             raise UsageError(f"--output {target}: is a folder")
         if not target.parent.is_dir():
             raise UsageError(f"--output {target}: folder {target.parent} does not exist")
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        self.tmp = Path(name)
+        # Held open (and locked) until commit or abort: see core/files.py.
+        self.fd, self.tmp = temp_beside(target)
         self.parquet = suffix != ".csv"
         self.writer = None
 
@@ -189,15 +188,19 @@ class _Writer:
     def commit(self) -> None:
         if self.writer is not None:
             self.writer.close()
-        with open(self.tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        os.fsync(self.fd)
         os.replace(self.tmp, self.target)
+        os.close(self.fd)
+        self.fd = -1
 
     def abort(self) -> None:
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 self.writer.close()
         self.tmp.unlink(missing_ok=True)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _prefetch(iterator: Iterator[Any], depth: int = 2) -> Iterator[Any]:

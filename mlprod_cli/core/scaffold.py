@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli import __version__
+from mlprod_cli.core.files import temp_beside
 from mlprod_cli.errors import ScaffoldError, UsageError
 
 MARKER = ".mlprod-incomplete"
@@ -239,7 +240,83 @@ def _remove_created(dest: Path, existed: bool) -> None:
             child.unlink(missing_ok=True)
 
 
+@contextmanager
+def _staging(dest: Path) -> Iterator[Path]:
+    """A temporary folder beside ``dest`` for this run, removed at the end.
+
+    It is locked while this run lives (see core/files.py), so one left by a run
+    killed outright is removed by the next run for the same name, and a run in
+    progress is never disturbed.
+    """
+    fd, path = temp_beside(dest, directory=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
 # --------------------------------------------------------------------------- rendering
+
+
+@contextmanager
+def _names_checked(template: Template) -> Iterator[None]:
+    """Refuse answers that would put a rendered file or folder outside the project.
+
+    cookiecutter renders each name in the template's tree with the answers and
+    joins it to the destination unchecked, so an answer like ``../../x`` or
+    ``/etc`` writes outside it. ``-e`` answers are checked on the way in
+    (:func:`parse_extra_context`), but a value derived from one (a default like
+    ``{{ cookiecutter.author }}``) or typed at a prompt exists only inside
+    cookiecutter, once every question is answered. So for this call its
+    ``generate_files`` checks every rendered path before writing anything.
+    """
+    from cookiecutter import main as cc_main
+
+    generate_files = cc_main.generate_files
+
+    def checked(repo_dir, context=None, *args, **kwargs):
+        _check_rendered_paths(template, Path(repo_dir), context or {})
+        return generate_files(repo_dir, context, *args, **kwargs)
+
+    cc_main.generate_files = checked
+    try:
+        yield
+    finally:
+        cc_main.generate_files = generate_files
+
+
+def _check_rendered_paths(template: Template, repo_dir: Path, context: dict[str, Any]) -> None:
+    """Raise UsageError when a name of the template renders to a path outside the project."""
+    import os.path
+
+    from cookiecutter.find import find_template
+    from cookiecutter.utils import create_env_with_context
+
+    env = create_env_with_context(context)
+    root = Path(find_template(repo_dir, env))
+    rendered: dict[Path, str | None] = {}
+    for item in [root, *sorted(root.rglob("*"))]:
+        if item != root and rendered[item.parent] is None:
+            rendered[item] = None
+            continue
+        try:
+            name = env.from_string(item.name).render(**context)
+        except Exception:  # an undefined variable: cookiecutter reports it its own way
+            rendered[item] = None
+            continue
+        if item == root:
+            inside = name not in ("", ".", "..") and "/" not in name and "\\" not in name
+            rendered[item] = name
+        else:
+            rendered[item] = os.path.join(rendered[item.parent], name)
+            path = os.path.normpath(rendered[item])
+            inside = not os.path.isabs(name) and path.split(os.sep)[0] == rendered[root]
+        if not inside:
+            raise UsageError(
+                f"template {template.location}: {item.relative_to(root.parent).as_posix()!r} "
+                f"would be written to {rendered[item]!r}, outside the project; check the answers"
+            )
 
 
 def _render(
@@ -270,15 +347,16 @@ def _render(
     config_file.write_text(yaml.safe_dump(json.loads(json.dumps(settings))))
     source = str(template.path) if template.path else template.location
     try:
-        made = cookiecutter(
-            source,
-            no_input=no_input,
-            extra_context=context,
-            output_dir=str(staging),
-            config_file=str(config_file),
-            overwrite_if_exists=False,
-            accept_hooks=True,
-        )
+        with _names_checked(template):
+            made = cookiecutter(
+                source,
+                no_input=no_input,
+                extra_context=context,
+                output_dir=str(staging),
+                config_file=str(config_file),
+                overwrite_if_exists=False,
+                accept_hooks=True,
+            )
     except cc_errors.RepositoryNotFound:
         raise UsageError(f"--template {template.location}: no such template") from None
     except cc_errors.RepositoryCloneFailed as exc:
@@ -356,8 +434,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     started = time.perf_counter()
     result = NewResult(project_dir=dest, template=template.location, dry_run=request.dry_run)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{name}.mlprod-", dir=output_dir) as tmp:
-        tmp_path = Path(tmp)
+    with _staging(output_dir / name) as tmp_path:
         wheel = None
         if "_mlprod_wheel_sha256" in template.variables:
             _step(progress, "packing mlprod into a wheel")

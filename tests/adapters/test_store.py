@@ -1,4 +1,4 @@
-"""The metrics store on SQLite and on a real PostgreSQL server (tests/adapters/conftest.py).
+"""The metrics store on SQLite and on a real PostgreSQL server (tests/conftest.py).
 
 Every behaviour test runs on both back ends; the concurrency test runs 8
 processes at once against each; the security tests prove that a password given
@@ -566,7 +566,8 @@ def test_wrong_password_is_reported_without_it(postgres_server, pg_url, tmp_path
     message = info.value.message
     assert "hunter2" not in message and postgres_server.password not in message
     assert message.startswith("cannot reach the metrics store postgresql://mlprod:***@127.0.0.1:")
-    assert "password authentication failed" in message and "\n" not in message
+    assert message.endswith(': password authentication failed for user "mlprod"'), message
+    assert "\n" not in message
 
 
 def test_password_from_env_appears_in_no_repr_log_or_error(
