@@ -68,6 +68,7 @@ MAX_ERRORS_SHOWN = 100  # per 422 answer
 MAX_UNKNOWN_FIELD_NAMES = 50  # distinct names counted in /metrics; the rest as "_other"
 MAX_FIELD_NAME_CHARS = 64  # a longer unknown field name is counted as "_other"
 MAX_FIELD_DEPTH = 32  # nesting of a field the model does not use (it is logged; skew reads it)
+MAX_DRAIN_BYTES = 16 << 20  # of a body over the limit, read and dropped before the 413
 MAX_NUMBER = 1e100  # |x| above it is refused: no measurement; a scaler would overflow to inf
 LOG_PREFIX = "requests-"
 SETTINGS_ENV = "MLPROD_SERVE_SETTINGS"  # how --workers N hands settings to each worker
@@ -1221,6 +1222,7 @@ def create_app(
             if not (length.isascii() and length.isdigit()):
                 return answer(400, {"detail": "Content-Length is not a number"}, headers)
             if int(length) > max_body:
+                await _drain(request, int(length))
                 return answer(413, _too_large(max_body), headers)
         chunks = []
         size = 0
@@ -1228,6 +1230,7 @@ def create_app(
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > max_body:
+                    await _drain(request, None)
                     return answer(413, _too_large(max_body), headers)
                 chunks.append(chunk)
         except ClientDisconnect:  # nobody is left to answer; counted as a 400
@@ -1508,6 +1511,30 @@ def openapi_document(model: LoadedModel | None, options: ServeOptions) -> dict[s
         },
         "components": {"schemas": {"Row": row}},
     }
+
+
+async def _drain(request: Any, declared: int | None) -> None:
+    """Read the rest of a body that is too large, dropping it, before the 413.
+
+    Closing a connection with bytes of the request still unread makes the
+    kernel reset it (RST): a client that sends its whole body and then reads,
+    with ``Connection: close`` (urllib does), would get a broken pipe or a
+    reset instead of the 413. So a body of up to :data:`MAX_DRAIN_BYTES` is
+    read to its end, chunk by chunk, none of it kept. A larger one, or a
+    client that waits for ``100 Continue`` before sending, is answered at once.
+    """
+    if declared is not None and declared > MAX_DRAIN_BYTES:
+        return
+    if request.headers.get("expect", "").lower() == "100-continue":
+        return
+    drained = 0
+    while drained <= MAX_DRAIN_BYTES:
+        message = await request.receive()
+        if message["type"] != "http.request":  # the client went away
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _too_large(limit: int) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from serving import (
     metric,
     offline_predictions,
     parse_metrics,
+    request,
     rss_kib,
     skew_report,
     start,
@@ -331,6 +332,17 @@ def test_a_declared_length_over_the_limit_is_413_before_any_body_is_sent(server,
     assert status.startswith(b"HTTP/1.1 413 "), status
     assert b"100 Continue" not in status
     assert "--max-body-bytes" in json.loads(body)["detail"]
+
+
+@pytest.mark.slow
+def test_a_client_that_sends_a_body_over_the_limit_whole_and_closes_reads_the_413(server):
+    # urllib sends "Connection: close": closed with the body unread, the connection was
+    # reset (RST) under the client, which got a broken pipe instead of the answer.
+    body = b"[" + b" " * (4 << 20) + b"]"
+    for _ in range(10):
+        status, _, data = request(f"{server.base}/predict", body)
+        assert status == 413, data
+        assert "--max-body-bytes" in json.loads(data)["detail"]
 
 
 @pytest.mark.slow
