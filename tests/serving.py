@@ -95,7 +95,7 @@ def start(project: Path, *args: str, output: IO | None = None) -> subprocess.Pop
     """``mlprod serve ARGS`` in ``project``; its stdout and stderr piped, or to ``output``
     (a file: a server that writes much to an unread pipe would block)."""
     env = dict(os.environ, MLPROD_NO_DELEGATE="1")
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "mlprod_cli", "serve", *args],
         cwd=project,
         env=env,
@@ -103,14 +103,15 @@ def start(project: Path, *args: str, output: IO | None = None) -> subprocess.Pop
         stderr=output or subprocess.PIPE,
         text=True,
     )
+    process.output_file = getattr(output, "name", None)
+    return process
 
 
 def wait_ready(process: subprocess.Popen, base: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            _, err = process.communicate()
-            pytest.fail(f"serve exited {process.returncode}: {err}")
+            pytest.fail(f"serve exited {process.returncode}: {_output(process)}")
         try:
             if request(f"{base}/ready")[0] == 200:
                 return
@@ -118,7 +119,15 @@ def wait_ready(process: subprocess.Popen, base: str, timeout: float = 30.0) -> N
             pass
         time.sleep(0.1)
     process.kill()
-    pytest.fail(f"serve was not ready in {timeout} s: {process.communicate()[1]}")
+    pytest.fail(f"serve was not ready in {timeout} s: {_output(process)}")
+
+
+def _output(process: subprocess.Popen) -> str:
+    """What the server wrote on stderr (its pipe, or the file given to :func:`start`)."""
+    _, err = process.communicate()
+    if err is None and getattr(process, "output_file", None):
+        return Path(process.output_file).read_text()
+    return err
 
 
 def stop(process: subprocess.Popen, timeout: float = 30.0) -> int:
