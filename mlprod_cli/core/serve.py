@@ -69,6 +69,7 @@ MAX_UNKNOWN_FIELD_NAMES = 50  # distinct names counted in /metrics; the rest as 
 MAX_FIELD_NAME_CHARS = 64  # a longer unknown field name is counted as "_other"
 MAX_FIELD_DEPTH = 32  # nesting of a field the model does not use (it is logged; skew reads it)
 MAX_DRAIN_BYTES = 16 << 20  # of a body over the limit, read and dropped before the 413
+MAX_DRAIN_SECONDS = 5.0  # and for at most this long
 MAX_NUMBER = 1e100  # |x| above it is refused: no measurement; a scaler would overflow to inf
 LOG_PREFIX = "requests-"
 SETTINGS_ENV = "MLPROD_SERVE_SETTINGS"  # how --workers N hands settings to each worker
@@ -1127,7 +1128,6 @@ def create_app(
     """
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, Response
-    from starlette.requests import ClientDisconnect
 
     options = options or ServeOptions()
     state = _State(config, options, per_process_logs=per_process_logs)
@@ -1226,15 +1226,19 @@ def create_app(
                 return answer(413, _too_large(max_body), headers)
         chunks = []
         size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > max_body:
+        more = True
+        while more:  # ASGI messages, not request.stream(): a drain must know if more is coming
+            message = await request.receive()
+            if message["type"] != "http.request":  # nobody is left to answer; counted as a 400
+                return answer(400, {"detail": "the client went away before sending the body"})
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            size += len(chunk)
+            if size > max_body:
+                if more:
                     await _drain(request, None)
-                    return answer(413, _too_large(max_body), headers)
-                chunks.append(chunk)
-        except ClientDisconnect:  # nobody is left to answer; counted as a 400
-            return answer(400, {"detail": "the client went away before sending the body"})
+                return answer(413, _too_large(max_body), headers)
+            chunks.append(chunk)
         body = b"".join(chunks)
         if not body.strip():
             return answer(400, {"detail": "empty body: send a JSON object or an array of objects"}, headers)  # fmt: skip
@@ -1520,16 +1524,26 @@ async def _drain(request: Any, declared: int | None) -> None:
     kernel reset it (RST): a client that sends its whole body and then reads,
     with ``Connection: close`` (urllib does), would get a broken pipe or a
     reset instead of the 413. So a body of up to :data:`MAX_DRAIN_BYTES` is
-    read to its end, chunk by chunk, none of it kept. A larger one, or a
-    client that waits for ``100 Continue`` before sending, is answered at once.
+    read to its end, chunk by chunk, none of it kept, for at most
+    :data:`MAX_DRAIN_SECONDS`. A larger one, or a client that waits for
+    ``100 Continue`` before sending, is answered at once. Called only while
+    more of the body is to come (a ``receive`` after the last part would wait
+    for the client to disconnect).
     """
     if declared is not None and declared > MAX_DRAIN_BYTES:
         return
     if request.headers.get("expect", "").lower() == "100-continue":
         return
     drained = 0
+    deadline = time.monotonic() + MAX_DRAIN_SECONDS
     while drained <= MAX_DRAIN_BYTES:
-        message = await request.receive()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(request.receive(), left)
+        except asyncio.TimeoutError:  # a slow client: answered now
+            return
         if message["type"] != "http.request":  # the client went away
             return
         drained += len(message.get("body", b""))

@@ -346,6 +346,30 @@ def test_a_client_that_sends_a_body_over_the_limit_whole_and_closes_reads_the_41
 
 
 @pytest.mark.slow
+def test_a_chunked_body_that_ends_past_the_limit_is_answered_at_once(server):
+    # The part that passes the limit is also the last: reading on would wait for
+    # the client to go away.
+    data = b"[" + b"0," * (MAX_BODY // 2) + b"0]"
+    head = "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked = f"{len(data):x}\r\n".encode() + data + b"\r\n0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head.encode() + chunked)
+        status, _ = _raw_answer(sock)
+    assert status.startswith(b"HTTP/1.1 413 "), status
+
+
+@pytest.mark.slow
+def test_a_body_over_the_limit_that_stalls_is_answered_within_seconds(server):
+    head = f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {2 * MAX_BODY}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(head.encode() + b"[0, 0, 0")  # and then nothing
+        began = time.monotonic()
+        status, _ = _raw_answer(sock)
+    assert status.startswith(b"HTTP/1.1 413 "), status
+    assert time.monotonic() - began < 10
+
+
+@pytest.mark.slow
 def test_a_chunked_body_over_the_limit_is_413_and_not_kept(server):
     sent = 0
 
