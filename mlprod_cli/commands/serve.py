@@ -12,7 +12,7 @@ HELP = """Serve the active model (or --model VERSION) over HTTP until stopped.
 POST /predict takes one row (a JSON object keyed by feature name) or a list
 of rows, checks them against the training schema and answers the class and a
 score per class. GET /health, /ready, /metadata and /metrics (Prometheus) are
-for probes and monitoring. Every served row and its prediction is appended to
+for probes and monitoring; GET /openapi.json describes the API. Every served row and its prediction is appended to
 the request log (JSON Lines under --log-dir), which 'mlprod skew' reads.
 'mlprod models activate' is picked up without a restart; so is SIGHUP.
 See docs/serve.md.
@@ -75,6 +75,14 @@ def serve(
             "instead of serving: a smoke test, and how an image build compiles what serving imports.",
         ),
     ] = False,
+    max_request_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-request-rows",
+            min=1,
+            help="Rows one /predict request may send; more get 422.",
+        ),
+    ] = 10_000,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.config import load_config
@@ -90,6 +98,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         model=check_version_id(model) if model else None,
         max_batch_rows=max_batch_rows,
+        max_request_rows=max_request_rows,
     )
     server = prepare(config, options)
     version = server.version

@@ -17,6 +17,8 @@ The pieces, each owning one idea:
   counts rather than block a request).
 * :class:`Metrics` — counters and a latency histogram in the Prometheus text
   format, written here (no client library needed).
+* :func:`openapi_document` — ``GET /openapi.json``, with ``/predict``'s body
+  described from the served version's schema and the server's limits.
 * :func:`create_app` — the FastAPI application; :func:`prepare` and
   :meth:`PreparedServer.run` — uvicorn around it.
 
@@ -58,21 +60,29 @@ logger = logging.getLogger("mlprod.serve")
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB
 DEFAULT_MAX_BATCH_ROWS = 256
+DEFAULT_MAX_REQUEST_ROWS = 10_000  # rows in one /predict body; more is a 422
 DEFAULT_LOG_MAX_BYTES = 100_000_000  # then requests-DAY.N.jsonl
 DEFAULT_LOG_QUEUE_ROWS = 100_000  # rows waiting for the writer; beyond: dropped, counted
 DEFAULT_RELOAD_SECONDS = 1.0
 MAX_ERRORS_SHOWN = 100  # per 422 answer
 MAX_UNKNOWN_FIELD_NAMES = 50  # distinct names counted in /metrics; the rest as "_other"
+MAX_FIELD_NAME_CHARS = 64  # a longer unknown field name is counted as "_other"
+MAX_FIELD_DEPTH = 32  # nesting of a field the model does not use (it is logged; skew reads it)
+MAX_DRAIN_BYTES = 16 << 20  # of a body over the limit, read and dropped before the 413
+MAX_DRAIN_SECONDS = 5.0  # and for at most this long
+MAX_NUMBER = 1e100  # |x| above it is refused: no measurement; a scaler would overflow to inf
 LOG_PREFIX = "requests-"
 SETTINGS_ENV = "MLPROD_SERVE_SETTINGS"  # how --workers N hands settings to each worker
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
-ENDPOINTS = ("/predict", "/health", "/ready", "/metadata", "/metrics")
+ENDPOINTS = ("/predict", "/health", "/ready", "/metadata", "/metrics", "/openapi.json")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _NUMERIC, _CATEGORICAL, _DATETIME = 0, 1, 2
+# A lone surrogate: JSON may escape one ("\ud800"), UTF-8 cannot hold it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,7 @@ class ServeOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     model: str | None = None  # a pinned version; None follows active.json
     max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    max_request_rows: int = DEFAULT_MAX_REQUEST_ROWS
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     log_queue_rows: int = DEFAULT_LOG_QUEUE_ROWS
     reload_seconds: float = DEFAULT_RELOAD_SECONDS
@@ -128,18 +139,31 @@ def _describe(value: Any) -> str:
         return "an array"
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, int) and len(str(value)) > 40:
-        return "a number too large for a float"
+    if isinstance(value, int) and not -(10**40) < value < 10**40:
+        return f"a number of {len(str(abs(value)))} digits"
     return repr(value)
 
 
 def _finite(value: Any) -> float | None:
-    """``value`` as a finite float, or None when it is not a finite JSON number."""
+    """``value`` as a float within ±:data:`MAX_NUMBER`, or None (NaN, ±Infinity, too large)."""
     try:
         number = float(value)
     except OverflowError:  # an integer with hundreds of digits
         return None
-    return number if math.isfinite(number) else None
+    return number if -MAX_NUMBER <= number <= MAX_NUMBER else None
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """True when arrays and objects in ``value`` nest more than ``limit`` levels (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
 
 
 class LoadedModel:
@@ -202,7 +226,10 @@ class LoadedModel:
         Null is a missing value, as an empty cell is in training. Text columns
         take numbers and booleans as their text, as ``predict`` does. Unseen
         categories, values outside the training range and fields the model does
-        not know are counted, not refused.
+        not know are counted, not refused; a field it does not know that nests
+        arrays or objects more than :data:`MAX_FIELD_DEPTH` levels deep is an
+        error (it would go to the request log as it is). Checking stops once
+        :data:`MAX_ERRORS_SHOWN` errors are found: a refused body costs no more.
         """
         out = Checked()
         columns: dict[str, list[Any]] = {f.name: [] for f in self.features}
@@ -211,6 +238,8 @@ class LoadedModel:
         names = self.names
         nan = math.nan
         for index, row in enumerate(rows):
+            if len(errors) >= MAX_ERRORS_SHOWN:
+                break
             where: list[Any] = ["body"] if single else ["body", index]
             if not isinstance(row, dict):
                 errors.append(
@@ -246,7 +275,7 @@ class LoadedModel:
                                 {
                                     "type": "finite_number",
                                     "loc": [*where, name],
-                                    "msg": f"expected a finite number, got {_describe(value)}",
+                                    "msg": f"expected a finite number within ±{MAX_NUMBER:g}, got {_describe(value)}",
                                 }
                             )
                             continue
@@ -303,9 +332,19 @@ class LoadedModel:
                     columns[name].append(value)
             # Every feature is in the row (or it was refused above): more keys are unknown.
             if len(row) > len(names):
-                for key in row:
+                for key, value in row.items():
                     if key not in names:
                         out.unknown[key] = out.unknown.get(key, 0) + 1
+                        if isinstance(value, (dict, list)) and _nested_deeper(
+                            value, MAX_FIELD_DEPTH
+                        ):
+                            errors.append(
+                                {
+                                    "type": "nested_too_deeply",
+                                    "loc": [*where, key],
+                                    "msg": f"a field the model does not use may nest arrays and objects {MAX_FIELD_DEPTH} levels deep at most",
+                                }
+                            )
         return out
 
     def frame(self, columns: dict[str, list[Any]]) -> Any:
@@ -746,10 +785,9 @@ class RequestLog:
                     "scores": row_scores,
                 }
                 try:
-                    text = json.dumps(record, ensure_ascii=False, allow_nan=False)
-                except ValueError:  # NaN or Infinity in a field the model does not use
-                    text = json.dumps(_without_non_finite(record), ensure_ascii=False)
-                line = (text + "\n").encode("utf-8")
+                    line = _json_line(record)
+                except ValueError:  # NaN, Infinity or a lone surrogate ("\ud800") sent to us
+                    line = _json_line(_json_safe(record))
                 self._file_for(day, len(line)).write(line)
                 self._size += len(line)
                 self.written += 1
@@ -818,13 +856,25 @@ class RequestLog:
             logger.warning("cannot write the request log in %s: %s", self.folder, exc)
 
 
-def _without_non_finite(value: Any) -> Any:
+def _json_line(record: dict[str, Any]) -> bytes:
+    text = json.dumps(record, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON in UTF-8 cannot hold replaced: NaN and ±Infinity by null,
+    lone surrogates in text (valid JSON escapes, not Unicode) by U+FFFD.
+
+    Recursive: what reaches it is nested :data:`MAX_FIELD_DEPTH` levels at most.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {k: _without_non_finite(v) for k, v in value.items()}
+        return {_json_safe(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_non_finite(v) for v in value]
+        return [_json_safe(v) for v in value]
     return value
 
 
@@ -832,6 +882,7 @@ def _without_non_finite(value: Any) -> Any:
 
 
 def _escape(value: str) -> str:
+    value = _SURROGATE.sub("\ufffd", value)  # a field name sent as "\ud800": not UTF-8
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
@@ -873,9 +924,9 @@ class Metrics:
             for name, n in theirs.items():
                 mine[name] = mine.get(name, 0) + n
         for name, n in checked.unknown.items():
-            if (
-                name not in self.unknown_fields
-                and len(self.unknown_fields) >= MAX_UNKNOWN_FIELD_NAMES
+            if name not in self.unknown_fields and (
+                len(self.unknown_fields) >= MAX_UNKNOWN_FIELD_NAMES
+                or len(name) > MAX_FIELD_NAME_CHARS
             ):
                 name = "_other"
             self.unknown_fields[name] = self.unknown_fields.get(name, 0) + n
@@ -949,7 +1000,7 @@ class Metrics:
         labelled("mlprod_out_of_range_total", "feature", self.out_of_range, known)
         family(
             "mlprod_unknown_fields_total", "counter",
-            f"Fields the model does not use (ignored), by name; past {MAX_UNKNOWN_FIELD_NAMES} names, _other.",
+            f"Fields the model does not use (ignored), by name; past {MAX_UNKNOWN_FIELD_NAMES} names (or {MAX_FIELD_NAME_CHARS} characters), _other.",
         )  # fmt: skip
         labelled("mlprod_unknown_fields_total", "field", self.unknown_fields)
         family("mlprod_model_info", "gauge", "The version being served (value 1).")
@@ -1077,7 +1128,6 @@ def create_app(
     """
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, Response
-    from starlette.requests import ClientDisconnect
 
     options = options or ServeOptions()
     state = _State(config, options, per_process_logs=per_process_logs)
@@ -1090,6 +1140,7 @@ def create_app(
         except Exception:  # the app still starts: /ready says 503, the watcher retries
             logger.exception("loading the model failed")
     max_body = options.max_body_bytes
+    max_rows = options.max_request_rows
 
     @contextlib.asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
@@ -1118,9 +1169,11 @@ def create_app(
 
     def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         try:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except ValueError:  # NaN in a version's metadata: JSON has none
-            content = json.dumps(_without_non_finite(body), ensure_ascii=False)
+            content = json.dumps(
+                body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except ValueError:  # NaN in a version's metadata, a field named "\ud800" in a 422
+            content = json.dumps(_json_safe(body), ensure_ascii=False).encode("utf-8")
         return Response(content, status_code=status, media_type="application/json", headers=headers)
 
     async def internal_error(request, exc: Exception) -> Response:
@@ -1148,6 +1201,15 @@ def create_app(
         text = state.metrics.render(state.holder.current, state.log, state.batcher)
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    described: list[Any] = [None, b""]  # the model last described, its document
+
+    async def openapi(request) -> Response:
+        model = state.holder.current
+        if described[0] is not model or not described[1]:
+            described[1] = json.dumps(openapi_document(model, options)).encode("utf-8")
+            described[0] = model
+        return Response(described[1], media_type="application/json")
+
     async def predict(request) -> Response:
         given = request.headers.get("x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -1157,20 +1219,26 @@ def create_app(
             return answer(503, {"detail": "no model is loaded yet"}, headers)
         length = request.headers.get("content-length")
         if length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 return answer(400, {"detail": "Content-Length is not a number"}, headers)
             if int(length) > max_body:
+                await _drain(request, int(length))
                 return answer(413, _too_large(max_body), headers)
         chunks = []
         size = 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > max_body:
-                    return answer(413, _too_large(max_body), headers)
-                chunks.append(chunk)
-        except ClientDisconnect:  # nobody is left to answer; counted as a 400
-            return answer(400, {"detail": "the client went away before sending the body"})
+        more = True
+        while more:  # ASGI messages, not request.stream(): a drain must know if more is coming
+            message = await request.receive()
+            if message["type"] != "http.request":  # nobody is left to answer; counted as a 400
+                return answer(400, {"detail": "the client went away before sending the body"})
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            size += len(chunk)
+            if size > max_body:
+                if more:
+                    await _drain(request, None)
+                return answer(413, _too_large(max_body), headers)
+            chunks.append(chunk)
         body = b"".join(chunks)
         if not body.strip():
             return answer(400, {"detail": "empty body: send a JSON object or an array of objects"}, headers)  # fmt: skip
@@ -1178,8 +1246,8 @@ def create_app(
             payload = json.loads(body, parse_constant=_parse_constant)
         except RecursionError:
             return answer(400, {"detail": "malformed JSON: nested too deeply"}, headers)
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-            return answer(400, {"detail": f"malformed JSON: {exc}"}, headers)
+        except ValueError as exc:
+            return answer(400, {"detail": f"malformed JSON: {_json_error(exc)}"}, headers)
         single = isinstance(payload, dict)
         if single:
             rows = [payload]
@@ -1192,6 +1260,14 @@ def create_app(
                 "type": "body_type",
                 "loc": ["body"],
                 "msg": f"expected a JSON object (one row) or a non-empty array of objects, got {what}",
+            }
+            return answer(422, {"detail": [error]}, headers)
+        if len(rows) > max_rows:
+            state.metrics.validation_failures += 1
+            error = {
+                "type": "too_many_rows",
+                "loc": ["body"],
+                "msg": f"{len(rows)} rows: at most {max_rows} in one request (--max-request-rows); send them in several requests",
             }
             return answer(422, {"detail": [error]}, headers)
         checked = model.check(rows, single=single)
@@ -1230,7 +1306,249 @@ def create_app(
     app.add_route("/metadata", metadata, methods=["GET"])
     app.add_route("/metrics", metrics, methods=["GET"])
     app.add_route("/predict", predict, methods=["POST"])
+    app.add_route("/openapi.json", openapi, methods=["GET"])
     return app
+
+
+def _json_error(exc: ValueError) -> str:
+    """What is wrong with a body ``json.loads`` refused, without Python's wording."""
+    if isinstance(exc, json.JSONDecodeError):
+        return str(exc)  # "Expecting ',' delimiter: line 1 column 9 (char 8)"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the body is not {exc.encoding.upper()} text (byte {exc.start})"
+    # int() refuses a number with more digits than sys.get_int_max_str_digits() (4300).
+    return "a number has too many digits"
+
+
+# --------------------------------------------------------------------------- OpenAPI
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_DETAIL = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
+_ERRORS = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "loc", "msg"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+
+def _feature_schema(feature: _Feature) -> dict[str, Any]:
+    """What :meth:`LoadedModel.check` accepts for one feature, as JSON Schema."""
+    if feature.kind == _NUMERIC:
+        schema: dict[str, Any] = {
+            "type": ["number", "null"],
+            "minimum": -MAX_NUMBER,
+            "maximum": MAX_NUMBER,
+        }
+        seen = ""
+        if feature.low is not None and feature.high is not None:
+            seen = f"; training range {feature.low:g} to {feature.high:g} (outside it: served, counted)"
+        schema["description"] = f"numeric; null is a missing value{seen}"
+        return schema
+    if feature.kind == _DATETIME:
+        return {
+            "type": ["string", "null"],
+            "description": "date and time, ISO 8601; text that does not parse is a missing value",
+        }
+    schema = {
+        "type": ["string", "number", "boolean", "null"],
+        "description": "categorical; a number or boolean is taken as its text; "
+        "a category unseen in training is served and counted",
+    }
+    if feature.categories is not None:
+        schema["examples"] = sorted(feature.categories)
+    return schema
+
+
+def openapi_document(model: LoadedModel | None, options: ServeOptions) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the app, ``GET /openapi.json``.
+
+    ``/predict``'s body is described from the schema of the version being
+    served (feature names, kinds, the categories seen in training), with the
+    limits the server applies, so that a client generator or a fuzzer (the
+    tests use schemathesis) knows what a valid request is and what is refused.
+    Without a model the row is any object.
+    """
+    from mlprod_cli import __version__
+
+    if model is not None:
+        row: dict[str, Any] = {
+            "type": "object",
+            "required": [f.name for f in model.features],
+            "properties": {f.name: _feature_schema(f) for f in model.features},
+            "additionalProperties": True,
+            "description": f"One row for {model.id}. Fields the model does not use are "
+            f"ignored (counted, logged); arrays and objects in them nest "
+            f"{MAX_FIELD_DEPTH} levels deep at most.",
+        }
+        labels = model.labels
+        version = model.id
+    else:
+        row, labels, version = {"type": "object"}, [], "none loaded"
+    scores: dict[str, Any] = {
+        "type": ["object", "null"],
+        "additionalProperties": {"type": ["number", "null"]},
+        "description": "a probability per class; null without predict_proba",
+    }
+    label: dict[str, Any] = {"type": "string"}
+    if labels:
+        label["enum"] = labels
+        scores["properties"] = {name: {"type": ["number", "null"]} for name in labels}
+    prediction = {
+        "type": "object",
+        "required": ["class", "scores"],
+        "properties": {"class": label, "scores": scores},
+    }
+    single = {
+        "type": "object",
+        "required": ["model_version", "class", "scores"],
+        "properties": {"model_version": {"type": "string"}, **prediction["properties"]},
+    }
+    batch = {
+        "type": "object",
+        "required": ["model_version", "predictions"],
+        "properties": {
+            "model_version": {"type": "string"},
+            "predictions": {"type": "array", "items": prediction},
+        },
+    }
+    body = {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Row"},
+            {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Row"},
+                "minItems": 1,
+                "maxItems": options.max_request_rows,
+            },
+        ]
+    }
+    status = {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string"}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mlprod serve",
+            "version": __version__,
+            "description": f"Online predictions of {version} (docs/serve.md).",
+        },
+        "paths": {
+            "/predict": {
+                "post": {
+                    "summary": "Predict one row (an object) or several (an array of objects)",
+                    "operationId": "predict",
+                    "requestBody": {
+                        "required": True,
+                        "description": f"At most {options.max_body_bytes} bytes "
+                        f"(--max-body-bytes) and {options.max_request_rows} rows "
+                        "(--max-request-rows).",
+                        "content": {"application/json": {"schema": body}},
+                    },
+                    "responses": {
+                        "200": _json({"oneOf": [single, batch]}, "scored"),
+                        "400": _json(_DETAIL, "malformed JSON or an empty body"),
+                        "413": _json(_DETAIL, "the body is larger than --max-body-bytes"),
+                        "422": _json(_ERRORS, "the rows do not fit the model's schema"),
+                        "500": _json(_DETAIL, "the model failed"),
+                        "503": _json(_DETAIL, "no model is loaded"),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "operationId": "health",
+                    "responses": {"200": _json(status, "the process answers")},
+                }
+            },
+            "/ready": {
+                "get": {
+                    "summary": "Readiness: a model is loaded",
+                    "operationId": "ready",
+                    "responses": {
+                        "200": _json(status, "a model is loaded"),
+                        "503": _json(status, "no model is loaded"),
+                    },
+                }
+            },
+            "/metadata": {
+                "get": {
+                    "summary": "The version being served",
+                    "operationId": "metadata",
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["version"]}, "its metadata"),
+                        "503": _json(_DETAIL, "no model is loaded"),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "operationId": "metrics",
+                    "responses": {
+                        "200": {
+                            "description": "text exposition format 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": {"Row": row}},
+    }
+
+
+async def _drain(request: Any, declared: int | None) -> None:
+    """Read the rest of a body that is too large, dropping it, before the 413.
+
+    Closing a connection with bytes of the request still unread makes the
+    kernel reset it (RST): a client that sends its whole body and then reads,
+    with ``Connection: close`` (urllib does), would get a broken pipe or a
+    reset instead of the 413. So a body of up to :data:`MAX_DRAIN_BYTES` is
+    read to its end, chunk by chunk, none of it kept, for at most
+    :data:`MAX_DRAIN_SECONDS`. A larger one, or a client that waits for
+    ``100 Continue`` before sending, is answered at once. Called only while
+    more of the body is to come (a ``receive`` after the last part would wait
+    for the client to disconnect).
+    """
+    if declared is not None and declared > MAX_DRAIN_BYTES:
+        return
+    if request.headers.get("expect", "").lower() == "100-continue":
+        return
+    drained = 0
+    deadline = time.monotonic() + MAX_DRAIN_SECONDS
+    while drained <= MAX_DRAIN_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(request.receive(), left)
+        except asyncio.TimeoutError:  # a slow client: answered now
+            return
+        if message["type"] != "http.request":  # the client went away
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def _too_large(limit: int) -> dict[str, Any]:
@@ -1332,6 +1650,7 @@ class PreparedServer:
             "log_dir": str(self.log_dir),
             "max_body_bytes": self.options.max_body_bytes,
             "max_batch_rows": self.options.max_batch_rows,
+            "max_request_rows": self.options.max_request_rows,
             "log_max_bytes": self.options.log_max_bytes,
             "log_queue_rows": self.options.log_queue_rows,
             "reload_seconds": self.options.reload_seconds,
@@ -1440,6 +1759,8 @@ def prepare(config: Config, options: ServeOptions) -> PreparedServer:
         raise UsageError(f"--workers {options.workers}: must be at least 1")
     if options.max_body_bytes < 1:
         raise UsageError(f"--max-body-bytes {options.max_body_bytes}: must be at least 1")
+    if options.max_request_rows < 1:
+        raise UsageError(f"--max-request-rows {options.max_request_rows}: must be at least 1")
     host = options.host or config.serve.host
     port = options.port if options.port is not None else config.serve.port
     log_dir = options.log_dir or config.skew.serving_log

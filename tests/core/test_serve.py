@@ -21,6 +21,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from serving import metric, parse_metrics
+
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.registry import RegistryError
 from mlprod_cli.core.serve import (
@@ -46,26 +48,6 @@ ROW = {
     "evolving": 0,
 }
 CLASSES = ["melanoma", "nevus", "seborrheic_keratosis"]
-_SAMPLE = re.compile(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$")
-
-
-def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
-    """Prometheus text format → {(name, labels): value}; every line must parse."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            assert re.match(r"^# (HELP|TYPE) [a-z_]+ ", line) or not line, line
-            continue
-        match = _SAMPLE.match(line)
-        assert match, f"not a sample line: {line!r}"
-        name, labels, value = match.groups()
-        pairs = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels or ""))
-        out[(name, pairs)] = float(value)
-    return out
-
-
-def metric(samples, name: str, **labels) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def wait_for(condition, timeout: float = 5.0) -> bool:

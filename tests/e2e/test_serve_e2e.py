@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import ROW, free_port, request, start, wait_ready
 
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.train import registry_for
@@ -22,63 +19,6 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 pytestmark = pytest.mark.slow
-
-ROW = {
-    "age": 52,
-    "sex": "female",
-    "anatomic_site": "trunk",
-    "diameter_mm": 7.5,
-    "asymmetry": 1,
-    "border_irregularity": 3,
-    "color_count": 3,
-    "evolving": 0,
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(url: str, body: bytes | None = None, headers: dict | None = None):
-    """``(status, headers, body bytes)``; HTTP errors are answers too."""
-    req = urllib.request.Request(url, data=body, headers=headers or {})
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-def start(project: Path, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, MLPROD_NO_DELEGATE="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "mlprod_cli", "serve", *args],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_ready(process: subprocess.Popen, base: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _, err = process.communicate()
-            pytest.fail(f"serve exited {process.returncode}: {err}")
-        try:
-            if request(f"{base}/ready")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"serve was not ready in {timeout} s: {process.communicate()[1]}")
 
 
 def listening_addresses(port: int) -> set[str]:
