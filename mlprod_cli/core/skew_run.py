@@ -227,8 +227,9 @@ class _Model:
 
 def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
     """The rows as the model saw them in training (``dataset.conform``), never refusing a
-    row: a value that is not a number where one belongs scores as missing (the report
-    flags the column as a type change)."""
+    row: a value that is not a (finite) number where one belongs scores as missing (the
+    report flags the column as a type change)."""
+    import numpy as np
     import pandas as pd
 
     from mlprod_cli.core.dataset import conform
@@ -238,10 +239,15 @@ def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
     numbers = {}
     for feature in schema["features"]:
         column = data[feature["name"]]
-        if feature["kind"] == "numeric" and (
-            not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-        ):
-            numbers[feature["name"]] = pd.to_numeric(column.astype(object), errors="coerce")
+        if feature["kind"] != "numeric":
+            continue
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            column = pd.to_numeric(column.astype(object), errors="coerce")
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        if column is not data[feature["name"]] or np.isinf(values).any():
+            numbers[feature["name"]] = pd.Series(
+                np.where(np.isinf(values), np.nan, values), index=column.index
+            )
     if numbers:
         data = data.copy(deep=False)
         for name, values in numbers.items():
