@@ -168,6 +168,8 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path.name}{line}: not valid YAML: {problem}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise ConfigError(f"{path.name}: nested too deeply") from None
     lines: dict[str, int] = {}
     if node is None:
         return None, lines
