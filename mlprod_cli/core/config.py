@@ -32,6 +32,8 @@ KNOWN_METRICS = ("accuracy", *METRIC_NAMES)
 _DOTTED = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 )
+# No real mlprod.yaml comes near this many values; a file that does is an attack or an accident.
+_MAX_NODES = 100_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
@@ -174,8 +176,15 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     if node is None:
         return None, lines
     constructor = yaml.SafeLoader(text)
+    visited = [0]
 
     def build(n: Any, key: str) -> Any:
+        # Aliases (*name) are expanded: nested ones grow exponentially ("billion laughs").
+        visited[0] += 1
+        if visited[0] > _MAX_NODES:
+            raise ConfigError(
+                f"{path.name}: more than {_MAX_NODES:,} values once its aliases (*name) are expanded"
+            )
         lines.setdefault(key, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
