@@ -122,6 +122,13 @@ LOG = "logs/requests/requests-2024-08-01.jsonl"
 DATA = "data/lesions.csv"
 
 
+# Nine aliases of nine aliases of … nine strings: 9**9 values once expanded.
+LAUGHS = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+    for p, n in zip("abcdefgh", "bcdefghi", strict=False)
+)
+
+
 def log_line(version: str = "v0002") -> str:
     features = dict(zip(HEADER.split(",")[2:], [37, "male", "trunk", 7.5, 0, 2, 2, 0], strict=True))
     return json.dumps({"model_version": version, "features": features, "prediction": "nevus"})
@@ -240,6 +247,8 @@ CASES = [
         (write("mlprod.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n"),),
         base="rendered",
     ),
+    Case("config/billion-laughs", ("check", "--no-venv"), "once its aliases (*name) are expanded", (write("mlprod.yaml", LAUGHS),), base="rendered"),
+    Case("config/self-alias", ("check", "--no-venv"), "nested too deeply", (write("mlprod.yaml", "a: &x [*x]\n"),), base="rendered"),
     Case("config/duplicate-key", ("check", "--no-venv"), "store: duplicate key", (edit("registry: models/", "store: sqlite:///x.db\nregistry: models/"),), base="rendered"),
     Case("config/unknown-key", ("check", "--no-venv"), "registri: unknown key", (edit("registry:", "registri:"),), base="rendered"),
     Case("config/unknown-nested-key", ("check", "--no-venv"), "data.trian: unknown key", (edit("  train:", "  trian:"),), base="rendered"),
