@@ -194,7 +194,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
                     raise _error(
                         path, k_node.start_mark.line + 1, key, f"key {k!r} is not a string"
                     )
-                sub = f"{key}.{k}" if key else k
+                sub = _join(key, k)
                 if k in out:
                     raise _error(path, k_node.start_mark.line + 1, sub, "duplicate key")
                 lines[sub] = k_node.start_mark.line + 1
@@ -211,6 +211,12 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         return build(node, ""), lines
     except RecursionError:
         raise ConfigError(f"{path.name}: nested too deeply") from None
+
+
+def _join(key: str, name: str) -> str:
+    """``key.name``; a name with blanks, line breaks or control characters is quoted."""
+    shown = name if name and name.isprintable() and name.strip() == name else repr(name)
+    return f"{key}.{shown}" if key else shown
 
 
 # --------------------------------------------------------------------------- schema walking
@@ -247,12 +253,12 @@ def _mapping(ctx: _Ctx, key: str, value: Any, allowed: set[str], required: set[s
         raise ctx.fail(key, f"expected a mapping, got {_describe(value)}")
     for k in value:
         if k not in allowed:
-            sub = f"{key}.{k}" if key else k
+            sub = _join(key, k)
             known = ", ".join(sorted(allowed))
             raise ctx.fail(sub, f"unknown key (known keys here: {known})")
     for k in sorted(required):
         if k not in value or value[k] is None:
-            sub = f"{key}.{k}" if key else k
+            sub = _join(key, k)
             raise ctx.fail(key or sub, f"missing required key '{k}'")
     return value
 
@@ -335,7 +341,7 @@ def _path(ctx: _Ctx, key: str, value: Any, *, must_exist: bool) -> Path:
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ctx.root / path
     if must_exist and not path.exists():
-        raise ctx.fail(key, f"{text}: no such file")
+        raise ctx.fail(key, f"{_join('', text)}: no such file")
     return path
 
 
@@ -352,7 +358,7 @@ def _metric_ref(ctx: _Ctx, key: str, value: Any, metrics: set[str]) -> MetricRef
 def _metric_map(ctx: _Ctx, key: str, value: Any, metrics: set[str], *, low: float = 0.0) -> dict:
     _mapping(ctx, key, value, set(value) if isinstance(value, dict) else set(), set())
     return {
-        _metric_ref(ctx, f"{key}.{k}", k, metrics): _number(ctx, f"{key}.{k}", v, low=low)
+        _metric_ref(ctx, _join(key, k), k, metrics): _number(ctx, _join(key, k), v, low=low)
         for k, v in value.items()
     }
 
@@ -523,7 +529,7 @@ def _tune(ctx: _Ctx, value: Any) -> TuneSpec:
         raise ctx.fail("tune.params", "name at least one parameter to search")
     grid: dict[str, list[Any]] = {}
     for name, values in params.items():
-        key = f"tune.params.{name}"
+        key = _join("tune.params", name)
         if not isinstance(values, list) or not values:
             raise ctx.fail(key, f"expected a non-empty list of values, got {_describe(values)}")
         grid[name] = values
@@ -551,7 +557,7 @@ def _threshold_value(ctx: _Ctx, key: str, value: Any) -> Any:
 
 def _thresholds(ctx: _Ctx, key: str, value: Any) -> dict[str, Any]:
     raw = _mapping(ctx, key, value or {}, set(_SKEW_STATS), set())
-    return {name: _threshold_value(ctx, f"{key}.{name}", v) for name, v in raw.items()}
+    return {name: _threshold_value(ctx, _join(key, name), v) for name, v in raw.items()}
 
 
 def _skew(ctx: _Ctx, value: Any) -> SkewSpec:
@@ -570,7 +576,8 @@ def _skew(ctx: _Ctx, value: Any) -> SkewSpec:
         ),
         thresholds=_thresholds(ctx, "skew.thresholds", raw.get("thresholds")),
         features={
-            name: _thresholds(ctx, f"skew.features.{name}", v) for name, v in features_raw.items()
+            name: _thresholds(ctx, _join("skew.features", name), v)
+            for name, v in features_raw.items()
         },
     )
 
