@@ -1278,11 +1278,18 @@ class _JsonLines:
                 fields = {
                     struct.type.field(i).name: child for i, child in enumerate(struct.flatten())
                 }
+                # As in _parse_python, only numbers are scores: text or booleans count as
+                # not logged (casting "" to a float would fail).
+                numeric = {
+                    name: child
+                    for name, child in fields.items()
+                    if pa.types.is_integer(child.type) or pa.types.is_floating(child.type)
+                }
                 if any(label in fields for label in self.labels):
                     scores = np.column_stack(
                         [
-                            pc.cast(fields[label], pa.float64()).to_numpy(zero_copy_only=False)
-                            if label in fields
+                            pc.cast(numeric[label], pa.float64()).to_numpy(zero_copy_only=False)
+                            if label in numeric
                             else np.full(len(table), np.nan)
                             for label in self.labels
                         ]
