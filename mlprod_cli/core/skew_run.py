@@ -875,6 +875,9 @@ class _Stream:
         n = len(frame)
         if n == 0:
             return
+        if not frame.columns.is_unique:
+            twice = frame.columns[frame.columns.duplicated()][0]
+            raise DataError(f"{path}: column '{twice}' appears more than once")
         self.rows_read += n
         if not any(name in frame.columns for name in self.names):
             raise DataError(
