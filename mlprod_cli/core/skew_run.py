@@ -1226,6 +1226,10 @@ class _JsonLines:
         import pyarrow as pa
         import pyarrow.json as pajson
 
+        if _NULL_LINE.search(block):
+            # pyarrow (26) crashes the process on a block that starts with a "null" line, and
+            # reads one further down as a row of nulls: Python's json names the line instead.
+            return self._parse_python(block, first_line)
         while True:
             options = pajson.ParseOptions(
                 explicit_schema=self._arrow_schema(), unexpected_field_behavior="infer"
@@ -1345,6 +1349,9 @@ class _JsonLines:
                         if isinstance(value, (int, float)) and not isinstance(value, bool):
                             scores[i, j] = value
         return _Batch(frame, served, scores, versions)
+
+
+_NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
 
 
 def _json_kind(value: Any) -> str:
