@@ -502,6 +502,8 @@ CASES = [
     Case("skew/log-array", ("skew",), ".jsonl:1: expected a JSON object, got an array", (ACTIVE, write(LOG, "[1, 2]\n"))),
     Case("skew/log-not-utf8", ("skew",), ".jsonl:1: not UTF-8 text", (ACTIVE, write(LOG, b'{"a": "\xff\xfe"}\n'))),
     Case("skew/log-truncated", ("skew",), ".jsonl:2: not valid JSON", (ACTIVE, write(LOG, log_line() + "\n" + log_line()[:30]))),
+    Case("skew/log-null-line", ("skew",), ".jsonl:1: expected a JSON object, got null", (ACTIVE, write(LOG, "null\n" + log_line() + "\n"))),
+    Case("skew/current-null-row", ("skew", "--current", "c.jsonl"), "c.jsonl:2: expected a JSON object, got null", (ACTIVE, write("c.jsonl", '{"age": 3}\nnull\n'))),
     Case("skew/log-unknown-version", ("skew",), "served by v0042, which is not in models/", (ACTIVE, write(LOG, log_line("v0042") + "\n"))),
     Case("skew/no-reference", ("skew", "--current", "c.csv"), "no reference: pass --reference FILE", (write("c.csv", ROWS),)),
     Case("skew/current-missing", ("skew", "--current", "c.csv"), "c.csv: no such file", (ACTIVE,)),
