@@ -179,8 +179,14 @@ def _as_text(column: Any, path: Path, name: str, *, allow_missing: bool = False)
             f"{path}: column '{name}' has {int(missing.sum())} empty values (row {int(np.flatnonzero(missing)[0]) + 1} first)"
         )
     values = column.to_numpy()
-    # Integer-valued floats read from CSV ("1.0") name the same class as "1".
-    if column.dtype.kind == "f" and not missing.any() and np.all(np.mod(values, 1) == 0):
+    # Integer-valued floats read from CSV ("1.0") name the same class as "1"; only those
+    # a float holds exactly (inf, or 2**63, would not survive the cast, with a RuntimeWarning).
+    if (
+        column.dtype.kind == "f"
+        and not missing.any()
+        and (np.isfinite(values) & (np.abs(values) < 2**53)).all()
+        and np.all(np.mod(values, 1) == 0)
+    ):
         values = values.astype(np.int64)
     return np.asarray(values).astype(str)
 
