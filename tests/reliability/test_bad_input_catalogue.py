@@ -578,7 +578,10 @@ def test_the_catalogue_is_large_and_its_ids_unique():
                         "predict", "serve", "skew"}  # fmt: skip
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.subprocess else []) for c in CASES],
+)
 def test_bad_input(
     case, rendered_project, trained_project, tmp_path, monkeypatch, capsys, clean_env, tree_snapshot
 ):
