@@ -29,25 +29,27 @@ def steps() -> Iterator:
 
     On a terminal: a live spinner showing the current step, and a tick for
     each finished one. Elsewhere (CI, pipes, pre-commit): one plain line per
-    *finished* step with its duration, so logs show where time went, and a
-    command that stops on bad input prints nothing but its ``error:`` line.
+    *finished* step with its duration, so logs show where time went. Those
+    lines are held until the block ends, so a command that stops on bad input
+    prints nothing but its ``error:`` line, wherever the input turned out bad.
     """
     import time
 
     if not is_interactive():
         current: list = []
+        with _held() as hold:
 
-        def finish() -> None:
-            if current:
-                text, started = current.pop()
-                status(f"{text} ({time.perf_counter() - started:.1f} s)")
+            def finish() -> None:
+                if current:
+                    text, started = current.pop()
+                    hold(f"{text} ({time.perf_counter() - started:.1f} s)")
 
-        def report(text: str) -> None:
+            def report(text: str) -> None:
+                finish()
+                current.append((text, time.perf_counter()))
+
+            yield report
             finish()
-            current.append((text, time.perf_counter()))
-
-        yield report
-        finish()
         return
     from rich.console import Console
 
@@ -67,18 +69,48 @@ def steps() -> Iterator:
 
 
 @contextmanager
+def _held() -> Iterator:
+    """Yield ``hold(line)``: status lines written when the block ends, unless on bad input.
+
+    A bad-input error (exit code 2) is the whole story: the lines of the steps
+    before it are dropped, so stderr is the one ``error:`` line. On success, a
+    failed gate, an interruption or a bug they are written, to show how far it got.
+    """
+    from mlprod_cli.errors import EXIT_USAGE, MlprodError
+
+    lines: list[str] = []
+    try:
+        yield lines.append
+    except MlprodError as exc:
+        if exc.exit_code != EXIT_USAGE:
+            _write_all(lines)
+        raise
+    except BaseException:
+        _write_all(lines)
+        raise
+    _write_all(lines)
+
+
+def _write_all(lines: list[str]) -> None:
+    for line in lines:
+        status(line)
+
+
+@contextmanager
 def progress(description: str) -> Iterator:
-    """Yield ``advance(done, total)``: a progress bar on a terminal, a line per tenth elsewhere."""
+    """Yield ``advance(done, total)``: a progress bar on a terminal, a line per tenth elsewhere
+    (held like :func:`steps`' lines)."""
     if not is_interactive():
         shown = [-1]
+        with _held() as hold:
 
-        def advance(done: int, total: int) -> None:
-            tenth = done * 10 // max(total, 1)
-            if tenth != shown[0]:
-                shown[0] = tenth
-                status(f"{description}: {done}/{total}")
+            def advance(done: int, total: int) -> None:
+                tenth = done * 10 // max(total, 1)
+                if tenth != shown[0]:
+                    shown[0] = tenth
+                    hold(f"{description}: {done}/{total}")
 
-        yield advance
+            yield advance
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn

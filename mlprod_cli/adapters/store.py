@@ -302,6 +302,14 @@ class Store(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
+    def check_writable(self) -> None:
+        """Fail now, creating nothing, when :meth:`add_run` could not open the store.
+
+        For a command that stores its result after a long computation: a store
+        that is malformed or unreachable is said before the work, not after it.
+        """
+
+    @abstractmethod
     def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]: ...
 
     @abstractmethod
@@ -517,6 +525,18 @@ class SQLiteStore(Store):
         log.debug("opened metrics store %s", self.url)
         return conn
 
+    def check_writable(self) -> None:
+        if self.path.exists():
+            if self.path.is_dir():
+                raise StoreError(f"cannot open the metrics store {self.url}: it is a folder")
+            self._connect(create=False)  # a file that is not a store, or a newer one
+            return
+        folder = self.path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise StoreError(f"cannot open the metrics store {self.url}: {folder} is not a folder")
+
     def _setup(self, conn) -> None:
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
@@ -711,6 +731,9 @@ class PostgresStore(Store):
             self._conn.close()
             raise
         log.debug("opened metrics store %s", self.url)
+
+    def check_writable(self) -> None:
+        pass  # connected, with its schema checked, when opened
 
     def _fail(self, action: str, exc: BaseException) -> StoreError:
         return StoreError(

@@ -84,6 +84,8 @@ def evaluate(
     format: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
 ) -> int:
+    import contextlib
+
     from mlprod_cli import console
     from mlprod_cli.core import evaluate as core
     from mlprod_cli.core.config import load_config
@@ -106,29 +108,39 @@ def evaluate(
             if value:
                 raise UsageError(f"{name} goes with --predictions FILE")
         config = load_config()
-        with console.steps() as report:
-            outcome = core.evaluate_version(
-                config,
-                version_id=model,
-                slice_by=slices,
-                enforce_gates=not no_gate,
-                progress=report,
-            )
     else:
-        if model:
+        if model is not None:
             raise UsageError("--model and --predictions exclude each other")
         if not label_col or not pred_col:
             raise UsageError("--predictions needs --label-col and --pred-col")
         config = load_config() if find_project_root() else None
-        spec = core.PredictionsSpec(
-            predictions, label_col, pred_col, _split_list(score_cols), labels, _split_list(classes)
-        )
-        outcome = core.evaluate_predictions(
-            spec, config=config, slice_by=slices, enforce_gates=not no_gate
-        )
-    result = outcome.result
-    if not no_store and config is not None:
-        core.store_result(result, config.store, config.root)
+    # Opened first: a bad or unreachable store is said before anything is computed.
+    store = core.open_result_store(config) if not no_store and config is not None else None
+    with store if store is not None else contextlib.nullcontext():
+        if predictions is None:
+            with console.steps() as report:
+                outcome = core.evaluate_version(
+                    config,
+                    version_id=model,
+                    slice_by=slices,
+                    enforce_gates=not no_gate,
+                    progress=report,
+                )
+        else:
+            spec = core.PredictionsSpec(
+                predictions,
+                label_col,
+                pred_col,
+                _split_list(score_cols),
+                labels,
+                _split_list(classes),
+            )
+            outcome = core.evaluate_predictions(
+                spec, config=config, slice_by=slices, enforce_gates=not no_gate
+            )
+        result = outcome.result
+        if store is not None:
+            core.store_result(result, store)
     if format is ReportFormat.html:
         text = render_html(result, curves=outcome.curves)
     else:

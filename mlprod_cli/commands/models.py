@@ -49,6 +49,8 @@ def list_(
 
     config = _config()
     listing = models.list_versions(config, kind.value if kind else None)
+    for problem in listing.broken.values():
+        console.status(f"warning: not listed: {problem}")
     if format is Format.json:
         data = {
             "active": listing.active,

@@ -32,6 +32,8 @@ KNOWN_METRICS = ("accuracy", *METRIC_NAMES)
 _DOTTED = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 )
+# No real mlprod.yaml comes near this many values; a file that does is an attack or an accident.
+_MAX_NODES = 100_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
@@ -168,12 +170,21 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path.name}{line}: not valid YAML: {problem}") from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise ConfigError(f"{path.name}: nested too deeply") from None
     lines: dict[str, int] = {}
     if node is None:
         return None, lines
     constructor = yaml.SafeLoader(text)
+    visited = [0]
 
     def build(n: Any, key: str) -> Any:
+        # Aliases (*name) are expanded: nested ones grow exponentially ("billion laughs").
+        visited[0] += 1
+        if visited[0] > _MAX_NODES:
+            raise ConfigError(
+                f"{path.name}: more than {_MAX_NODES:,} values once its aliases (*name) are expanded"
+            )
         lines.setdefault(key, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -183,7 +194,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
                     raise _error(
                         path, k_node.start_mark.line + 1, key, f"key {k!r} is not a string"
                     )
-                sub = f"{key}.{k}" if key else k
+                sub = _join(key, k)
                 if k in out:
                     raise _error(path, k_node.start_mark.line + 1, sub, "duplicate key")
                 lines[sub] = k_node.start_mark.line + 1
@@ -200,6 +211,12 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
         return build(node, ""), lines
     except RecursionError:
         raise ConfigError(f"{path.name}: nested too deeply") from None
+
+
+def _join(key: str, name: str) -> str:
+    """``key.name``; a name with blanks, line breaks or control characters is quoted."""
+    shown = name if name and name.isprintable() and name.strip() == name else repr(name)
+    return f"{key}.{shown}" if key else shown
 
 
 # --------------------------------------------------------------------------- schema walking
@@ -237,12 +254,12 @@ def _mapping(ctx: _Ctx, key: str, value: Any, allowed: set[str], required: set[s
         raise ctx.fail(key, f"expected a mapping, got {_describe(value)}")
     for k in value:
         if k not in allowed:
-            sub = f"{key}.{k}" if key else k
+            sub = _join(key, k)
             known = ", ".join(sorted(allowed))
             raise ctx.fail(sub, f"unknown key (known keys here: {known})")
     for k in sorted(required):
         if k not in value or value[k] is None:
-            sub = f"{key}.{k}" if key else k
+            sub = _join(key, k)
             raise ctx.fail(key or sub, f"missing required key '{k}'")
     return value
 
@@ -337,7 +354,7 @@ def _path(ctx: _Ctx, key: str, value: Any, *, must_exist: bool) -> Path:
     path = Path(text).expanduser()
     path = path if path.is_absolute() else ctx.root / path
     if must_exist and not path.exists():
-        raise ctx.fail(key, f"{text}: no such file")
+        raise ctx.fail(key, f"{_join('', text)}: no such file")
     return path
 
 
@@ -354,7 +371,7 @@ def _metric_ref(ctx: _Ctx, key: str, value: Any, metrics: set[str]) -> MetricRef
 def _metric_map(ctx: _Ctx, key: str, value: Any, metrics: set[str], *, low: float = 0.0) -> dict:
     _mapping(ctx, key, value, set(value) if isinstance(value, dict) else set(), set())
     return {
-        _metric_ref(ctx, f"{key}.{k}", k, metrics): _number(ctx, f"{key}.{k}", v, low=low)
+        _metric_ref(ctx, _join(key, k), k, metrics): _number(ctx, _join(key, k), v, low=low)
         for k, v in value.items()
     }
 
@@ -525,7 +542,7 @@ def _tune(ctx: _Ctx, value: Any) -> TuneSpec:
         raise ctx.fail("tune.params", "name at least one parameter to search")
     grid: dict[str, list[Any]] = {}
     for name, values in params.items():
-        key = f"tune.params.{name}"
+        key = _join("tune.params", name)
         if not isinstance(values, list) or not values:
             raise ctx.fail(key, f"expected a non-empty list of values, got {_describe(values)}")
         grid[name] = values
@@ -553,7 +570,7 @@ def _threshold_value(ctx: _Ctx, key: str, value: Any) -> Any:
 
 def _thresholds(ctx: _Ctx, key: str, value: Any) -> dict[str, Any]:
     raw = _mapping(ctx, key, value or {}, set(_SKEW_STATS), set())
-    return {name: _threshold_value(ctx, f"{key}.{name}", v) for name, v in raw.items()}
+    return {name: _threshold_value(ctx, _join(key, name), v) for name, v in raw.items()}
 
 
 def _skew(ctx: _Ctx, value: Any) -> SkewSpec:
@@ -572,7 +589,8 @@ def _skew(ctx: _Ctx, value: Any) -> SkewSpec:
         ),
         thresholds=_thresholds(ctx, "skew.thresholds", raw.get("thresholds")),
         features={
-            name: _thresholds(ctx, f"skew.features.{name}", v) for name, v in features_raw.items()
+            name: _thresholds(ctx, _join("skew.features", name), v)
+            for name, v in features_raw.items()
         },
     )
 

@@ -396,6 +396,13 @@ def conform(
                     )
                 column = converted
             column = column.astype("float64")
+            infinite = np.isinf(column.to_numpy())
+            if infinite.any():
+                where = int(np.flatnonzero(infinite)[0])
+                raise DataError(
+                    f"{source}: column '{name}' holds an infinite or too large number "
+                    f"(row {row_offset + where + 1}: {frame[name].iloc[where]!r})"
+                )
             low, high = feature.get("min"), feature.get("max")
             if low is not None and high is not None:
                 findings.out_of_range[name] = int(((column < low) | (column > high)).sum())

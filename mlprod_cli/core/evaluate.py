@@ -71,7 +71,7 @@ def evaluate_version(
 
     step = progress or (lambda _text: None)
     registry = registry_for(config)
-    if version_id:
+    if version_id is not None:
         version = registry.get(version_id)
     else:
         version = registry.latest("model")
@@ -179,8 +179,14 @@ def _as_text(column: Any, path: Path, name: str, *, allow_missing: bool = False)
             f"{path}: column '{name}' has {int(missing.sum())} empty values (row {int(np.flatnonzero(missing)[0]) + 1} first)"
         )
     values = column.to_numpy()
-    # Integer-valued floats read from CSV ("1.0") name the same class as "1".
-    if column.dtype.kind == "f" and not missing.any() and np.all(np.mod(values, 1) == 0):
+    # Integer-valued floats read from CSV ("1.0") name the same class as "1"; only those
+    # a float holds exactly (inf, or 2**63, would not survive the cast, with a RuntimeWarning).
+    if (
+        column.dtype.kind == "f"
+        and not missing.any()
+        and (np.isfinite(values) & (np.abs(values) < 2**53)).all()
+        and np.all(np.mod(values, 1) == 0)
+    ):
         values = values.astype(np.int64)
     return np.asarray(values).astype(str)
 
@@ -317,9 +323,22 @@ def metric_rows(result: EvaluationResult) -> list[Any]:
     return rows
 
 
-def store_result(result: EvaluationResult, url: str | None, root: Path) -> None:
+def open_result_store(config: Config) -> Any:
+    """The project's metrics store, opened and checked before anything is evaluated."""
+    from mlprod_cli.adapters.store import open_store
+
+    store = open_store(config.store, root=config.root)
+    try:
+        store.check_writable()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def store_result(result: EvaluationResult, store: Any) -> None:
     """Write the run in one transaction; fills ``run_id`` and ``created_at``."""
-    from mlprod_cli.adapters.store import Run, new_run_id, open_store
+    from mlprod_cli.adapters.store import Run, new_run_id
 
     run_id = new_run_id()
     created = dt.datetime.now(dt.timezone.utc)
@@ -334,8 +353,7 @@ def store_result(result: EvaluationResult, url: str | None, root: Path) -> None:
         gates_passed=result.passed if result.gates else None,
         rows=tuple(metric_rows(result)),
     )
-    with open_store(url, root=root) as store:
-        store.add_run(run)
+    store.add_run(run)
     result.run_id = run_id
     result.created_at = created.isoformat(timespec="seconds")
     result.stored = True

@@ -32,18 +32,35 @@ def predict_with_scores(estimator: Any, X: Any, labels: list[str] | None = None)
 
 
 def value_from_dict(report: dict[str, Any], ref: Any) -> float | None:
-    """``ref`` (a MetricRef) looked up in a report stored as ``metrics.to_dict`` made it."""
+    """``ref`` (a MetricRef) looked up in a report stored as ``metrics.to_dict`` made it.
+
+    The report comes from a version's metadata.json, which a person may have
+    edited: anything not shaped as expected reads as no value.
+    """
+
+    def at(value: Any, *keys: str) -> Any:
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
     if ref.metric == "accuracy" and ref.cls is None:
-        return report.get("accuracy")
-    if ref.cls is None:
-        found = report.get("custom", {}).get("metrics", {}).get(ref.metric)
-        if found is not None:
-            return found
-        return report.get("averages", {}).get("macro", {}).get("metrics", {}).get(ref.metric)
-    for entry in report.get("classes", []):
-        if entry.get("label") == ref.cls:
-            return entry.get("metrics", {}).get(ref.metric)
-    return None
+        found = at(report, "accuracy")
+    elif ref.cls is None:
+        found = at(report, "custom", "metrics", ref.metric)
+        if found is None:
+            found = at(report, "averages", "macro", "metrics", ref.metric)
+    else:
+        entries = at(report, "classes")
+        found = next(
+            (
+                at(entry, "metrics", ref.metric)
+                for entry in (entries if isinstance(entries, list) else [])
+                if at(entry, "label") == ref.cls
+            ),
+            None,
+        )
+    is_number = isinstance(found, (int, float)) and not isinstance(found, bool)
+    return found if is_number else None
 
 
 def custom_metrics(config: Config) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from mlprod_cli.errors import CheckFailed
 class Listing:
     versions: list[Version]
     active: dict[str, str | None]
+    broken: dict[str, str] = field(default_factory=dict)  # skipped folders: id -> why
 
 
 @dataclass
@@ -31,7 +32,9 @@ class Activation:
 def list_versions(config: Config, kind: str | None = None) -> Listing:
     registry = registry_for(config)
     return Listing(
-        registry.versions(kind), {k: registry.active_id(k) for k in ("model", "baseline")}
+        registry.versions(kind),
+        {k: registry.active_id(k) for k in ("model", "baseline")},
+        registry.broken(),
     )
 
 

@@ -296,10 +296,21 @@ def predict_file(
         for batch in _prefetch(read_batches(input_path, schema, batch_rows)):
             names = batch.schema.names
             require_features(names, schema, str(input_path))  # before select() fails on it
+            if len(set(names)) != len(names):
+                twice = next(n for i, n in enumerate(names) if n in names[:i])
+                raise DataError(f"{input_path}: column '{twice}' appears more than once")
             frame = batch.select(features).to_pandas()
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)
-            y_pred, scores = predict_batch(estimator, X, labels)
+            try:
+                y_pred, scores = predict_batch(estimator, X, labels)
+            except Exception as exc:  # the project's estimator refusing these rows
+                text = str(exc).strip()
+                raise DataError(
+                    f"{input_path}: {version.id} cannot score rows {result.rows + 1}-"
+                    f"{result.rows + len(X)}: {type(exc).__name__}: "
+                    f"{text.splitlines()[0] if text else ''}"
+                ) from None
             codes = _codes(y_pred, sorted_labels, order)
             columns = {name: batch.column(name) for name in config.data.exclude if name in names}
             columns["prediction"] = (

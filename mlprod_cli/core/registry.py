@@ -86,7 +86,7 @@ class Registry:
     # ------------------------------------------------------------------ reading
 
     def versions(self, kind: str | None = None) -> list[Version]:
-        """Every whole version (oldest first); half-written and foreign folders are skipped."""
+        """Every whole version (oldest first); half-written, broken and foreign folders are skipped."""
         if not self.root.is_dir():
             return []
         found = []
@@ -94,20 +94,30 @@ class Registry:
             if not _VERSION.match(entry.name) or not entry.is_dir():
                 continue
             try:
-                metadata = json.loads((entry / METADATA).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue  # not a whole version: never listed, never loaded
-            if not isinstance(metadata, dict) or not (entry / ARTIFACT).is_file():
-                continue
-            version = Version(entry.name, entry, metadata)
+                version = _read_version(entry)
+            except RegistryError:
+                continue  # not a whole version: never listed, never loaded ('get' says why)
             if kind is None or version.kind == kind:
                 found.append(version)
         return sorted(found, key=lambda v: v.number)
 
+    def broken(self) -> dict[str, str]:
+        """The ``vNNNN`` folders ``versions`` skips, each with what is wrong with it."""
+        if not self.root.is_dir():
+            return {}
+        out = {}
+        for entry in sorted(self.root.iterdir()):
+            if _VERSION.match(entry.name) and entry.is_dir():
+                try:
+                    _read_version(entry)
+                except RegistryError as exc:
+                    out[entry.name] = exc.message
+        return out
+
     def get(self, version_id: str) -> Version:
-        for version in self.versions():
-            if version.id == version_id:
-                return version
+        entry = self.root / version_id
+        if _VERSION.match(version_id) and entry.is_dir():
+            return _read_version(entry)  # names what is wrong with a broken version
         known = ", ".join(v.id for v in self.versions()) or "none yet"
         raise RegistryError(
             f"model version {version_id!r} not found in {self.root.name}/ (versions: {known})"
@@ -118,13 +128,17 @@ class Registry:
         return versions[-1] if versions else None
 
     def _read_active(self) -> dict[str, Any]:
+        where = f"{self.root.name}/{ACTIVE}"
         try:
             data = json.loads((self.root / ACTIVE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise RegistryError(f"{self.root.name}/{ACTIVE} is unreadable: {exc}") from None
-        return data if isinstance(data, dict) else {}
+            raise RegistryError(f"{where} is unreadable: {exc}", hint=_ACTIVE_HINT) from None
+        problem = _active_problem(data)
+        if problem:
+            raise RegistryError(f"{where} is malformed: {problem}", hint=_ACTIVE_HINT)
+        return data
 
     def active_id(self, kind: str = "model") -> str | None:
         value = self._read_active().get(kind)
@@ -136,7 +150,7 @@ class Registry:
 
     def resolve(self, version_id: str | None, kind: str = "model") -> Version:
         """``version_id``, or the active version of ``kind``; a clear error when there is none."""
-        if version_id:
+        if version_id is not None:
             return self.get(version_id)
         version = self.active(kind)
         if version is None:
@@ -287,6 +301,119 @@ class Registry:
                 self.root / ACTIVE, json.dumps(state, indent=2, sort_keys=True) + "\n"
             )
         return current, target
+
+
+# --------------------------------------------------------------------------- checking what is on disk
+
+_ACTIVE_HINT = f"fix it, or remove {ACTIVE} and run 'mlprod models activate VERSION' again"
+_FEATURE_KINDS = ("numeric", "categorical", "datetime")
+# The metadata keys mlprod reads, and the JSON types they must have when present.
+_METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "classes": (list,),
+    "schema": (dict,),
+    "data": (list,),
+    "split": (dict,),
+    "git": (dict,),
+    "validation": (dict,),
+    "params": (dict,),
+    "libraries": (dict,),
+    "tune": (dict,),
+    "created_at": (str,),
+    "estimator": (str,),
+    "artifact_sha256": (str,),
+    "lock_sha256": (str, type(None)),
+    "fit_seconds": (int, float),
+}
+_JSON_NAMES = {
+    list: "a list",
+    dict: "a mapping",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def _json_kind(value: Any) -> str:
+    return "a boolean" if isinstance(value, bool) else _JSON_NAMES.get(type(value), "a value")
+
+
+def _active_problem(data: Any) -> str | None:
+    """What is wrong with the content of ``active.json``, or None."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {_json_kind(data)}"
+    for kind in KINDS:
+        value = data.get(kind)
+        if value is not None and not (isinstance(value, str) and _VERSION.match(value)):
+            return f"'{kind}' must be a version id like v0003, got {json.dumps(value)[:40]}"
+    history = data.get("history", {})
+    if not isinstance(history, dict):
+        return f"'history' must be a mapping, got {_json_kind(history)}"
+    for kind, ids in history.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return f"'history.{kind}' must be a list of version ids"
+    return None
+
+
+def _metadata_problem(metadata: Any) -> str | None:
+    """What is wrong with a version's metadata (the parts mlprod reads), or None."""
+    if not isinstance(metadata, dict):
+        return f"expected a JSON object, got {_json_kind(metadata)}"
+    if metadata.get("kind") not in KINDS:
+        return (
+            f"'kind' must be one of {', '.join(KINDS)}, got {json.dumps(metadata.get('kind'))[:40]}"
+        )
+    for key, types in _METADATA_TYPES.items():
+        if key in metadata and (
+            not isinstance(metadata[key], types) or isinstance(metadata[key], bool)
+        ):
+            wanted = " or ".join(dict.fromkeys(_JSON_NAMES[t] for t in types))
+            return f"'{key}' must be {wanted}, got {_json_kind(metadata[key])}"
+    if not all(isinstance(c, str) for c in metadata.get("classes", [])):
+        return "'classes' must be a list of class names"
+    schema = metadata.get("schema", {"features": []})
+    features = schema.get("features")
+    if not isinstance(features, list):
+        return "'schema.features' must be a list"
+    for i, feature in enumerate(features):
+        if not (
+            isinstance(feature, dict)
+            and isinstance(feature.get("name"), str)
+            and feature.get("kind") in _FEATURE_KINDS
+        ):
+            return f"'schema.features[{i}]' must have a 'name' and a 'kind' ({', '.join(_FEATURE_KINDS)})"
+        categories = feature.get("categories")
+        if categories is not None and not isinstance(categories, list):
+            return f"'schema.features[{i}].categories' must be a list"
+    for i, entry in enumerate(metadata.get("data", [])):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("rows"), int)
+        ):
+            return f"'data[{i}]' must have a 'path', a 'sha256' and 'rows'"
+    report = metadata.get("validation", {}).get("report")
+    if report is not None and not isinstance(report, dict):
+        return f"'validation.report' must be a mapping, got {_json_kind(report)}"
+    return None
+
+
+def _read_version(entry: Path) -> Version:
+    """The version in folder ``entry``, or a RegistryError saying what is missing or broken."""
+    where = f"{entry.name}/{METADATA}"
+    try:
+        metadata = json.loads((entry / METADATA).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"{entry.name}: {METADATA} is missing; not a whole version") from None
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{where} is unreadable: {exc}") from None
+    problem = _metadata_problem(metadata)
+    if problem:
+        raise RegistryError(f"{where} is malformed: {problem}")
+    if not (entry / ARTIFACT).is_file():
+        raise RegistryError(f"{entry.name}: {ARTIFACT} is missing; not a whole version")
+    return Version(entry.name, entry, metadata)
 
 
 def _fsync_dir_files(folder: Path) -> None:

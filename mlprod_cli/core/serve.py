@@ -1741,8 +1741,8 @@ def prepare(config: Config, options: ServeOptions) -> PreparedServer:
     """Check everything a server needs before it starts; a clear MlprodError otherwise.
 
     Resolves the version (the pinned one, or the active model: none is an error
-    naming the commands that make one), checks its artifact's hash, makes the
-    log folder, binds the port (in use: an error naming it), and with one
+    naming the commands that make one), checks its artifact's hash, binds the
+    port (in use: an error naming it), makes the log folder, and with one
     worker loads the model, so that ``/ready`` is true from the first request.
     """
     from mlprod_cli.core.train import registry_for
@@ -1767,17 +1767,19 @@ def prepare(config: Config, options: ServeOptions) -> PreparedServer:
     registry = registry_for(config)
     version = registry.resolve(options.model)
     registry.verify(version)
+    # Bound before the log folder is made: a host or port it cannot use leaves no folder.
+    sock = _bind(host, port)
+    port = sock.getsockname()[1]  # the one the system chose for --port 0
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         probe = log_dir / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
+        sock.close()
         raise UsageError(
             f"--log-dir {log_dir}: cannot write the request log there ({exc.strerror or exc})"
         ) from None
-    sock = _bind(host, port)
-    port = sock.getsockname()[1]  # the one the system chose for --port 0
     model = None
     if options.workers == 1:  # several workers load it each, in their own process
         try:

@@ -925,11 +925,14 @@ class CurrentAccumulator:
         finite = present if np.isfinite(present).all() else present[np.isfinite(present)]
         if finite.size:
             # Chan et al.'s pairwise update: a running mean and variance, batch by batch.
-            mean, m2 = float(finite.mean()), float(np.square(finite - finite.mean()).sum())
-            total = state.finite + finite.size
-            delta = mean - state.mean
-            state.mean += delta * finite.size / total
-            state.m2 += m2 + delta * delta * state.finite * finite.size / total
+            # Values near the float limit (1e300) make them infinite: so be it, quietly
+            # (numpy's RuntimeWarning would land in the middle of the report's stderr).
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, m2 = float(finite.mean()), float(np.square(finite - finite.mean()).sum())
+                total = state.finite + finite.size
+                delta = mean - state.mean
+                state.mean += delta * finite.size / total
+                state.m2 += m2 + delta * delta * state.finite * finite.size / total
             state.finite = total
             state.low = min(state.low, float(finite.min()))
             state.high = max(state.high, float(finite.max()))

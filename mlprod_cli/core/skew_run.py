@@ -227,8 +227,9 @@ class _Model:
 
 def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
     """The rows as the model saw them in training (``dataset.conform``), never refusing a
-    row: a value that is not a number where one belongs scores as missing (the report
-    flags the column as a type change)."""
+    row: a value that is not a (finite) number where one belongs scores as missing (the
+    report flags the column as a type change)."""
+    import numpy as np
     import pandas as pd
 
     from mlprod_cli.core.dataset import conform
@@ -238,10 +239,15 @@ def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
     numbers = {}
     for feature in schema["features"]:
         column = data[feature["name"]]
-        if feature["kind"] == "numeric" and (
-            not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
-        ):
-            numbers[feature["name"]] = pd.to_numeric(column.astype(object), errors="coerce")
+        if feature["kind"] != "numeric":
+            continue
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            column = pd.to_numeric(column.astype(object), errors="coerce")
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        if column is not data[feature["name"]] or np.isinf(values).any():
+            numbers[feature["name"]] = pd.Series(
+                np.where(np.isinf(values), np.nan, values), index=column.index
+            )
     if numbers:
         data = data.copy(deep=False)
         for name, values in numbers.items():
@@ -869,6 +875,9 @@ class _Stream:
         n = len(frame)
         if n == 0:
             return
+        if not frame.columns.is_unique:
+            twice = frame.columns[frame.columns.duplicated()][0]
+            raise DataError(f"{path}: column '{twice}' appears more than once")
         self.rows_read += n
         if not any(name in frame.columns for name in self.names):
             raise DataError(
@@ -1217,6 +1226,10 @@ class _JsonLines:
         import pyarrow as pa
         import pyarrow.json as pajson
 
+        if _NULL_LINE.search(block):
+            # pyarrow (26) crashes the process on a block that starts with a "null" line, and
+            # reads one further down as a row of nulls: Python's json names the line instead.
+            return self._parse_python(block, first_line)
         while True:
             options = pajson.ParseOptions(
                 explicit_schema=self._arrow_schema(), unexpected_field_behavior="infer"
@@ -1272,11 +1285,18 @@ class _JsonLines:
                 fields = {
                     struct.type.field(i).name: child for i, child in enumerate(struct.flatten())
                 }
+                # As in _parse_python, only numbers are scores: text or booleans count as
+                # not logged (casting "" to a float would fail).
+                numeric = {
+                    name: child
+                    for name, child in fields.items()
+                    if pa.types.is_integer(child.type) or pa.types.is_floating(child.type)
+                }
                 if any(label in fields for label in self.labels):
                     scores = np.column_stack(
                         [
-                            pc.cast(fields[label], pa.float64()).to_numpy(zero_copy_only=False)
-                            if label in fields
+                            pc.cast(numeric[label], pa.float64()).to_numpy(zero_copy_only=False)
+                            if label in numeric
                             else np.full(len(table), np.nan)
                             for label in self.labels
                         ]
@@ -1329,6 +1349,9 @@ class _JsonLines:
                         if isinstance(value, (int, float)) and not isinstance(value, bool):
                             scores[i, j] = value
         return _Batch(frame, served, scores, versions)
+
+
+_NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
 
 
 def _json_kind(value: Any) -> str:

@@ -10,10 +10,12 @@ looks at the test split; ``evaluate`` is where the test split is used.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import platform
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,7 @@ from mlprod_cli import __version__
 from mlprod_cli.core import dataset
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.registry import Registry, Version
-from mlprod_cli.errors import DataError
+from mlprod_cli.errors import DataError, MlprodError
 
 Progress = Callable[[str], None]
 
@@ -102,6 +104,30 @@ def describe_params(estimator: Any) -> dict[str, str]:
             continue
         out[key] = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+@contextlib.contextmanager
+def _project_code(config: Config, kind: str, doing: str) -> Iterator[None]:
+    """Turn a failure of the project's estimator into one DataError naming what failed.
+
+    The estimator is the project's code: whatever it raises (scikit-learn's
+    ValueError on bad data, the project's own RuntimeError) is the project's
+    problem to fix, not a bug in mlprod.
+    """
+    try:
+        yield
+    except MlprodError:
+        raise
+    except Exception as exc:
+        factory = config.model if kind == "model" else config.baseline
+        raise DataError(
+            f"{doing} ({factory}) failed: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
 
 
 def _fold(estimator: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, labels: list[str]):
@@ -196,19 +222,23 @@ def train(
     }
     registry = registry_for(config)
     result = TrainResult(split=parts.info, data=files)
-    for kind in kinds:
-        estimator = (estimators or {}).get(kind) or dataset.build_estimator(config, kind)
+    # Every factory is called before anything is fitted, and versions are registered
+    # only once every kind is fitted: a model that cannot be built or fitted leaves
+    # no baseline version behind.
+    built = {
+        kind: (estimators or {}).get(kind) or dataset.build_estimator(config, kind)
+        for kind in kinds
+    }
+    fitted = []
+    for kind, estimator in built.items():
         step(f"fitting the {kind} on {len(X)} rows")
         started = time.perf_counter()
-        try:
+        with _project_code(config, kind, f"{source}: fitting the {kind}"):
             estimator.fit(X, y)
-        except (ValueError, TypeError) as exc:
-            raise DataError(
-                f"{source}: fitting the {kind} failed: {str(exc).splitlines()[0]}"
-            ) from None
         fit_seconds = time.perf_counter() - started
         step(f"validating the {kind} ({cv}-fold cross-validation on the training split)")
-        validation = validation_metrics(estimator, X, y, labels, cv, custom)
+        with _project_code(config, kind, f"{source}: validating the {kind}"):
+            validation = validation_metrics(estimator, X, y, labels, cv, custom)
         metadata = dict(
             common,
             kind=kind,
@@ -219,8 +249,20 @@ def train(
             validation=validation,
             **((extra_metadata or {}).get(kind, {})),
         )
-        step(f"registering the {kind}")
-        result.versions.append(registry.add(estimator, metadata))
+        fitted.append((kind, estimator, metadata))
+    try:
+        for kind, estimator, metadata in fitted:
+            step(f"registering the {kind}")
+            try:
+                result.versions.append(registry.add(estimator, metadata))
+            except (TypeError, ValueError, OSError) as exc:  # skops cannot store it, a full disk
+                raise DataError(
+                    f"registering the {kind} failed: {type(exc).__name__}: {_first_line(exc)}"
+                ) from None
+    except BaseException:
+        for version in result.versions:  # none of them is active yet: remove them whole
+            shutil.rmtree(version.path, ignore_errors=True)
+        raise
     if activate:
         from mlprod_cli.core.models import activate as activate_version
 

@@ -11,6 +11,7 @@ registered as a new model version whose metadata holds the whole search.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from mlprod_cli.core import dataset
 from mlprod_cli.core.config import Config, MetricRef
 from mlprod_cli.core.registry import Version
-from mlprod_cli.errors import ConfigError, DataError
+from mlprod_cli.errors import ConfigError, DataError, UsageError
 
 
 @dataclass
@@ -43,16 +44,21 @@ def _score_fold(
     test_idx: Any,
     labels: list[str],
     objective: MetricRef,
-) -> float:
+) -> float | str:
+    """The objective on one fold, or why fitting or predicting failed (as text)."""
     import numpy as np
     from sklearn.base import clone
 
     from mlprod_cli.core.inference import predict_batch
     from mlprod_cli.core.metrics import classification_report
 
-    model = clone(estimator).set_params(**params)
-    model.fit(X.iloc[train_idx], y.iloc[train_idx])
-    y_pred, scores = predict_batch(model, X.iloc[test_idx], labels)
+    try:
+        model = clone(estimator).set_params(**params)
+        model.fit(X.iloc[train_idx], y.iloc[train_idx])
+        y_pred, scores = predict_batch(model, X.iloc[test_idx], labels)
+    except Exception as exc:  # said as text: it crosses a process boundary
+        text = str(exc).strip()
+        return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
     report = classification_report(
         np.asarray(y.iloc[test_idx]), y_pred, labels=labels, scores=scores
     )
@@ -93,6 +99,8 @@ def tune(
 
     from mlprod_cli.core.train import train
 
+    if n_jobs == 0:
+        raise UsageError("--jobs 0: give a number of parallel fits, or -1 for every core")
     objective = objective_of(config)
     estimator = dataset.build_estimator(config, "model")
     candidates = candidates_for(config, estimator)
@@ -126,7 +134,14 @@ def tune(
         delayed(_score_fold)(estimator, params, X, y, tr, te, labels, objective)
         for _, _, params, tr, te in jobs
     )
-    for done, ((i, j, *_), value) in enumerate(zip(jobs, results, strict=True), start=1):
+    for done, ((i, j, params, *_), value) in enumerate(zip(jobs, results, strict=True), start=1):
+        if isinstance(value, str):
+            # A value of tune.params the model refuses (C: abc), or the project's code failing.
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            with warnings.catch_warnings():  # joblib warns that it cancels the other fits
+                warnings.simplefilter("ignore")
+                results.close()
+            raise config.error("tune.params", f"fitting the model with {shown} failed: {value}")
         scores[i, j] = value
         if progress is not None:
             progress(done, len(jobs))
