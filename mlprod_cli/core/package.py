@@ -25,6 +25,7 @@ folder is replaced only when its manifest says ``package`` made it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -156,8 +157,10 @@ def make_context(
             hint="copy the Dockerfile of a project made by 'mlprod new'",
         )
     tag = check_tag(request.tag or f"{image_name(config.project)}:{version.id}")
+    locked_wheels = _locked_wheels(root / "wheels", pins)  # hash-checked before any write
     commit = git.head_commit(root)
 
+    made = [p for p in (output.parent, *output.parent.parents) if not p.exists()]
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -167,7 +170,9 @@ def make_context(
         step("building the project's wheel")
         project_wheel = _project_wheel(root, wheels)
         step("copying the locked wheels of wheels/")
-        carried = _copy_locked_wheels(root / "wheels", wheels, pins)
+        for path in locked_wheels:
+            shutil.copy2(path, wheels / path.name)
+        carried = {_wheel_pin(path)[0] for path in locked_wheels}
         env = target_environment()[0]
         if request.offline:
             step("downloading every wheel the lock needs (--offline)")
@@ -218,6 +223,9 @@ def make_context(
         _swap_in(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in made:  # the folders this run created (dist/), innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     step("pointing deploy/k8s at the new image")
     result.manifests = retag_manifests(root / "deploy" / "k8s", config.project, tag)
@@ -321,24 +329,23 @@ def _pin_line(wheel: Path) -> str:
     )
 
 
-def _copy_locked_wheels(source: Path, wheels: Path, pins: list[Pin]) -> set[str]:
-    """Copy the wheels in ``source`` that the lock pins with their hash; return their names."""
-    by_name = {pin.name: pin for pin in pins}
-    carried: set[str] = set()
+def _locked_wheels(source: Path, pins: list[Pin]) -> list[Path]:
+    """The wheels in ``source`` that the lock pins; ConfigError when one's hash is not pinned."""
+    by_pin = {(pin.name, pin.version): pin for pin in pins}
+    carried: list[Path] = []
     if not source.is_dir():
         return carried
     for path in sorted(source.glob("*.whl")):
         name, version = _wheel_pin(path)
-        pin = by_name.get(name)
-        if pin is None or pin.version != version:
+        pin = by_pin.get((name, version))
+        if pin is None:
             continue
         if f"sha256:{sha256_file(path)}" not in pin.hashes:
             raise ConfigError(
                 f"wheels/{path.name} does not match the hash {LOCK_NAME} pins for {name}=={version}",
                 hint="the file changed after the lock was written: restore it or update the lock",
             )
-        shutil.copy2(path, wheels / path.name)
-        carried.add(name)
+        carried.append(path)
     return carried
 
 

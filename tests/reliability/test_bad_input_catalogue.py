@@ -99,6 +99,16 @@ def append_byte(rel: str) -> Setup:
     return setup
 
 
+def append_byte_glob(folder: str, pattern: str) -> Setup:
+    """Change the one file matching ``folder/pattern`` by a byte."""
+
+    def setup(root: Path) -> None:
+        (path,) = (root / folder).glob(pattern)
+        path.write_bytes(path.read_bytes() + b"\0")
+
+    return setup
+
+
 def active(model: str | None = "v0002", baseline: str | None = "v0001") -> Setup:
     """Make versions active as ``models activate`` leaves them (without running the gates)."""
     history = {k: [v] for k, v in (("model", model), ("baseline", baseline)) if v}
@@ -525,6 +535,20 @@ CASES = [
         "skew.features.nope: no training feature is named 'nope'",
         (ACTIVE, write("c.csv", ROWS), edit("serving_log: logs/requests/", "serving_log: logs/requests/\n  features: {nope: {psi: 0.1}}")),
     ),
+    # ---- package: nothing is written before every check has passed
+    Case("package/no-active-model", ("package",), "no active model in models/ (hint: run 'mlprod train --activate'"),
+    Case("package/tampered-artifact", ("package",), "v0002: model.skops does not match its metadata", (ACTIVE, append_byte("models/v0002/model.skops"))),
+    Case("package/lock-not-pyproject", ("package",), "requirements.lock does not match pyproject.toml: pyproject.toml needs numpy>=99", (ACTIVE, edit('"numpy>=1.26",', '"numpy>=99",', "pyproject.toml"))),
+    Case("package/no-lock", ("package",), "requirements.lock: missing; the image installs from the lock", (ACTIVE, remove("requirements.lock"))),
+    Case("package/unpinned-lock", ("package",), "requirements.lock:1: numpy is not pinned", (ACTIVE, write("requirements.lock", "numpy>=1\n"))),
+    Case("package/no-dockerfile", ("package",), "Dockerfile: missing; package builds on the project's Dockerfile", (ACTIVE, remove("Dockerfile"))),
+    Case("package/wheel-not-locked-hash", ("package",), "does not match the hash requirements.lock pins for mlprod", (ACTIVE, append_byte_glob("wheels", "mlprod-*.whl"))),
+    Case("package/bad-tag", ("package", "--tag", "Bad Tag"), "--tag 'Bad Tag' is not a Docker image reference", (ACTIVE,)),
+    Case("package/base-image-without-build", ("package", "--base-image", "python:3.11-slim"), "--base-image goes with --build", (ACTIVE,)),
+    Case("package/output-is-project", ("package", "--output", "."), "would replace the project itself", (ACTIVE,)),
+    Case("package/output-in-src", ("package", "--output", "src/out"), "is inside src/", (ACTIVE,)),
+    Case("package/output-foreign-folder", ("package", "--output", "notes"), "was not made by 'mlprod package'", (ACTIVE, write("notes/mine.txt", "mine"))),
+    Case("package/output-is-a-file", ("package", "--output", "README.md"), "README.md", (ACTIVE,)),
 ]
 # fmt: on
 
@@ -575,7 +599,7 @@ def test_the_catalogue_is_large_and_its_ids_unique():
     assert len(CASES) >= 70
     commands = {case.argv[0] for case in CASES}
     assert commands >= {"new", "check", "train", "tune", "models", "evaluate", "metrics",
-                        "predict", "serve", "skew"}  # fmt: skip
+                        "predict", "serve", "skew", "package"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
