@@ -251,3 +251,15 @@ def pg_url(postgres_server: PostgresServer) -> str:
     name = "t_" + secrets.token_hex(6)
     postgres_server.admin(f"CREATE DATABASE {name} OWNER {ROLE}")
     return postgres_server.url(name)
+
+
+@pytest.fixture
+def active(trained) -> Path:
+    """A private copy of the trained project with v0001 (baseline) and v0002 (model) active."""
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.train import registry_for
+
+    registry = registry_for(load_config(trained))
+    registry.activate(registry.get("v0001"))
+    registry.activate(registry.get("v0002"))
+    return trained

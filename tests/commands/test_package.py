@@ -12,17 +12,13 @@ import pytest
 from mlprod_cli.cli import main
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.package import MANIFEST, retag_manifests, target_environment
-from mlprod_cli.core.train import registry_for
 
 
 @pytest.fixture
-def active(trained, monkeypatch) -> Path:
-    """A trained project with v0001 (baseline) and v0002 (model) active, as the cwd."""
-    registry = registry_for(load_config(trained))
-    registry.activate(registry.get("v0001"))
-    registry.activate(registry.get("v0002"))
-    monkeypatch.chdir(trained)
-    return trained
+def active(active, monkeypatch) -> Path:
+    """The shared ``active`` project (v0001 and v0002 active), as the cwd."""
+    monkeypatch.chdir(active)
+    return active
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

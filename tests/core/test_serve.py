@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from serving import metric, parse_metrics
+from serving import ROW, metric, parse_metrics
 
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.registry import RegistryError
@@ -37,16 +37,6 @@ from mlprod_cli.core.serve import (
 from mlprod_cli.core.train import registry_for
 from mlprod_cli.errors import UsageError
 
-ROW = {
-    "age": 52,
-    "sex": "female",
-    "anatomic_site": "trunk",
-    "diameter_mm": 7.5,
-    "asymmetry": 1,
-    "border_irregularity": 3,
-    "color_count": 3,
-    "evolving": 0,
-}
 CLASSES = ["melanoma", "nevus", "seborrheic_keratosis"]
 
 

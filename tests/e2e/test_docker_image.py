@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_serve_e2e import ROW, free_port, request
+from serving import ROW, free_port, request
 
 from mlprod_cli.adapters.docker import daemon_problem
 from mlprod_cli.core.config import load_config

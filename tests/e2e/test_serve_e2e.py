@@ -33,11 +33,8 @@ def listening_addresses(port: int) -> set[str]:
 
 
 @pytest.fixture
-def project(trained) -> Path:
-    registry = registry_for(load_config(trained))
-    registry.activate(registry.get("v0001"))
-    registry.activate(registry.get("v0002"))
-    return trained
+def project(active) -> Path:
+    return active
 
 
 def test_serve_answers_counts_logs_and_stops_cleanly_on_sigterm(project):

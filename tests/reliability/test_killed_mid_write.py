@@ -23,9 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.train import registry_for
-
 ROWS = 60_000
 BATCH_ROWS = 10_000
 TIMED_TRIALS = 10
@@ -35,14 +32,6 @@ SEED = 7
 
 def temporaries(output: Path) -> list[Path]:
     return sorted(output.parent.glob(f".{output.name}.*.tmp"))
-
-
-@pytest.fixture
-def active(trained) -> Path:
-    registry = registry_for(load_config(trained))
-    registry.activate(registry.get("v0001"))
-    registry.activate(registry.get("v0002"))
-    return trained
 
 
 @pytest.fixture

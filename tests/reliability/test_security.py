@@ -42,6 +42,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from serving import ROW
 
 from mlprod_cli.adapters.store import ENV_VAR
 from mlprod_cli.cli import main
@@ -51,24 +52,6 @@ from mlprod_cli.core.train import registry_for
 
 # Characters a password may hold that URLs must percent-encode, and libpq decodes.
 PASSWORD = "s3cr@t/p:ss?w#rd%x&y=z"
-ROW = {
-    "age": 52,
-    "sex": "female",
-    "anatomic_site": "trunk",
-    "diameter_mm": 7.5,
-    "asymmetry": 1,
-    "border_irregularity": 3,
-    "color_count": 3,
-    "evolving": 0,
-}
-
-
-@pytest.fixture
-def active(trained) -> Path:
-    registry = registry_for(load_config(trained))
-    registry.activate(registry.get("v0001"))
-    registry.activate(registry.get("v0002"))
-    return trained
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
