@@ -624,7 +624,8 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
     (``serve``, ``predict``): a serving image carries ``mlprod.yaml`` but not
     ``data/``, so there the data files need not exist.
     """
-    path = path.resolve()
+    # The folder is resolved, not the file: a linked mlprod.yaml does not move the project.
+    path = path.parent.resolve() / path.name
     raw, lines = _read_yaml(path)
     ctx = _Ctx(path, lines, path.parent, need_data=need_data)
     if raw is None:

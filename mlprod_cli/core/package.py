@@ -32,6 +32,7 @@ import os
 import platform
 import re
 import shutil
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,6 +150,10 @@ def make_context(
     registry_rel = _registry_in_project(config)
     registry = Registry(config.registry)
     version = registry.resolve(None)  # RegistryError (exit 2) naming 'mlprod train --activate'
+    # Nothing from outside the project may enter the image: no link in the
+    # registry (a version folder, or a file in it, that points elsewhere), and
+    # no file of the project that resolves outside it.
+    version_files = _version_files(root, version)
     registry.verify(version)  # refuses a tampered artifact
     dockerfile = root / "Dockerfile"
     if not dockerfile.is_file():
@@ -156,6 +161,9 @@ def make_context(
             f"{dockerfile}: missing; package builds on the project's Dockerfile",
             hint="copy the Dockerfile of a project made by 'mlprod new'",
         )
+    for path in (dockerfile, root / CONFIG_NAME, root / ".dockerignore", root / LOCK_NAME):
+        _inside_project(root, path)
+    _no_links_out_of(root, [root / "src", root / "pyproject.toml", root / "wheels"])
     tag = check_tag(request.tag or f"{image_name(config.project)}:{version.id}")
     locked_wheels = _locked_wheels(root / "wheels", pins)  # hash-checked before any write
     commit = git.head_commit(root)
@@ -189,7 +197,7 @@ def make_context(
         atomic_write_text(staging / LOCK_NAME, _context_lock(root, pins, runtime, project_wheel))
         step(f"copying {version.id}, the active model")
         copied = staging / registry_rel / version.id
-        _copy_version(version.path, copied)
+        _copy_version(version_files, copied)
         registry.verify(Version(version.id, copied, version.metadata))  # the copy, too
         atomic_write_text(
             staging / registry_rel / ACTIVE, json.dumps({"model": version.id}, indent=2) + "\n"
@@ -216,6 +224,7 @@ def make_context(
             if runtime is None
             else sorted({p.name for p in pins} - {p.name for p in runtime}),
         )
+        _refuse_links(staging)  # defence in depth: the context holds regular files only
         manifest = {"mlprod": __version__, **result.to_dict()}
         manifest.pop("deploy_manifests_updated")
         manifest.pop("image")
@@ -507,11 +516,94 @@ def _context_lock(root: Path, pins: list[Pin], runtime: list[Pin] | None, wheel:
 # --------------------------------------------------------------------------- files
 
 
-def _copy_version(source: Path, dest: Path) -> None:
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _version_files(root: Path, version: Version) -> list[Path]:
+    """The files of ``version``'s folder, refusing links and anything but regular files.
+
+    A registry is mlprod's own: a link in it (``ln -s /etc/shadow
+    models/v0002/notes.txt``, or a version folder that is a link) is never
+    followed into a build context, wherever it points.
+    """
+    where = _relative(root, version.path)
+    if version.path.is_symlink():
+        raise ConfigError(
+            f"{where} is a symbolic link; package copies no links from the registry",
+            hint="replace the link by the version's own folder",
+        )
+    files = []
+    for path in sorted(version.path.iterdir()):
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            raise ConfigError(
+                f"{_relative(root, path)} is a symbolic link; package copies no links from the registry",
+                hint="remove the link, or replace it by the file itself",
+            )
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+            raise ConfigError(
+                f"{_relative(root, path)} is {kind}; a version holds regular files only",
+                hint="move it out of the registry",
+            )
+        files.append(path)
+    return files
+
+
+def _inside_project(root: Path, path: Path) -> None:
+    """Refuse a project file that is a link resolving outside the project, or a special file."""
+    if not os.path.lexists(path):
+        return
+    real = path.resolve()
+    if real != root and root not in real.parents:
+        raise ConfigError(
+            f"{_relative(root, path)} is a link to {real}, outside the project; "
+            "nothing from outside the project goes into the image",
+            hint="replace the link by the file itself",
+        )
+    if real.exists() and not (real.is_file() or real.is_dir()):
+        raise ConfigError(f"{_relative(root, path)} is not a regular file")
+
+
+def _no_links_out_of(root: Path, places: list[Path]) -> None:
+    """Refuse a link under ``places`` (what the project's wheel is built from) leading outside."""
+    for place in places:
+        if not os.path.lexists(place):
+            continue
+        _inside_project(root, place)
+        if not place.is_dir():
+            continue
+        for folder, dirs, files in os.walk(place):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for name in (*dirs, *files):
+                path = Path(folder) / name
+                if path.is_symlink():
+                    _inside_project(root, path)
+
+
+def _refuse_links(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        mode = path.lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ConfigError(
+                f"the build context would hold {path.relative_to(folder)}, which is not a regular file"
+            )
+
+
+def _copy_version(files: list[Path], dest: Path) -> None:
+    """Copy a version's regular files, never following a link (checked before, again here)."""
     dest.mkdir(parents=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file():
-            shutil.copy2(path, dest / path.name)
+    for path in files:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as source, (dest / path.name).open("wb") as target:
+            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+                raise ConfigError(f"{path.name} of the version is not a regular file")
+            shutil.copyfileobj(source, target, 1 << 20)
+        shutil.copystat(path, dest / path.name, follow_symlinks=False)
 
 
 def _labelled_dockerfile(text: str, model_version: str, commit: str | None) -> str:

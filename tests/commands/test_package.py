@@ -270,3 +270,74 @@ def test_the_image_installs_the_runtime_closure_of_the_project(tmp_path):
     # a pinned package whose requirements are unknown: no closure, the whole lock
     del requirements[("starlette", "0.2")]
     assert runtime_pins(pins, tmp_path / "pyproject.toml", env, requirements) is None
+
+
+# --------------------------------------------------------------------------- nothing from outside
+
+
+@pytest.fixture
+def secret(tmp_path) -> Path:
+    """A file outside the project that must never reach a build context."""
+    path = tmp_path / "outside" / "shadow"
+    path.parent.mkdir()
+    path.write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    return path
+
+
+def assert_refused(active, capsys, *needles):
+    code, out, err = run(capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    for needle in needles:
+        assert needle in err
+    assert out == ""
+    assert not (active / "dist").exists()
+
+
+def test_a_link_in_a_version_folder_is_refused_and_nothing_copied(active, capsys, secret):
+    (active / "models" / "v0002" / "notes.txt").symlink_to(secret)
+    assert_refused(active, capsys, "models/v0002/notes.txt is a symbolic link")
+
+
+def test_a_link_inside_the_project_is_refused_in_the_registry_too(active, capsys):
+    (active / "models" / "v0002" / "readme.md").symlink_to(active / "README.md")
+    assert_refused(active, capsys, "models/v0002/readme.md is a symbolic link")
+
+
+def test_a_version_folder_that_links_outside_is_refused(active, capsys, tmp_path):
+    elsewhere = tmp_path / "elsewhere" / "v0002"
+    (active / "models" / "v0002").rename(elsewhere.parent.mkdir() or elsewhere)
+    (elsewhere / "private.txt").write_text("not the project's")
+    (active / "models" / "v0002").symlink_to(elsewhere, target_is_directory=True)
+    assert_refused(active, capsys, "models/v0002 is a symbolic link")
+
+
+def test_a_fifo_in_a_version_folder_is_refused_without_hanging(active, capsys):
+    os.mkfifo(active / "models" / "v0002" / "pipe")
+    assert_refused(active, capsys, "models/v0002/pipe is not a regular file")
+
+
+@pytest.mark.parametrize(
+    "where", ["Dockerfile", ".dockerignore", "src/skin_lesions/extra.py", "wheels/notes.txt"]
+)
+def test_a_project_file_linking_outside_is_refused(active, capsys, secret, where):
+    path = active / where
+    path.unlink(missing_ok=True)
+    path.symlink_to(secret)
+    assert_refused(active, capsys, f"{where} is a link to {secret}", "outside the project")
+
+
+def test_a_link_within_the_project_is_fine_outside_the_registry(active, capsys):
+    (active / "src" / "skin_lesions" / "readme_link.md").symlink_to(active / "README.md")
+    code, _, err = run(capsys)
+    assert code == 0, err
+    context = active / "dist" / "docker"
+    assert not [p for p in context.rglob("*") if p.is_symlink()]
+
+
+def test_a_linked_mlprod_yaml_does_not_move_the_project_outside(active, capsys, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (active / "mlprod.yaml").rename(outside / "mlprod.yaml")
+    (active / "mlprod.yaml").symlink_to(outside / "mlprod.yaml")
+    assert_refused(active, capsys, "mlprod.yaml is a link to", "outside the project")
