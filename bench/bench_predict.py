@@ -29,9 +29,9 @@ from pathlib import Path
 PANDAS = """
 import sys, pandas as pd
 from mlprod_cli.core.config import load_config
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.core.workspace import Workspace
 config = load_config()
-registry = registry_for(config)
+registry = Workspace(config).registry
 version = registry.active()
 model = registry.load(version)
 features = [f["name"] for f in version.metadata["schema"]["features"]]
@@ -47,14 +47,15 @@ if len(sys.argv) > 2:
 def make_project(work: Path) -> Path:
     from mlprod_cli.core.config import load_config
     from mlprod_cli.core.scaffold import NewRequest, create_project
-    from mlprod_cli.core.train import registry_for, train
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
 
     project = create_project(
         NewRequest("scoring-demo", output_dir=work, no_input=True, venv=False, git=False)
     ).project_dir
     config = load_config(project)
-    result = train(config, kinds=("model",), cv=0)
-    registry_for(config).activate(result.versions[0])
+    result = train(Workspace(config), kinds=("model",), cv=0)
+    Workspace(config).registry.activate(result.versions[0])
     return project
 
 

@@ -37,6 +37,7 @@ wrk.body = [[%s]]
 """
 EXPORT = """
 import sys, skops.io as sio, mlflow.sklearn
+from mlprod_cli.core.workspace import Workspace
 path, out = sys.argv[1], sys.argv[2]
 model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
 mlflow.sklearn.save_model(model, out, pyfunc_predict_fn="predict_proba", serialization_format="cloudpickle")
@@ -89,13 +90,14 @@ def trained_project(work: Path, name: str):
     """A project from the classification template in ``work``, its model trained and active."""
     from mlprod_cli.core.config import load_config
     from mlprod_cli.core.scaffold import NewRequest, create_project
-    from mlprod_cli.core.train import registry_for, train
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
 
     request = NewRequest(name, output_dir=work, no_input=True, venv=False, git=False)
     project = create_project(request).project_dir
     config = load_config(project)
-    version = train(config, kinds=("model",), cv=0).versions[0]
-    registry_for(config).activate(version)
+    version = train(Workspace(config), kinds=("model",), cv=0).versions[0]
+    Workspace(config).registry.activate(version)
     return project, version
 
 

@@ -296,7 +296,8 @@ def make_project(work: Path, train_rows: int = 200_000) -> Path:
     import pandas as pd
 
     from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.train import registry_for, train
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
 
     project = work / "skew-bench"
     if (project / "models" / "active.json").exists():
@@ -316,8 +317,8 @@ def make_project(work: Path, train_rows: int = 200_000) -> Path:
     ).astype(str)
     frame.to_parquet(project / "data" / "train.parquet", index=False)
     config = load_config(project)
-    result = train(config, kinds=("model",), cv=0)
-    registry_for(config).activate(result.versions[0])
+    result = train(Workspace(config), kinds=("model",), cv=0)
+    Workspace(config).registry.activate(result.versions[0])
     return project
 
 
@@ -328,8 +329,8 @@ def write_log(project: Path, rows: int, distinct: int = 1_000_000, chunk: int = 
     import numpy as np
 
     from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.inference import predict_batch
-    from mlprod_cli.core.train import registry_for
+    from mlprod_cli.core.predict import predict_batch
+    from mlprod_cli.core.workspace import Workspace
 
     folder = project / "logs" / "requests"
     done = folder / f".done-{rows}"
@@ -338,7 +339,7 @@ def write_log(project: Path, rows: int, distinct: int = 1_000_000, chunk: int = 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     config = load_config(project)
-    registry = registry_for(config)
+    registry = Workspace(config).registry
     version = registry.active()
     model = registry.load(version)
     labels = version.metadata["classes"]

@@ -131,6 +131,13 @@ def write_result(text: str, output: os.PathLike | None = None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
         return
-    from mlprod_cli.core.files import atomic_write_text
+    from mlprod_cli.adapters.files import atomic_write_text
 
     atomic_write_text(output, text if text.endswith("\n") else text + "\n")
+
+
+def write_bytes(data: bytes, output: os.PathLike) -> None:
+    """Write a rendered file (a chart) atomically to ``output``."""
+    from mlprod_cli.adapters.files import atomic_write_bytes
+
+    atomic_write_bytes(output, data)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mlprod_cli.core.scaffold import NewRequest, create_project
+from mlprod_cli.core.workspace import Workspace
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,12 +75,11 @@ def tree_snapshot():
 @pytest.fixture(scope="session")
 def trained_project(rendered_project, tmp_path_factory) -> Path:
     """The rendered project with a baseline (v0001) and a model (v0002) trained, none active."""
-    from mlprod_cli.core.config import load_config
     from mlprod_cli.core.train import train
 
     dest = tmp_path_factory.mktemp("trained") / rendered_project.name
     shutil.copytree(rendered_project, dest)
-    train(load_config(dest), cv=0)
+    train(Workspace.load(dest), cv=0)
     return dest
 
 
@@ -256,10 +256,8 @@ def pg_url(postgres_server: PostgresServer) -> str:
 @pytest.fixture
 def active(trained) -> Path:
     """A private copy of the trained project with v0001 (baseline) and v0002 (model) active."""
-    from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.train import registry_for
 
-    registry = registry_for(load_config(trained))
+    registry = Workspace.load(trained).registry
     registry.activate(registry.get("v0001"))
     registry.activate(registry.get("v0002"))
     return trained

@@ -22,6 +22,8 @@ from typing import IO
 
 import pytest
 
+from mlprod_cli.core.workspace import Workspace
+
 ROW = {
     "age": 52,
     "sex": "female",
@@ -64,10 +66,8 @@ def metric(samples, name: str, **labels) -> float:
 
 def activate_model(project: Path) -> Path:
     """Activate the trained baseline v0001 and model v0002 of ``project``; return it."""
-    from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.train import registry_for
 
-    registry = registry_for(load_config(project))
+    registry = Workspace.load(project).registry
     registry.activate(registry.get("v0001"))
     registry.activate(registry.get("v0002"))
     return project
@@ -152,12 +152,10 @@ def rss_kib(pid: int) -> int:
 
 def offline_predictions(project: Path, rows: list[dict]) -> tuple[list[str], list[list[float]]]:
     """What the active model predicts for ``rows`` in this process: classes and scores."""
-    from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.inference import predict_batch
+    from mlprod_cli.core.predict import predict_batch
     from mlprod_cli.core.serve import load_model
-    from mlprod_cli.core.train import registry_for
 
-    model = load_model(registry_for(load_config(project)), None)
+    model = load_model(Workspace.load(project).registry, None)
     checked = model.check(rows, single=False)
     assert not checked.errors, checked.errors
     classes, scores = predict_batch(model.estimator, model.frame(checked.columns), model.labels)

@@ -132,7 +132,7 @@ class Warmup:
 
     def _key(self, tag: str) -> str:
         """The pinned versions, not the hashes: a rebuilt mlprod wheel keeps its listing."""
-        from mlprod_cli.core.lockfile import read_lock
+        from mlprod_cli.adapters.lockfile import read_lock
 
         pins = sorted(f"{pin.name}=={pin.version}" for pin in read_lock(self.lock))
         digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:24]
@@ -222,7 +222,7 @@ class Warmup:
                 shutil.copyfile(pyc, keep)
             except OSError:
                 return  # a read-only or full cache only costs speed next time
-        from mlprod_cli.core.files import atomic_write_text
+        from mlprod_cli.adapters.files import atomic_write_text
 
         try:
             atomic_write_text(self.listing, "\n".join(sorted(relative)) + "\n")

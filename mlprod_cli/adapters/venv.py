@@ -16,8 +16,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlprod_cli.core.project import venv_executable
 from mlprod_cli.errors import EnvironmentProblem, UsageError
+
+
+def venv_executable(venv: Path, name: str) -> Path:
+    """The path of console script or interpreter ``name`` inside ``venv``."""
+    if os.name == "nt":
+        return venv / "Scripts" / f"{name}.exe"
+    return venv / "bin" / name
 
 
 @dataclass(frozen=True)

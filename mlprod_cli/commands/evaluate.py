@@ -88,10 +88,10 @@ def evaluate(
 
     from mlprod_cli import console
     from mlprod_cli.core import evaluate as core
-    from mlprod_cli.core.config import load_config
     from mlprod_cli.core.project import find_project_root
+    from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
-    from mlprod_cli.render_report import render, render_html
+    from mlprod_cli.render.evaluate import render, render_html
 
     slices = _split_list(slice_by)
     if format is ReportFormat.html:
@@ -107,20 +107,20 @@ def evaluate(
         ):
             if value:
                 raise UsageError(f"{name} goes with --predictions FILE")
-        config = load_config()
+        workspace = Workspace.load()
     else:
         if model is not None:
             raise UsageError("--model and --predictions exclude each other")
         if not label_col or not pred_col:
             raise UsageError("--predictions needs --label-col and --pred-col")
-        config = load_config() if find_project_root() else None
+        workspace = Workspace.load() if find_project_root() else None
     # Opened first: a bad or unreachable store is said before anything is computed.
-    store = core.open_result_store(config) if not no_store and config is not None else None
+    store = workspace.open_store(writable=True) if not no_store and workspace is not None else None
     with store if store is not None else contextlib.nullcontext():
         if predictions is None:
             with console.steps() as report:
                 outcome = core.evaluate_version(
-                    config,
+                    workspace,
                     version_id=model,
                     slice_by=slices,
                     enforce_gates=not no_gate,
@@ -136,7 +136,10 @@ def evaluate(
                 _split_list(classes),
             )
             outcome = core.evaluate_predictions(
-                spec, config=config, slice_by=slices, enforce_gates=not no_gate
+                spec,
+                config=None if workspace is None else workspace.config,
+                slice_by=slices,
+                enforce_gates=not no_gate,
             )
         result = outcome.result
         if store is not None:

@@ -67,15 +67,16 @@ def history(
     ] = None,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.adapters.store import open_store
-    from mlprod_cli.core.config import KNOWN_METRICS, load_config
+    from mlprod_cli.core.config import KNOWN_METRICS
     from mlprod_cli.core.history import load_history
+    from mlprod_cli.core.workspace import Workspace
 
     if plot is not None:
         _check_plot(plot)  # before anything is read: bad input changes nothing
-    config = load_config()
+    workspace = Workspace.load()
+    config = workspace.config
     objective = config.metrics.objective
-    with open_store(config.store, root=config.root) as store:
+    with workspace.open_store() as store:
         result = load_history(
             store,
             config.project,
@@ -203,7 +204,7 @@ def write_plot(result, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from mlprod_cli.core.files import atomic_write_bytes
+    from mlprod_cli import console
 
     # Figure + Agg canvas, not pyplot: no GUI backend, no global state.
     figure = Figure(figsize=(9, 4), dpi=120, layout="constrained")
@@ -230,4 +231,4 @@ def write_plot(result, path: Path) -> None:
     figure.autofmt_xdate()
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lower().lstrip("."))
-    atomic_write_bytes(path, buffer.getvalue())
+    console.write_bytes(buffer.getvalue(), path)

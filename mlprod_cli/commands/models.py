@@ -29,10 +29,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models, name="models")
 
 
-def _config():
-    from mlprod_cli.core.config import load_config
+def _workspace():
+    from mlprod_cli.core.workspace import Workspace
 
-    return load_config()
+    return Workspace.load()
 
 
 def list_(
@@ -44,11 +44,12 @@ def list_(
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core import models
-    from mlprod_cli.core.evaluation import value_from_dict
+    from mlprod_cli.core.evaluate import value_from_dict
     from mlprod_cli.render import number, table, to_json
 
-    config = _config()
-    listing = models.list_versions(config, kind.value if kind else None)
+    workspace = _workspace()
+    config = workspace.config
+    listing = models.list_versions(workspace, kind.value if kind else None)
     for problem in listing.broken.values():
         console.status(f"warning: not listed: {problem}")
     if format is Format.json:
@@ -104,7 +105,7 @@ def show(
     from mlprod_cli.core import models
     from mlprod_cli.render import table, to_json
 
-    found = models.show(_config(), version)
+    found = models.show(_workspace(), version)
     if format is Format.json:
         console.write_result(to_json(found.metadata), output)
         return 0
@@ -161,7 +162,7 @@ def activate(
 
     with console.steps() as report:
         report(f"checking {version} against the gates on the test split")
-        outcome = models.activate(_config(), version, force=force)
+        outcome = models.activate(_workspace(), version, force=force)
     for warning in outcome.warnings:
         console.status(f"warning: {warning}")
     if format is Format.json:
@@ -192,7 +193,7 @@ def rollback(
     from mlprod_cli import console
     from mlprod_cli.core import models
 
-    current, target = models.rollback(_config(), kind.value)
+    current, target = models.rollback(_workspace(), kind.value)
     console.write_result(f"{target} is the active {kind.value} again (was {current})")
     return 0
 
@@ -207,7 +208,7 @@ def diff(
     from mlprod_cli.core import models
     from mlprod_cli.render import table, to_json
 
-    changes = models.diff(_config(), a, b)
+    changes = models.diff(_workspace(), a, b)
     if format is Format.json:
         console.write_result(to_json([{"key": k, a: va, b: vb} for k, va, vb in changes]), output)
         return 0

@@ -49,17 +49,17 @@ def package(
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core import package as core
-    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
 
     if base_image and not build:
         raise UsageError("--base-image goes with --build")
     if tag is not None:
         core.check_tag(tag)
-    config = load_config(need_data=False)
+    workspace = Workspace.load(need_data=False)
     request = core.PackageRequest(output=output, offline=offline, tag=tag)
     with console.steps() as report:
-        result = core.make_context(config, request, progress=report)
+        result = core.make_context(workspace, request, progress=report)
     if build:
         # After the context is written: without a daemon, it is still there to build elsewhere.
         core.build_image(result, base_image)

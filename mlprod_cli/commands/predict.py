@@ -45,15 +45,15 @@ def predict(
     ] = Format.table,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core.config import load_config
     from mlprod_cli.core.predict import predict_file
+    from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.render import to_json
 
-    config = load_config(need_data=False)
+    workspace = Workspace.load(need_data=False)
     with console.steps() as report:
         report(f"scoring {input}")
         result = predict_file(
-            config, input, output, version_id=model, batch_rows=batch_rows,
+            workspace, input, output, version_id=model, batch_rows=batch_rows,
             # A line per batch would flood a CI log: live counts on a terminal only.
             progress=(lambda rows: report(f"scored {rows:,} rows")) if console.is_interactive() else None,
         )  # fmt: skip

@@ -85,11 +85,11 @@ def serve(
     ] = 10_000,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core.config import load_config
     from mlprod_cli.core.registry import check_version_id
     from mlprod_cli.core.serve import ServeOptions, prepare
+    from mlprod_cli.core.workspace import Workspace
 
-    config = load_config(need_data=False)
+    workspace = Workspace.load(need_data=False)
     options = ServeOptions(
         host=host,
         port=port,
@@ -100,7 +100,7 @@ def serve(
         max_batch_rows=max_batch_rows,
         max_request_rows=max_request_rows,
     )
-    server = prepare(config, options)
+    server = prepare(workspace, options)
     version = server.version
     if check:
         server.socket.close()

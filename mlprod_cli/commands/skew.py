@@ -89,25 +89,26 @@ def skew(
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core import skew_run
+    from mlprod_cli.core import skew as core
     from mlprod_cli.errors import UsageError
-    from mlprod_cli.render_skew import check_html, failed, headline, render
+    from mlprod_cli.render.skew import check_html, failed, headline, render
 
     if format is ReportFormat.html:
         check_html()  # before anything is read
     if current and log is not None:
         raise UsageError("--current and --log exclude each other")
-    request = skew_run.SkewRequest(
+    request = core.SkewRequest(
         reference=reference,
         current=tuple(current or ()),
         log_dir=log,
         version_id=model,
         batch_rows=batch_rows,
         use_cache=not no_cache,
+        step_per_file=console.is_interactive(),
     )
-    config = skew_run.project_config()
+    workspace = core.project_workspace()
     with console.steps() as report:
-        run = skew_run.run_skew(config, request, progress=report)
+        run = core.run_skew(workspace, request, progress=report)
     console.write_result(render(run, format.value, fail_on=fail_on.value), output)
     for note in run.notes:
         console.status(f"note: {note}")

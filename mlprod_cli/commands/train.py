@@ -48,17 +48,18 @@ def train(
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core.config import load_config
     from mlprod_cli.core.train import train as do_train
+    from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
 
     if model_only and baseline_only:
         raise UsageError("--model-only and --baseline-only exclude each other")
     kinds = ("model",) if model_only else ("baseline",) if baseline_only else ("baseline", "model")
-    config = load_config()
+    workspace = Workspace.load()
+    config = workspace.config
     with console.steps() as report:
         result = do_train(
-            config,
+            workspace,
             data_path=data,
             kinds=kinds,
             activate=activate,
@@ -73,7 +74,7 @@ def train(
 
 
 def _objective(config, version) -> str:
-    from mlprod_cli.core.evaluation import value_from_dict
+    from mlprod_cli.core.evaluate import value_from_dict
     from mlprod_cli.render import number
 
     validation = version.metadata.get("validation", {}).get("report")

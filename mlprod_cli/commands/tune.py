@@ -26,13 +26,13 @@ def tune(
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core.config import load_config
-    from mlprod_cli.core.tune import tune as do_tune
+    from mlprod_cli.core.train import tune as do_tune
+    from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.render import number, table, to_json
 
-    config = load_config()
+    workspace = Workspace.load()
     with console.progress("searching") as advance:
-        result = do_tune(config, progress=advance, n_jobs=jobs)
+        result = do_tune(workspace, progress=advance, n_jobs=jobs)
     if format is Format.json:
         data = {"version": result.version.id, "objective": result.objective, "search": result.search,
                 "best_params": result.best_params, "candidates": result.candidates}  # fmt: skip

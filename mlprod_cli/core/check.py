@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlprod_cli.adapters.lockfile import LOCK_NAME, check_against_pyproject, check_venv, read_lock
 from mlprod_cli.core.config import Config, load_config
-from mlprod_cli.core.lockfile import LOCK_NAME, check_against_pyproject, check_venv, read_lock
 from mlprod_cli.core.project import VENV_NAME
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlprod_cli.core.config import Config
-from mlprod_cli.core.gates import GateResult
+from mlprod_cli.core.evaluate import GateResult, evaluate_version
 from mlprod_cli.core.registry import Version, diff_metadata
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import CheckFailed
 
 
@@ -29,8 +28,8 @@ class Activation:
     warnings: list[str] = field(default_factory=list)
 
 
-def list_versions(config: Config, kind: str | None = None) -> Listing:
-    registry = registry_for(config)
+def list_versions(workspace: Workspace, kind: str | None = None) -> Listing:
+    registry = workspace.registry
     return Listing(
         registry.versions(kind),
         {k: registry.active_id(k) for k in ("model", "baseline")},
@@ -38,21 +37,19 @@ def list_versions(config: Config, kind: str | None = None) -> Listing:
     )
 
 
-def show(config: Config, version_id: str) -> Version:
-    return registry_for(config).get(version_id)
+def show(workspace: Workspace, version_id: str) -> Version:
+    return workspace.registry.get(version_id)
 
 
-def activate(config: Config, version_id: str, *, force: bool = False) -> Activation:
+def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> Activation:
     """Make a version active; a model must pass every gate on the test split unless ``force``."""
-    from mlprod_cli.core.evaluate import evaluate_version
-
-    registry = registry_for(config)
+    registry = workspace.registry
     version = registry.get(version_id)
     registry.verify(version)  # a tampered artifact is refused before anything else
     gates: list[GateResult] = []
     if version.kind == "model":
         gates = evaluate_version(
-            config, version_id=version.id, baseline_fallback=False
+            workspace, version_id=version.id, baseline_fallback=False
         ).result.gates
         failed = [g for g in gates if not g.passed]
         if failed and not force:
@@ -75,10 +72,10 @@ def activate(config: Config, version_id: str, *, force: bool = False) -> Activat
     return Activation(version.id, version.kind, previous, gates, forced, warnings)
 
 
-def rollback(config: Config, kind: str = "model") -> tuple[str, str]:
-    return registry_for(config).rollback(kind)
+def rollback(workspace: Workspace, kind: str = "model") -> tuple[str, str]:
+    return workspace.registry.rollback(kind)
 
 
-def diff(config: Config, a: str, b: str) -> list[tuple[str, Any, Any]]:
-    registry = registry_for(config)
+def diff(workspace: Workspace, a: str, b: str) -> list[tuple[str, Any, Any]]:
+    registry = workspace.registry
     return diff_metadata(registry.get(a), registry.get(b))

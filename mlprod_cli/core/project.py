@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from mlprod_cli.adapters.venv import venv_executable
+
 CONFIG_NAME = "mlprod.yaml"
 VENV_NAME = ".venv"
 
@@ -26,13 +28,6 @@ def find_project_root(start: Path | None = None) -> Path | None:
         if (folder / CONFIG_NAME).is_file():
             return folder
     return None
-
-
-def venv_executable(venv: Path, name: str) -> Path:
-    """The path of console script or interpreter ``name`` inside ``venv``."""
-    if os.name == "nt":
-        return venv / "Scripts" / f"{name}.exe"
-    return venv / "bin" / name
 
 
 def running_in(venv: Path) -> bool:

@@ -35,9 +35,9 @@ def test_the_context_holds_exactly_what_the_image_installs(active, capsys, monke
     # Whether this environment's packages are the locked ones varies: say they
     # are unknown, so the image takes the whole lock (the closure is tested below
     # and, from the wheels' own metadata, by the image test).
-    from mlprod_cli.core import package
+    from mlprod_cli.core.package import _context as package
 
-    monkeypatch.setattr(package, "_installed_requirements", lambda root: {})
+    monkeypatch.setattr(package, "installed_requirements", lambda root: {})
     code, out, err = run(capsys, "--format", "json")
     assert code == 0, err
     report = json.loads(out)
@@ -227,7 +227,7 @@ def test_serve_and_predict_need_no_data_files(active, tmp_path):
 
 def test_the_image_installs_the_runtime_closure_of_the_project(tmp_path):
     """Dev extras, batch extras and mlprod's authoring tools stay out; extras and markers count."""
-    from mlprod_cli.core.lockfile import Pin
+    from mlprod_cli.adapters.lockfile import Pin
     from mlprod_cli.core.package import runtime_pins
 
     (tmp_path / "pyproject.toml").write_text(

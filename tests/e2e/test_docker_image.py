@@ -22,11 +22,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from serving import ROW, free_port, request
 
 from mlprod_cli.adapters.docker import daemon_problem
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.core.workspace import Workspace
+from tests.serving import ROW, free_port, request
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +61,7 @@ def base_image() -> str:
 @pytest.fixture
 def packaged(trained, base_image, git_commit):
     """The trained project with its model active, packaged offline and built on the base."""
-    registry = registry_for(load_config(trained))
+    registry = Workspace.load(trained).registry
     registry.activate(registry.latest("baseline"))
     registry.activate(registry.latest("model"))
     tag = f"mlprod-e2e-{uuid.uuid4().hex[:8]}:v0002"
@@ -138,7 +137,7 @@ def test_the_image_serves_the_active_model_as_non_root(packaged, git_commit):
         # the same answer the project's own model gives, outside the container
         import pandas as pd
 
-        registry = registry_for(load_config(project))
+        registry = Workspace.load(project).registry
         model = registry.load(registry.get("v0002"))
         expected = model.predict(pd.DataFrame([ROW]))[0]
         assert answer["class"] == expected

@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from serving import ROW, free_port, request, start, wait_ready
 
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.core.workspace import Workspace
+from tests.serving import ROW, free_port, request, start, wait_ready
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -100,7 +99,7 @@ def test_serve_answers_counts_logs_and_stops_cleanly_on_sigterm(project):
 
 
 def test_serve_follows_an_activation_and_stops_on_ctrl_c(project):
-    registry = registry_for(load_config(project))
+    registry = Workspace.load(project).registry
     v2 = registry.get("v0002")
     metadata = {k: v for k, v in v2.metadata.items() if k not in ("version", "artifact_sha256")}
     new = registry.add(registry.load(v2), metadata)
@@ -132,7 +131,7 @@ def test_bad_starts_are_one_line_exit_2(trained):
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "mlprod train --activate" in err and "mlprod models activate VERSION" in err
 
-    registry = registry_for(load_config(trained))
+    registry = Workspace.load(trained).registry
     registry.activate(registry.get("v0002"))
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

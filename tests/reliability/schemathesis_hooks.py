@@ -1,7 +1,7 @@
 """A schemathesis check for mlprod's server: no answer shows Python's internals.
 
-Loaded by ``st run`` through ``SCHEMATHESIS_HOOKS=schemathesis_hooks`` (with
-``tests/`` and ``tests/reliability/`` on ``PYTHONPATH``) and imported by
+Loaded by ``st run`` through ``SCHEMATHESIS_HOOKS=tests.reliability.schemathesis_hooks``
+(with the repository on ``PYTHONPATH``) and imported by
 ``test_server_fuzz.py``; registering it makes it one of the checks that every
 generated request's answer goes through.
 """
@@ -9,7 +9,8 @@ generated request's answer goes through.
 from __future__ import annotations
 
 import schemathesis
-from serving import INTERNALS
+
+from tests.serving import INTERNALS
 
 
 @schemathesis.check

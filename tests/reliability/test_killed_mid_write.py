@@ -215,11 +215,11 @@ def test_evaluate_killed_while_writing_keeps_the_old_report_or_writes_the_whole_
 
 def test_only_the_temporaries_of_dead_writers_are_removed(tmp_path):
     """The lock tells a leftover from a file another process is writing right now."""
-    from mlprod_cli.core.files import remove_stale_temps, temp_beside
+    from mlprod_cli.adapters.files import remove_stale_temps, temp_beside
 
     target = tmp_path / "out.csv"
     dead = subprocess.run(
-        [sys.executable, "-c", "import sys, pathlib; from mlprod_cli.core.files import temp_beside;"
+        [sys.executable, "-c", "import sys, pathlib; from mlprod_cli.adapters.files import temp_beside;"
          " fd, path = temp_beside(pathlib.Path(sys.argv[1])); print(path)", str(target)],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip

@@ -42,13 +42,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from serving import ROW
 
+from mlprod_cli.adapters.files import sha256_file
 from mlprod_cli.adapters.store import ENV_VAR
 from mlprod_cli.cli import main
 from mlprod_cli.core.config import load_config
-from mlprod_cli.core.registry import ARTIFACT, METADATA, sha256_file
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.core.registry import ARTIFACT, METADATA
+from mlprod_cli.core.workspace import Workspace
+from tests.serving import ROW
 
 # Characters a password may hold that URLs must percent-encode, and libpq decodes.
 PASSWORD = "s3cr@t/p:ss?w#rd%x&y=z"
@@ -126,7 +127,7 @@ def test_the_store_password_from_the_environment_shows_up_nowhere(
     done("models", "list")
     done("models", "show", "v0004")
     done("check", "--format", "json", codes=(0, 1))  # 1: this copy has no .venv
-    app = create_app(load_config(active), ServeOptions())
+    app = create_app(Workspace.load(active), ServeOptions())
     with TestClient(app) as client:
         assert client.post("/predict", json=ROW).status_code == 200
         for path in ("/metadata", "/metrics", "/health", "/ready"):
@@ -250,7 +251,7 @@ def test_predict_evaluate_and_serve_refuse_the_artifact(
             handle.write(b"\0")
         expected = "v0002: model.skops does not match its metadata"
     else:
-        registry = registry_for(load_config(active))
+        registry = Workspace.load(active).registry
         plant(model, {"model": registry.load(registry.get("v0002")), "payload": payload[0]})
         expected = "v0002: model.skops holds types that are not trusted: evil_payload.Payload"
     monkeypatch.chdir(active)
@@ -345,7 +346,7 @@ def test_serve_listens_on_loopback_when_nothing_says_otherwise(active):
     config_file.write_text(re.sub(r"(?m)^serve:.*\n", "", text))
     config = load_config(active)
     assert config.serve.host == "127.0.0.1"
-    wide = prepare(config, ServeOptions(host="0.0.0.0", port=0, log_dir=active / "l"))
+    wide = prepare(Workspace(config), ServeOptions(host="0.0.0.0", port=0, log_dir=active / "l"))
     try:  # --host is the way to listen elsewhere
         assert wide.socket.getsockname()[0] == "0.0.0.0"
     finally:

@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from serving import (
+
+from mlprod_cli.core.serve import (
+    MAX_ERRORS_SHOWN,
+    MAX_FIELD_DEPTH,
+    ServeOptions,
+    create_app,
+    load_model,
+)
+from mlprod_cli.core.workspace import Workspace
+from tests.serving import (
     INTERNALS,
     ROW,
     activate_model,
@@ -45,16 +54,6 @@ from serving import (
     stop,
     wait_ready,
 )
-
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.serve import (
-    MAX_ERRORS_SHOWN,
-    MAX_FIELD_DEPTH,
-    ServeOptions,
-    create_app,
-    load_model,
-)
-from mlprod_cli.core.train import registry_for
 
 # The figures (requests, seconds, memory): pytest -o log_cli=true --log-cli-level=INFO
 log = logging.getLogger("mlprod.tests.abuse")
@@ -556,7 +555,7 @@ def client(trained_project, tmp_path_factory):
     shutil.copytree(trained_project, project)
     activate_model(project)
     options = ServeOptions(log_dir=project.parent / "log", max_request_rows=MAX_ROWS)
-    with TestClient(create_app(load_config(project), options)) as test_client:
+    with TestClient(create_app(Workspace.load(project), options)) as test_client:
         yield test_client
 
 
@@ -589,7 +588,7 @@ def test_a_content_length_that_is_not_ascii_digits_is_400(client):
 
 def test_openapi_describes_the_rows_of_the_model_served(client):
     document = client.get("/openapi.json").json()
-    model = load_model(registry_for(load_config(client.app.state.mlprod.config.root)), None)
+    model = load_model(Workspace.load(client.app.state.mlprod.config.root).registry, None)
     row = document["components"]["schemas"]["Row"]
     assert row["required"] == [f.name for f in model.features]
     assert row["properties"]["age"]["type"] == ["number", "null"]

@@ -35,8 +35,8 @@ if sys.version_info >= (3, 11) or os.environ.get("CI"):
     import schemathesis  # in the test extra: missing, it is a failure
 else:  # schemathesis needs Python 3.11; the test extra leaves it out on 3.10
     schemathesis = pytest.importorskip("schemathesis")
-from schemathesis_hooks import no_python_internals
-from serving import (
+from tests.reliability.schemathesis_hooks import no_python_internals
+from tests.serving import (
     ROW,
     activate_model,
     free_port,
@@ -120,11 +120,11 @@ def test_schemathesis_run_finds_no_failure_in_any_phase(server, tmp_path, record
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG_TOML)
     report = tmp_path / "report.json"
-    here = Path(__file__).parent
+    repository = Path(__file__).parents[2]  # where the tests package is importable
     env = dict(
         os.environ,
-        SCHEMATHESIS_HOOKS="schemathesis_hooks",
-        PYTHONPATH=os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")]),
+        SCHEMATHESIS_HOOKS="tests.reliability.schemathesis_hooks",
+        PYTHONPATH=os.pathsep.join([str(repository), os.environ.get("PYTHONPATH", "")]),
     )
     started = time.monotonic()
     run = subprocess.run(

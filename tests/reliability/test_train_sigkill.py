@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.registry import ARTIFACT, METADATA, sha256_file
-from mlprod_cli.core.train import registry_for
+from mlprod_cli.adapters.files import sha256_file
+from mlprod_cli.core.registry import ARTIFACT, METADATA
+from mlprod_cli.core.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,7 @@ def kill_points(steps: list[str]) -> list[int]:
 
 def registry_state(project: Path) -> dict:
     """Check every invariant of the registry after a kill; return what is in it."""
-    registry = registry_for(load_config(project))
+    registry = Workspace.load(project).registry
     root = registry.root
     listed = registry.versions()
     on_disk = sorted(p.name for p in root.iterdir() if re.fullmatch(r"v\d{4,}", p.name))
@@ -125,7 +125,7 @@ def models_list_json(project: Path, capsys) -> dict:
 def test_sigkill_at_any_moment_of_train_leaves_the_registry_whole(
     trained, tmp_path, capsys, record_property, warm_mlprod
 ):
-    registry = registry_for(load_config(trained))
+    registry = Workspace.load(trained).registry
     registry.activate(registry.get("v0001"))
     registry.activate(registry.get("v0002"))
     rng = random.Random(SEED)

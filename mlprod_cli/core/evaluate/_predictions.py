@@ -1,0 +1,164 @@
+"""Any predictions file evaluated: a label column, a prediction column, score columns.
+
+From any model in any language. Inside a project its gates apply (there is no
+baseline to compare with) and the run is stored like a model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlprod_cli.core import dataset
+from mlprod_cli.core.config import Config
+from mlprod_cli.core.evaluate._gates import check_gates
+from mlprod_cli.core.evaluate._scoring import (
+    Evaluated,
+    EvaluationResult,
+    Scored,
+    custom_metrics,
+    report_for,
+    slice_reports,
+)
+from mlprod_cli.core.evaluate._version import Outcome, unique
+from mlprod_cli.errors import DataError, UsageError
+
+
+@dataclass(frozen=True)
+class PredictionsSpec:
+    path: Path
+    label_col: str
+    pred_col: str
+    score_cols: tuple[str, ...] = ()
+    labels_path: Path | None = None
+    classes: tuple[str, ...] = ()
+
+
+def _read_columns(path: Path, what: str) -> Any:
+    return dataset.read_table(path, what=what)
+
+
+def _column(frame: Any, name: str, path: Path, option: str) -> Any:
+    if name not in frame.columns:
+        raise DataError(
+            f"{path}: {option} column '{name}' is missing (columns: {', '.join(map(str, frame.columns))})"
+        )
+    return frame[name]
+
+
+def _as_text(column: Any, path: Path, name: str, *, allow_missing: bool = False) -> Any:
+    import numpy as np
+
+    missing = column.isna().to_numpy()
+    if missing.any() and not allow_missing:
+        raise DataError(
+            f"{path}: column '{name}' has {int(missing.sum())} empty values (row {int(np.flatnonzero(missing)[0]) + 1} first)"
+        )
+    values = column.to_numpy()
+    # Integer-valued floats read from CSV ("1.0") name the same class as "1"; only those
+    # a float holds exactly (inf, or 2**63, would not survive the cast, with a RuntimeWarning).
+    if (
+        column.dtype.kind == "f"
+        and not missing.any()
+        and (np.isfinite(values) & (np.abs(values) < 2**53)).all()
+        and np.all(np.mod(values, 1) == 0)
+    ):
+        values = values.astype(np.int64)
+    return np.asarray(values).astype(str)
+
+
+def evaluate_predictions(
+    spec: PredictionsSpec,
+    *,
+    config: Config | None = None,
+    slice_by: tuple[str, ...] = (),
+    enforce_gates: bool = True,
+) -> Outcome:
+    """Evaluate a predictions file; inside a project, with its gates (no baseline comparison)."""
+    import numpy as np
+
+    frame = _read_columns(spec.path, "predictions file")
+    truth_frame = (
+        frame if spec.labels_path is None else _read_columns(spec.labels_path, "labels file")
+    )
+    if len(truth_frame) != len(frame):
+        raise DataError(
+            f"{spec.labels_path}: has {len(truth_frame)} rows but {spec.path} has {len(frame)}; they must align row by row"
+        )
+    truth_path = spec.labels_path or spec.path
+    y_true = _as_text(
+        _column(truth_frame, spec.label_col, truth_path, "--label-col"), truth_path, spec.label_col
+    )
+    y_pred = _as_text(
+        _column(frame, spec.pred_col, spec.path, "--pred-col"), spec.path, spec.pred_col
+    )
+    labels = list(spec.classes)
+    if spec.score_cols and not labels:
+        if all(c.startswith("score_") for c in spec.score_cols):
+            labels = [c[len("score_") :] for c in spec.score_cols]
+        else:
+            raise UsageError(
+                "--score-cols: name them score_<class>, or give --classes in the same order"
+            )
+    if not labels:
+        labels = sorted(set(y_true.tolist()))
+    if spec.score_cols and len(spec.score_cols) != len(labels):
+        raise UsageError(
+            f"--score-cols: {len(spec.score_cols)} columns for {len(labels)} classes ({', '.join(labels)})"
+        )
+    known = set(labels)
+    for values, what in ((y_true, spec.label_col), (y_pred, spec.pred_col)):
+        stray = sorted(set(values.tolist()) - known)
+        if stray:
+            hint = (
+                "" if spec.classes else " (name every class with --classes, or give score columns)"
+            )
+            raise DataError(
+                f"{spec.path}: {what} holds {stray[0]!r}, not among the known classes: {', '.join(labels)}{hint}"
+            )
+    scores = None
+    if spec.score_cols:
+        columns = []
+        for name in spec.score_cols:
+            column = _column(frame, name, spec.path, "--score-cols")
+            if column.dtype.kind not in "fiu":
+                raise DataError(f"{spec.path}: score column '{name}' is not numeric")
+            values = column.to_numpy(dtype=float)
+            if not np.isfinite(values).all():
+                raise DataError(f"{spec.path}: score column '{name}' has empty or infinite values")
+            columns.append(values)
+        scores = np.column_stack(columns)
+    from mlprod_cli.adapters.files import sha256_file
+
+    slices = unique((config.metrics.slices if config else ()) + slice_by)
+    slice_frame = frame
+    for column in slices:
+        if column not in frame.columns and column in truth_frame.columns:
+            slice_frame = slice_frame.assign(**{column: truth_frame[column].to_numpy()})
+    missing = [c for c in slices if c not in slice_frame.columns]
+    if missing and slice_by and missing[0] in slice_by:
+        raise DataError(f"{spec.path}: slice column '{missing[0]}' is not in the file (--slice-by)")
+    slices = tuple(c for c in slices if c in slice_frame.columns)
+    custom = custom_metrics(config) if config else {}
+    scored = Scored(labels, y_pred, scores)
+    report = report_for(y_true, scored, custom)
+    primary = Evaluated(
+        spec.path.name,
+        None,
+        "predictions",
+        report,
+        slice_reports(slice_frame, y_true, scored, slices, custom),
+    )
+    data = {"source": str(spec.path), "rows": len(y_true), "sha256": sha256_file(spec.path)}
+    result = EvaluationResult(
+        config.project if config else None, data, primary, gates_enforced=enforce_gates
+    )
+    if config is not None:
+        # Comparisons need the registry; a predictions file stands alone, so those gates are not checked.
+        result.gates = [
+            g
+            for g in check_gates(config, report, slices=primary.slices)
+            if g.kind != "beat_baseline"
+        ]
+    return Outcome(result, {primary.name: (y_true, scores, labels)})

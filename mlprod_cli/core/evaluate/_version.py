@@ -1,0 +1,136 @@
+"""A registered version scored on the project's test split, with the actives beside it.
+
+The version (default: the newest model) is scored on the test split, with the
+active baseline and the active model beside it, per slice, and the gates of
+``mlprod.yaml`` are checked against its report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlprod_cli.core import dataset
+from mlprod_cli.core.evaluate._gates import check_gates
+from mlprod_cli.core.evaluate._scoring import (
+    Evaluated,
+    EvaluationResult,
+    Scored,
+    custom_metrics,
+    predict_with_scores,
+    report_for,
+    slice_reports,
+)
+from mlprod_cli.core.workspace import Workspace
+from mlprod_cli.errors import DataError
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    """The result plus the per-sample arrays the HTML report draws curves from."""
+
+    result: EvaluationResult
+    curves: dict[str, tuple[Any, Any, list[str]]] = field(default_factory=dict)
+
+
+def unique(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def evaluate_version(
+    workspace: Workspace,
+    *,
+    version_id: str | None = None,
+    slice_by: tuple[str, ...] = (),
+    enforce_gates: bool = True,
+    baseline_fallback: bool = True,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Score a version (default: the newest model) on the test split, with the actives beside it.
+
+    The baseline compared with is the active one, else (``baseline_fallback``)
+    the newest; ``models activate`` passes False, so a model is activated only
+    against a baseline that is itself active.
+    """
+    import numpy as np
+
+    from mlprod_cli.core.registry import RegistryError
+
+    step = progress or (lambda _text: None)
+    config = workspace.config
+    registry = workspace.registry
+    if version_id is not None:
+        version = registry.get(version_id)
+    else:
+        version = registry.latest("model")
+        if version is None:
+            raise RegistryError(
+                f"no model in {config.registry.name}/ to evaluate", hint="run 'mlprod train' first"
+            )
+    step("loading the test split")
+    train, test = dataset.load_training_data(config)
+    parts = dataset.split(config, train, test)
+    X, y = dataset.features_and_target(config, parts.test)
+    y_true = np.asarray(y)
+    labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
+    unknown = sorted(set(y_true.tolist()) - set(labels))
+    if unknown:
+        raise DataError(
+            f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
+        )
+    slices = unique(config.metrics.slices + slice_by)
+    missing = [c for c in slices if c not in parts.test.columns]
+    if missing:
+        raise DataError(
+            f"slice column '{missing[0]}' is not in the data (columns: {', '.join(map(str, parts.test.columns))})"
+        )
+    custom = custom_metrics(config)
+    source = test.files[0] if test else train.files[0]
+    data = {
+        "source": source["path"],
+        "split": parts.info,
+        "rows": len(y_true),
+        "sha256": source["sha256"],
+    }
+
+    def score(v) -> tuple[Evaluated, Scored]:
+        step(f"scoring {v.id} ({v.kind})")
+        estimator = registry.load(v)
+        Xc, _ = dataset.conform(X, v.metadata["schema"], source="test split")
+        scored = predict_with_scores(estimator, Xc, labels)
+        kind = v.kind if v.id == version.id else ("active" if v.kind == "model" else "baseline")
+        name = f"{'active ' if kind == 'active' else v.kind + ' '}{v.id}"
+        report = report_for(y_true, scored, custom)
+        return Evaluated(
+            name, v.id, kind, report, slice_reports(parts.test, y_true, scored, slices, custom)
+        ), scored
+
+    primary, primary_scores = score(version)
+    outcome = Outcome(EvaluationResult(config.project, data, primary, gates_enforced=enforce_gates))
+    outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
+    baseline_version = registry.active("baseline") or (
+        registry.latest("baseline") if baseline_fallback else None
+    )
+    active_version = registry.active("model")
+    for other in (baseline_version, active_version):
+        if other is None or other.id == version.id:
+            continue
+        evaluated, scored = score(other)
+        outcome.result.comparisons.append(evaluated)
+        outcome.curves[evaluated.name] = (y_true, scored.scores, labels)
+    if version.kind == "model":
+        baseline = next((c for c in outcome.result.comparisons if c.kind == "baseline"), None)
+        active = next((c for c in outcome.result.comparisons if c.kind == "active"), None)
+        outcome.result.gates = check_gates(
+            config,
+            primary.report,
+            baseline=baseline.report if baseline else None,
+            baseline_name=baseline.name if baseline else "baseline",
+            active=active.report if active else None,
+            active_name=active.name if active else "active model",
+            slices=primary.slices,
+        )
+    return outcome

@@ -1,0 +1,26 @@
+"""Predictions: the one prediction step every command shares, and offline batch scoring.
+
+:func:`predict_batch` is how ``predict``, ``evaluate``, ``serve`` and ``skew``
+ask a fitted pipeline for classes and scores; :func:`predict_file` scores a
+CSV or Parquet file of any size in batches and writes the predictions atomically.
+"""
+
+from __future__ import annotations
+
+from mlprod_cli.core.predict._batch import (
+    BATCH_ROWS,
+    OUTPUT_SUFFIXES,
+    PredictResult,
+    predict_file,
+    read_batches,
+)
+from mlprod_cli.core.predict._inference import predict_batch
+
+__all__ = [
+    "BATCH_ROWS",
+    "OUTPUT_SUFFIXES",
+    "PredictResult",
+    "predict_batch",
+    "predict_file",
+    "read_batches",
+]

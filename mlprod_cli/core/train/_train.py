@@ -1,0 +1,270 @@
+"""``mlprod train``: fit the baseline and the model, and register both as versions.
+
+Each version records what it takes to trust and reproduce it: the data files'
+sha256 and row counts, the split, the training schema, the parameters, the
+library versions, the lock file's hash, the git commit (and whether the tree
+was dirty), the fit time, and validation metrics. Validation metrics come
+from cross-validated predictions on the training split, so training never
+looks at the test split; ``evaluate`` is where the test split is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlprod_cli import __version__
+from mlprod_cli.core import dataset
+from mlprod_cli.core.config import Config
+from mlprod_cli.core.registry import Version
+from mlprod_cli.core.workspace import Workspace
+from mlprod_cli.errors import DataError, MlprodError
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    versions: list[Version] = field(default_factory=list)
+    activated: list[str] = field(default_factory=list)
+    split: dict[str, Any] = field(default_factory=dict)
+    data: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "mlprod": __version__}
+    for name in ("scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_state(root) -> dict[str, Any]:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        return {"commit": None, "dirty": None}
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None}
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def lock_hash(config: Config) -> str | None:
+    from mlprod_cli.adapters.files import sha256_file
+    from mlprod_cli.adapters.lockfile import LOCK_NAME
+
+    lock = config.root / LOCK_NAME
+    return sha256_file(lock) if lock.is_file() else None
+
+
+def describe_params(estimator: Any) -> dict[str, str]:
+    """Every leaf parameter, deep, as stable text (for ``models show`` and ``models diff``).
+
+    Nested estimators and step lists are left out (their own parameters are
+    listed under ``step__param``), and memory addresses are dropped from
+    reprs so that two identical models have identical parameters.
+    """
+    import re
+
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception:
+        return {}
+    out = {}
+    for key, value in sorted(params.items()):
+        if hasattr(value, "get_params") or key.rsplit("__", 1)[-1] in (
+            "steps",
+            "transformers",
+            "transformer_list",
+        ):
+            continue
+        out[key] = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+@contextlib.contextmanager
+def _project_code(config: Config, kind: str, doing: str) -> Iterator[None]:
+    """Turn a failure of the project's estimator into one DataError naming what failed.
+
+    The estimator is the project's code: whatever it raises (scikit-learn's
+    ValueError on bad data, the project's own RuntimeError) is the project's
+    problem to fix, not a bug in mlprod.
+    """
+    try:
+        yield
+    except MlprodError:
+        raise
+    except Exception as exc:
+        factory = config.model if kind == "model" else config.baseline
+        raise DataError(
+            f"{doing} ({factory}) failed: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+
+
+def _fold(estimator: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, labels: list[str]):
+    from sklearn.base import clone
+
+    from mlprod_cli.core.predict import predict_batch
+
+    model = clone(estimator).fit(X.iloc[train_idx], y.iloc[train_idx])
+    return test_idx, *predict_batch(model, X.iloc[test_idx], labels)
+
+
+def validation_metrics(
+    estimator: Any, X: Any, y: Any, labels: list[str], cv: int, custom: dict
+) -> dict[str, Any]:
+    """Cross-validated metrics on the training split (``cv`` folds; 0 or 1 skips).
+
+    The folds are fitted here rather than with ``cross_val_predict``, which
+    re-encodes the labels as integers for ``predict_proba``: a project's
+    estimator must see the labels it was written for.
+    """
+    import numpy as np
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import StratifiedKFold
+
+    from mlprod_cli.core.evaluate import Scored, report_for
+    from mlprod_cli.core.metrics import to_dict
+
+    smallest = int(y.value_counts().min())
+    folds = min(cv, smallest)
+    if folds < 2:
+        return {
+            "skipped": f"cross-validation needs 2 folds ({'cv is off' if cv < 2 else f'the rarest class has {smallest} rows'})"
+        }
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    # Worker processes cost seconds to start: worth it only for larger data.
+    jobs = 2 if len(X) >= 50_000 else 1
+    parts = Parallel(n_jobs=jobs)(
+        delayed(_fold)(estimator, X, y, tr, te, labels) for tr, te in splitter.split(X, y)
+    )
+    y_pred = np.empty(len(X), dtype=object)
+    scores = np.zeros((len(X), len(labels))) if parts[0][2] is not None else None
+    for idx, pred, score in parts:
+        y_pred[idx] = pred
+        if scores is not None:
+            scores[idx] = score
+    report = report_for(np.asarray(y), Scored(labels, y_pred.astype(str), scores), custom)
+    return {"folds": folds, "report": to_dict(report)}
+
+
+def train(
+    workspace: Workspace,
+    *,
+    data_path=None,
+    kinds: tuple[str, ...] = ("baseline", "model"),
+    activate: bool = False,
+    force: bool = False,
+    cv: int = 5,
+    progress: Progress | None = None,
+    estimators: dict[str, Any] | None = None,
+    extra_metadata: dict[str, dict[str, Any]] | None = None,
+) -> TrainResult:
+    """Fit and register ``kinds``; with ``activate``, make them active (gates first, unless ``force``)."""
+    from mlprod_cli.core.code import build_estimator
+    from mlprod_cli.core.evaluate import custom_metrics
+
+    config = workspace.config
+
+    def step(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    if "baseline" in kinds and config.baseline is None:
+        kinds = tuple(k for k in kinds if k != "baseline")
+    step("loading data")
+    train_data, test_data = dataset.load_training_data(config, data_path)
+    parts = dataset.split(config, train_data, test_data)
+    source = train_data.files[0]["path"]
+    X, y = dataset.features_and_target(config, parts.train)
+    dataset.check_feature_types(X, source)
+    labels = dataset.check_training_target(config, y, source)
+    schema = dataset.infer_schema(X)
+    custom = custom_metrics(config)
+    files = train_data.files + (test_data.files if test_data else [])
+    common = {
+        "project": config.project,
+        "target": config.data.target,
+        "positive_class": config.data.positive_class,
+        "classes": labels,
+        "data": files,
+        "split": parts.info,
+        "schema": schema,
+        "git": git_state(config.root),
+        "lock_sha256": lock_hash(config),
+        "libraries": library_versions(),
+    }
+    registry = workspace.registry
+    result = TrainResult(split=parts.info, data=files)
+    # Every factory is called before anything is fitted, and versions are registered
+    # only once every kind is fitted: a model that cannot be built or fitted leaves
+    # no baseline version behind.
+    built = {kind: (estimators or {}).get(kind) or build_estimator(config, kind) for kind in kinds}
+    fitted = []
+    for kind, estimator in built.items():
+        step(f"fitting the {kind} on {len(X)} rows")
+        started = time.perf_counter()
+        with _project_code(config, kind, f"{source}: fitting the {kind}"):
+            estimator.fit(X, y)
+        fit_seconds = time.perf_counter() - started
+        step(f"validating the {kind} ({cv}-fold cross-validation on the training split)")
+        with _project_code(config, kind, f"{source}: validating the {kind}"):
+            validation = validation_metrics(estimator, X, y, labels, cv, custom)
+        metadata = dict(
+            common,
+            kind=kind,
+            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            estimator=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            params=describe_params(estimator),
+            fit_seconds=round(fit_seconds, 4),
+            validation=validation,
+            **((extra_metadata or {}).get(kind, {})),
+        )
+        fitted.append((kind, estimator, metadata))
+    try:
+        for kind, estimator, metadata in fitted:
+            step(f"registering the {kind}")
+            try:
+                result.versions.append(registry.add(estimator, metadata))
+            except (TypeError, ValueError, OSError) as exc:  # skops cannot store it, a full disk
+                raise DataError(
+                    f"registering the {kind} failed: {type(exc).__name__}: {_first_line(exc)}"
+                ) from None
+    except BaseException:
+        for version in result.versions:  # none of them is active yet: remove them whole
+            shutil.rmtree(version.path, ignore_errors=True)
+        raise
+    if activate:
+        from mlprod_cli.core.models import activate as activate_version
+
+        # The baseline first: the model's gates compare with the active baseline.
+        for version in sorted(result.versions, key=lambda v: v.kind != "baseline"):
+            step(f"activating {version.id} ({version.kind})")
+            outcome = activate_version(workspace, version.id, force=force)
+            result.activated.append(version.id)
+            result.warnings += outcome.warnings
+    return result

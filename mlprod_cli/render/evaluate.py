@@ -1,0 +1,1034 @@
+"""``mlprod evaluate``'s result as a table, JSON, Markdown, JUnit XML or one HTML file.
+
+Every format renders the same :class:`~mlprod_cli.core.evaluation.EvaluationResult`
+from the same sections, built once here: the per-class table of the primary model
+(with its averages and accuracy), the side-by-side comparison with the baseline and
+the active model, a table per slice column with the largest gaps, and the gates.
+A section is a :class:`_Grid` of cells; each cell keeps the reason when its value is
+undefined, so the table lists the reasons under it and the HTML shows them on hover.
+
+docs/evaluate.md documents every format and every JSON key.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mlprod_cli.render import number, table, to_json
+
+if TYPE_CHECKING:
+    from mlprod_cli.core.evaluate import Evaluated, EvaluationResult
+    from mlprod_cli.core.metrics import Report, Value
+
+__all__ = [
+    "ALL_METRICS_COLUMNS",
+    "FORMATS",
+    "KEY_METRICS",
+    "TABLE_COLUMNS",
+    "json_data",
+    "render",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_table",
+]
+
+FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit", "html")
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "class",
+    "sensitivity",
+    "precision",
+    "f1_score",
+    "specificity",
+    "FDR",
+    "AUROC",
+    "TP",
+    "FP",
+    "FN",
+    "% of samples",
+)
+"""The per-class table's columns, in order."""
+
+ALL_METRICS_COLUMNS: tuple[str, ...] = (
+    "NPV",
+    "FOR",
+    "FPR",
+    "FNR",
+    "LR+",
+    "LR-",
+    "DOR",
+    "prevalence",
+    "TN",
+    "support",
+)
+"""The columns ``--all-metrics`` appends to :data:`TABLE_COLUMNS`."""
+
+KEY_METRICS: tuple[str, ...] = ("recall", "precision", "f1_score", "auroc")
+"""The metrics compared side by side, per slice, and in ``slice_gaps``."""
+
+# Column header -> (what it shows, the key in ClassMetrics.metrics or the count attribute).
+_COLUMN_SOURCES: dict[str, tuple[str, str]] = {
+    "sensitivity": ("metric", "sensitivity"),
+    "precision": ("metric", "precision"),
+    "f1_score": ("metric", "f1_score"),
+    "specificity": ("metric", "specificity"),
+    "FDR": ("metric", "fdr"),
+    "AUROC": ("metric", "auroc"),
+    "TP": ("count", "tp"),
+    "FP": ("count", "fp"),
+    "FN": ("count", "fn"),
+    "% of samples": ("share", "share"),
+    "NPV": ("metric", "npv"),
+    "FOR": ("metric", "for"),
+    "FPR": ("metric", "fpr"),
+    "FNR": ("metric", "fnr"),
+    "LR+": ("metric", "lr_plus"),
+    "LR-": ("metric", "lr_minus"),
+    "DOR": ("metric", "dor"),
+    "prevalence": ("metric", "prevalence"),
+    "TN": ("count", "tn"),
+    "support": ("count", "support"),
+}
+
+# Scikit-learn's classification_report puts accuracy in the F1 column; so do we.
+_ACCURACY_COLUMN = "f1_score"
+_AVERAGE_ROWS = (("macro", "macro avg"), ("weighted", "weighted avg"))
+# Above this many classes a slice table shows macro averages instead of every class.
+_MAX_SLICE_CLASSES = 3
+# ROC and PR curves: one panel per class, at most this many panels.
+_MAX_CURVE_CLASSES = 12
+_DPI = 90
+UNDEFINED = "—"
+
+
+# --- the sections, built once for every format -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    reason: str | None = None  # why the value is undefined (text is then "—")
+    status: str = "ok"  # ok / warn / fail (skew reports colour the cell in HTML)
+
+
+@dataclass
+class _Grid:
+    """One table of the report: headers, rows of cells, and lines to print under it."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[_Cell]]
+    right: set[int] = field(default_factory=set)  # right-aligned (numeric) columns
+    notes: list[str] = field(default_factory=list)
+
+
+def _number_cell(value: Value, digits: int = 4) -> _Cell:
+    if value.value is None:
+        return _Cell(UNDEFINED, value.reason or "undefined")
+    return _Cell(number(value.value, digits))
+
+
+def _text_cell(text: Any) -> _Cell:
+    return _Cell("" if text is None else str(text))
+
+
+def _class_value(report: Report, label: str | None, metric: str) -> Value:
+    """The metric of class ``label``, or its macro average when ``label`` is None."""
+    from mlprod_cli.core.metrics import Value
+
+    if label is None:
+        return report.averages["macro"][metric]
+    for cls in report.classes:
+        if cls.label == label:
+            return cls.metrics[metric]
+    return Value(None, "class not in this report")
+
+
+def _ref(metric: str, label: str | None) -> str:
+    """``recall@melanoma``, or ``recall`` for the macro average: the gate syntax."""
+    return metric if label is None else f"{metric}@{label}"
+
+
+def _reason_notes(grid: _Grid) -> list[str]:
+    """``— precision of a, b: no predicted positives``, one line per column and reason."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in grid.rows:
+        for header, cell in zip(grid.headers[1:], row[1:], strict=True):
+            if cell.reason is not None:
+                grouped.setdefault((header, cell.reason), []).append(row[0].text)
+    return [
+        f"{UNDEFINED} {header} of {', '.join(labels)}: {reason}"
+        for (header, reason), labels in grouped.items()
+    ]
+
+
+def _class_grid(evaluated: Evaluated, *, all_metrics: bool = False) -> _Grid:
+    report = evaluated.report
+    headers = list(TABLE_COLUMNS) + (list(ALL_METRICS_COLUMNS) if all_metrics else [])
+    rows: list[list[_Cell]] = []
+    for cls in report.classes:
+        row = [_text_cell(cls.label)]
+        for header in headers[1:]:
+            source, key = _COLUMN_SOURCES[header]
+            if source == "metric":
+                row.append(_number_cell(cls.metrics[key]))
+            elif source == "count":
+                row.append(_text_cell(getattr(cls, key)))
+            else:
+                row.append(_text_cell(f"{cls.share * 100:.1f}"))
+        rows.append(row)
+    for kind, name in _AVERAGE_ROWS:
+        averages = report.averages[kind]
+        row = [_text_cell(name)]
+        for header in headers[1:]:
+            source, key = _COLUMN_SOURCES[header]
+            row.append(_number_cell(averages[key]) if source == "metric" else _Cell(""))
+        rows.append(row)
+    accuracy_row = [_text_cell("accuracy")] + [
+        _number_cell(report.accuracy) if header == _ACCURACY_COLUMN else _Cell("")
+        for header in headers[1:]
+    ]
+    rows.append(accuracy_row)
+    grid = _Grid(
+        f"{evaluated.name}: per class ({report.n_samples} samples)",
+        headers,
+        rows,
+        right=set(range(1, len(headers))),
+    )
+    grid.notes = _reason_notes(grid)
+    for header in headers[1:]:
+        source, key = _COLUMN_SOURCES[header]
+        average = report.averages["macro"][key] if source == "metric" else None
+        # Both averages skip the same classes; say so once, and only when they are defined.
+        if average is not None and average.defined and average.skipped:
+            grid.notes.append(
+                f"{header} averages leave out {', '.join(average.skipped)} (undefined there)"
+            )
+    for name, value in report.custom.items():
+        text = number(value.value) if value.defined else f"{UNDEFINED} ({value.reason})"
+        grid.notes.append(f"custom metric {name}: {text}")
+    return grid
+
+
+def _comparison_grid(result: EvaluationResult) -> _Grid | None:
+    if not result.comparisons:
+        return None
+    primary = result.primary
+    headers = ["class", "metric", primary.name]
+    for other in result.comparisons:
+        headers += [other.name, f"Δ vs {other.name}"]
+    targets: list[str | None] = [*primary.report.labels, None]
+    rows: list[list[_Cell]] = []
+    for label in targets:
+        for metric in KEY_METRICS:
+            mine = _class_value(primary.report, label, metric)
+            row = [_text_cell("macro avg" if label is None else label), _text_cell(metric)]
+            row.append(_number_cell(mine))
+            for other in result.comparisons:
+                theirs = _class_value(other.report, label, metric)
+                row += [_number_cell(theirs), _difference(mine, theirs)]
+            rows.append(row)
+    accuracy = primary.report.accuracy
+    row = [_text_cell("accuracy"), _Cell(""), _number_cell(accuracy)]
+    for other in result.comparisons:
+        row += [_number_cell(other.report.accuracy), _difference(accuracy, other.report.accuracy)]
+    rows.append(row)
+    names = ", ".join(other.name for other in result.comparisons)
+    grid = _Grid(
+        f"{primary.name} compared with {names}",
+        headers,
+        rows,
+        right=set(range(2, len(headers))),
+    )
+    # Reasons of the comparison models only: the primary's are under its own table.
+    for i, other in enumerate(result.comparisons):
+        column = 3 + 2 * i
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for row in rows:
+            reason = row[column].reason
+            if reason is not None and reason != "not defined on both sides":
+                grouped.setdefault((row[1].text, reason), []).append(row[0].text)
+        grid.notes += [
+            f"{UNDEFINED} {metric} of {', '.join(labels)} ({other.name}): {reason}"
+            for (metric, reason), labels in grouped.items()
+        ]
+    return grid
+
+
+def _difference(mine: Value, theirs: Value) -> _Cell:
+    if mine.value is None or theirs.value is None:
+        return _Cell(UNDEFINED, "not defined on both sides")
+    return _Cell(f"{mine.value - theirs.value:+.4f}")
+
+
+@dataclass(frozen=True)
+class _Gap:
+    """The spread of one metric over the values of a slice column."""
+
+    ref: str
+    gap: float | None
+    low: tuple[str, float] | None
+    high: tuple[str, float] | None
+    undefined: tuple[str, ...]  # slice values where the metric is undefined
+
+
+def _gap(groups: Mapping[str, Report], metric: str, label: str | None) -> _Gap:
+    values: dict[str, float] = {}
+    undefined = []
+    for value, report in groups.items():
+        v = _class_value(report, label, metric)
+        if v.value is None:
+            undefined.append(value)
+        else:
+            values[value] = v.value
+    ref = _ref(metric, label)
+    if len(values) < 2:
+        return _Gap(ref, None, None, None, tuple(undefined))
+    low = min(values, key=values.__getitem__)
+    # The last of equal maxima: with no gap at all, lowest and highest are still two slices.
+    high = max(reversed(list(values)), key=values.__getitem__)
+    return _Gap(
+        ref, values[high] - values[low], (low, values[low]), (high, values[high]), tuple(undefined)
+    )
+
+
+def _gaps(groups: Mapping[str, Report], labels: Sequence[str | None]) -> list[_Gap]:
+    return [_gap(groups, metric, label) for label in labels for metric in KEY_METRICS]
+
+
+def _slice_labels(report: Report) -> list[str | None]:
+    """The classes a slice table shows: each class, or only the macro average when many."""
+    return list(report.labels) if len(report.labels) <= _MAX_SLICE_CLASSES else [None]
+
+
+def _slice_grids(evaluated: Evaluated) -> list[_Grid]:
+    grids = []
+    shown = _slice_labels(evaluated.report)
+    for column, groups in evaluated.slices.items():
+        headers = [column, "support"] + [
+            _ref(metric, label) if label is not None else f"macro {metric}"
+            for label in shown
+            for metric in KEY_METRICS
+        ]
+        rows = []
+        for value, report in groups.items():
+            row = [_text_cell(value), _text_cell(report.n_samples)]
+            row += [
+                _number_cell(_class_value(report, label, m)) for label in shown for m in KEY_METRICS
+            ]
+            rows.append(row)
+        grid = _Grid(
+            f"{evaluated.name} by {column}", headers, rows, right=set(range(1, len(headers)))
+        )
+        grid.notes = _reason_notes(grid)
+        grids.append(grid)
+        gap_rows = []
+        for gap in _gaps(groups, shown):
+            gap_rows.append(
+                [
+                    _text_cell(gap.ref if "@" in gap.ref else f"macro {gap.ref}"),
+                    _Cell(UNDEFINED, "fewer than two slices define it")
+                    if gap.gap is None
+                    else _Cell(number(gap.gap)),
+                    _text_cell("" if gap.low is None else f"{gap.low[0]} {number(gap.low[1])}"),
+                    _text_cell("" if gap.high is None else f"{gap.high[0]} {number(gap.high[1])}"),
+                    _text_cell(", ".join(gap.undefined)),
+                ]
+            )
+        grids.append(
+            _Grid(
+                f"largest gap across {column}",
+                ["metric", "gap", "lowest", "highest", "undefined in"],
+                gap_rows,
+                right={1},
+            )
+        )
+    return grids
+
+
+def _gate_grid(result: EvaluationResult) -> _Grid | None:
+    if not result.gates:
+        return None
+    rows = [
+        [
+            _text_cell("PASS" if gate.passed else "FAIL"),
+            _text_cell(gate.name),
+            _text_cell(gate.detail),
+        ]
+        for gate in result.gates
+    ]
+    return _Grid("gates", ["result", "gate", "detail"], rows)
+
+
+def _gate_summary(result: EvaluationResult) -> str:
+    if not result.gates:
+        return "gates: none configured (metrics.gates in mlprod.yaml)"
+    failed = sum(not g.passed for g in result.gates)
+    counts = f"{len(result.gates) - failed} passed, {failed} failed"
+    if not result.gates_enforced:
+        return f"gates: not enforced (--no-gate); {counts}"
+    return f"gates: {counts}"
+
+
+def _meta(result: EvaluationResult) -> list[str]:
+    """Where the numbers come from: model, data, project, run."""
+    primary = result.primary
+    data = result.data or {}
+    lines = [f"{primary.name} ({primary.kind}) on {data.get('source') or 'the data'}"]
+    facts = []
+    if data.get("rows") is not None:
+        facts.append(f"{data['rows']} rows")
+    if data.get("sha256"):
+        facts.append(f"sha256 {str(data['sha256'])[:12]}")
+    if facts:
+        lines[0] += f" ({', '.join(facts)})"
+    run = [f"project {result.project}"] if result.project else []
+    if result.run_id:
+        run.append(f"run {result.run_id}" + (" (stored)" if result.stored else ""))
+    if result.created_at:
+        run.append(str(result.created_at))
+    if run:
+        lines.append(", ".join(run))
+    return lines
+
+
+def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[_Grid]:
+    grids = [_class_grid(result.primary, all_metrics=all_metrics)]
+    comparison = _comparison_grid(result)
+    if comparison is not None:
+        grids.append(comparison)
+    grids += _slice_grids(result.primary)
+    return grids
+
+
+# --- table -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _table_reads_markup() -> bool:
+    # render.table hands cells to Rich, which reads "[b]" as markup and drops it; a
+    # class named "[b]" must still print as itself, whichever way render.table goes.
+    return "[b]" not in table(["x"], [["[b]"]])
+
+
+def _plain(text: str) -> str:
+    if _table_reads_markup():
+        from rich.markup import escape
+
+        return escape(text)
+    return text
+
+
+def _text_grid(grid: _Grid) -> str:
+    body = table(
+        [_plain(h) for h in grid.headers],
+        [[_plain(cell.text) for cell in row] for row in grid.rows],
+        title=grid.title,
+        right=sorted(grid.right),
+    )
+    # Rich ends the table with an empty line: one blank line before the notes, none after.
+    return "\n".join([body.rstrip(), *([""] if grid.notes else []), *grid.notes])
+
+
+def _split_columns(grid: _Grid, at: int) -> list[_Grid]:
+    """The grid as two: its columns before ``at``, then the first column and the rest."""
+    first = _Grid(grid.title, grid.headers[:at], [row[:at] for row in grid.rows], grid.right)
+    second = _Grid(
+        f"{grid.title}, more metrics",
+        [grid.headers[0], *grid.headers[at:]],
+        [[row[0], *row[at:]] for row in grid.rows if any(c.text for c in row[at:])],
+        {i - at + 1 for i in grid.right if i >= at},
+        grid.notes,
+    )
+    return [first, second]
+
+
+def render_table(result: EvaluationResult, *, all_metrics: bool = False) -> str:
+    """The report for people: plain-text tables, undefined values as ``—`` with the reason."""
+    parts = ["\n".join(_meta(result))]
+    grids = _sections(result, all_metrics=all_metrics)
+    if all_metrics:
+        # 21 columns do not fit a terminal: the extra metrics get a table of their own.
+        grids[0:1] = _split_columns(grids[0], len(TABLE_COLUMNS))
+    parts += [_text_grid(grid) for grid in grids]
+    gates = _gate_grid(result)
+    summary = _gate_summary(result)
+    parts.append(summary if gates is None else f"{_text_grid(gates)}\n{summary}")
+    return "\n\n".join(parts) + "\n"
+
+
+# --- json --------------------------------------------------------------------------------------
+
+
+def _clean(data: Any) -> Any:
+    """JSON-ready data: numpy scalars to Python, NaN and infinity to None."""
+    if isinstance(data, Mapping):
+        return {str(k): _clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_clean(v) for v in data]
+    if hasattr(data, "tolist") and not isinstance(data, (str, bytes)):
+        return _clean(data.tolist())
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
+
+
+def _classes_json(report: Report) -> list[dict[str, Any]]:
+    from mlprod_cli.core.metrics import METRIC_NAMES
+
+    return [
+        {
+            "label": cls.label,
+            "tp": cls.tp,
+            "fp": cls.fp,
+            "fn": cls.fn,
+            "tn": cls.tn,
+            "support": cls.support,
+            "share": cls.share,
+            **{name: cls.metrics[name].value for name in METRIC_NAMES},
+            "undefined": {
+                name: cls.metrics[name].reason
+                for name in METRIC_NAMES
+                if not cls.metrics[name].defined
+            },
+        }
+        for cls in report.classes
+    ]
+
+
+def _averages_json(report: Report) -> dict[str, Any]:
+    out = {}
+    for kind, values in report.averages.items():
+        out[kind] = {
+            **{name: v.value for name, v in values.items()},
+            "undefined": {name: v.reason for name, v in values.items() if not v.defined},
+            "skipped": {name: list(v.skipped) for name, v in values.items() if v.skipped},
+        }
+    return out
+
+
+def _custom_json(report: Report) -> dict[str, Any]:
+    # Nested, not flat: a custom metric may be called anything, even "undefined".
+    return {
+        "metrics": {name: v.value for name, v in report.custom.items()},
+        "undefined": {name: v.reason for name, v in report.custom.items() if not v.defined},
+    }
+
+
+def _report_json(report: Report) -> dict[str, Any]:
+    return {
+        "n_samples": report.n_samples,
+        "classes": _classes_json(report),
+        "averages": _averages_json(report),
+        "accuracy": report.accuracy.value,
+        "custom": _custom_json(report),
+    }
+
+
+def _model_json(evaluated: Evaluated) -> dict[str, Any]:
+    return {"name": evaluated.name, "version": evaluated.version, "kind": evaluated.kind}
+
+
+def json_data(result: EvaluationResult) -> dict[str, Any]:
+    """The JSON document as Python data (what :func:`render_json` serialises)."""
+    primary = result.primary
+    report = primary.report
+    body = _report_json(report)
+    all_labels: list[str | None] = [*report.labels, None]
+    data = {
+        "project": result.project,
+        "run_id": result.run_id,
+        "created_at": result.created_at,
+        "stored": result.stored,
+        "data": result.data,
+        "model": _model_json(primary),
+        "n_samples": body["n_samples"],
+        "classes": body["classes"],
+        "averages": body["averages"],
+        "accuracy": body["accuracy"],
+        "custom": body["custom"],
+        "confusion": {"labels": list(report.labels), "matrix": report.confusion.tolist()},
+        "comparisons": [
+            {**_model_json(other), **_report_json(other.report)} for other in result.comparisons
+        ],
+        "slices": {
+            column: {
+                value: {
+                    "support": r.n_samples,
+                    "accuracy": r.accuracy.value,
+                    "classes": _classes_json(r),
+                    "averages": _averages_json(r),
+                }
+                for value, r in groups.items()
+            }
+            for column, groups in primary.slices.items()
+        },
+        "slice_gaps": {
+            column: {gap.ref: gap.gap for gap in _gaps(groups, all_labels)}
+            for column, groups in primary.slices.items()
+        },
+        "gates": [
+            {
+                "name": g.name,
+                "kind": g.kind,
+                "passed": g.passed,
+                "value": g.value,
+                "detail": g.detail,
+            }
+            for g in result.gates
+        ],
+        "gates_enforced": result.gates_enforced,
+        "passed": result.passed,
+        "warnings": list(result.warnings),
+    }
+    return _clean(data)
+
+
+def render_json(result: EvaluationResult) -> str:
+    """The report for machines: stable keys (docs/evaluate.md), ``null`` for undefined values."""
+    return to_json(json_data(result)) + "\n"
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+# Markdown that could fire inside a cell; "_" only at a word's edge (f1_score stays as is).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|#~]|(?<!\w)_|_(?!\w))")
+
+
+def _md(text: str) -> str:
+    """Text that GitHub renders as itself inside a table cell: no HTML, no markup, no pipes."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = " ".join(text.splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_grid(grid: _Grid, *, heading: str = "###") -> str:
+    align = ["---:" if i in grid.right else "---" for i in range(len(grid.headers))]
+    lines = [f"{heading} {_md(grid.title)}", ""]
+    lines.append("| " + " | ".join(_md(h) for h in grid.headers) + " |")
+    lines.append("|" + "|".join(align) + "|")
+    for row in grid.rows:
+        lines.append("| " + " | ".join(_md(cell.text) for cell in row) + " |")
+    if grid.notes:
+        lines.append("")
+        lines += [f"- {_md(note)}" for note in grid.notes]
+    return "\n".join(lines)
+
+
+def _headline(result: EvaluationResult) -> tuple[bool, str]:
+    """(passed, ``model v0003: 1 of 3 gates failed``)."""
+    name = result.primary.name
+    failed = sum(not g.passed for g in result.gates)
+    if not result.gates:
+        text = f"{name}: no gates"
+    elif failed:
+        text = f"{name}: {failed} of {len(result.gates)} gates failed"
+    else:
+        text = f"{name}: all {len(result.gates)} gates passed"
+    if result.gates and not result.gates_enforced:
+        text += " (not enforced)"
+    return not failed, text
+
+
+def render_markdown(result: EvaluationResult, *, all_metrics: bool = False) -> str:
+    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+    passed, headline = _headline(result)
+    parts = [f"## {'✅' if passed else '❌'} {_md(headline)}", "  \n".join(map(_md, _meta(result)))]
+    if result.warnings:
+        parts.append("\n".join(f"> **warning:** {_md(w)}" for w in result.warnings))
+    parts += [_md_grid(grid) for grid in _sections(result, all_metrics=all_metrics)]
+    gates = _gate_grid(result)
+    if gates is not None:
+        for row in gates.rows:
+            status = row[0].text
+            row[0] = _Cell(f"{'✅' if status == 'PASS' else '❌'} {status}")
+        parts.append(_md_grid(gates))
+    parts.append(_md(_gate_summary(result)))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- junit -------------------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot carry, even escaped.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: Any) -> str:
+    return _XML_INVALID.sub("\ufffd", "" if text is None else str(text))
+
+
+def _metric_lines(cls: Any) -> str:
+    from mlprod_cli.core.metrics import METRIC_NAMES
+
+    lines = [f"tp={cls.tp} fp={cls.fp} fn={cls.fn} tn={cls.tn} support={cls.support}"]
+    for name in METRIC_NAMES:
+        value = cls.metrics[name]
+        lines.append(
+            f"{name}={number(value.value)}"
+            if value.defined
+            else f"{name}=undefined ({value.reason})"
+        )
+    return "\n".join(lines)
+
+
+def render_junit(result: EvaluationResult) -> str:
+    """JUnit XML: each gate a ``<testcase>`` (failed ones ``<failure>``), each class one more.
+
+    Gates are the suite ``mlprod evaluate``; with ``--no-gate`` a failed gate is
+    ``<skipped message="not enforced">`` instead. The suite ``mlprod evaluate metrics``
+    has one passing test case per class, its metrics in ``<system-out>``.
+    """
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="mlprod evaluate")
+    gates = ET.SubElement(root, "testsuite", name="mlprod evaluate")
+    properties = ET.SubElement(gates, "properties")
+    facts = {
+        "model": result.primary.name,
+        "version": result.primary.version,
+        "project": result.project,
+        "run_id": result.run_id,
+        "data": (result.data or {}).get("source"),
+        "gates_enforced": str(result.gates_enforced).lower(),
+    }
+    for key, value in facts.items():
+        if value is not None:
+            ET.SubElement(properties, "property", name=key, value=_xml(value))
+    failures = skipped = 0
+    for gate in result.gates:
+        case = ET.SubElement(gates, "testcase", classname="mlprod.gates", name=_xml(gate.name))
+        if gate.passed:
+            ET.SubElement(case, "system-out").text = _xml(gate.detail)
+        elif result.gates_enforced:
+            failures += 1
+            failure = ET.SubElement(
+                case, "failure", message=_xml(gate.detail), type=_xml(gate.kind)
+            )
+            failure.text = _xml(f"{gate.name}: {gate.detail}")
+        else:
+            skipped += 1
+            ET.SubElement(case, "skipped", message="not enforced").text = _xml(gate.detail)
+    _suite_counts(gates, len(result.gates), failures, skipped, result.created_at)
+
+    metrics = ET.SubElement(root, "testsuite", name="mlprod evaluate metrics")
+    for cls in result.primary.report.classes:
+        case = ET.SubElement(metrics, "testcase", classname="mlprod.metrics", name=_xml(cls.label))
+        ET.SubElement(case, "system-out").text = _xml(_metric_lines(cls))
+    n_classes = len(result.primary.report.classes)
+    _suite_counts(metrics, n_classes, 0, 0, result.created_at)
+    _suite_counts(root, len(result.gates) + n_classes, failures, skipped, None)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite_counts(
+    element: Any, tests: int, failures: int, skipped: int, timestamp: str | None
+) -> None:
+    element.set("tests", str(tests))
+    element.set("failures", str(failures))
+    element.set("errors", "0")
+    element.set("skipped", str(skipped))
+    if timestamp:
+        element.set("timestamp", _xml(timestamp))
+
+
+# --- html --------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
+max-width:1200px;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
+.meta{color:#57606a}.badge{border-radius:4px;padding:.1em .5em;color:#fff;font-size:.9em}
+.pass{background:#1a7f37}.fail{background:#cf222e}
+table{border-collapse:collapse;margin:.5rem 0;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #d0d7de;padding:.25em .6em;white-space:nowrap}
+th{background:#f6f8fa}td.num{text-align:right}td.undefined{color:#8c959f;cursor:help}
+tr.summary td{background:#f6f8fa}ul.notes{color:#57606a;margin:.25rem 0}
+.warning{background:#fff8c5;border:1px solid #d4a72c;padding:.5em;border-radius:4px}
+img{max-width:100%;height:auto}.note{color:#57606a;font-style:italic}
+"""
+
+
+def _h(text: Any) -> str:
+    from html import escape
+
+    return escape("" if text is None else str(text), quote=True)
+
+
+def _html_grid(
+    grid: _Grid, *, summary_rows: Iterable[str] = ("macro avg", "weighted avg", "accuracy")
+) -> str:
+    summary = set(summary_rows)
+    out = [f"<h3>{_h(grid.title)}</h3>", "<table>", "<thead><tr>"]
+    out += [f"<th>{_h(h)}</th>" for h in grid.headers]
+    out.append("</tr></thead><tbody>")
+    for row in grid.rows:
+        css = ' class="summary"' if row and row[0].text in summary else ""
+        out.append(f"<tr{css}>")
+        for i, cell in enumerate(row):
+            classes = (["num"] if i in grid.right else []) + (["undefined"] if cell.reason else [])
+            if cell.status != "ok":
+                classes.append(f"is-{cell.status}")
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
+            if cell.reason:
+                attrs += f' title="{_h(cell.reason)}"'
+            out.append(f"<td{attrs}>{_h(cell.text)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    if grid.notes:
+        out.append(
+            '<ul class="notes">' + "".join(f"<li>{_h(n)}</li>" for n in grid.notes) + "</ul>"
+        )
+    return "\n".join(out)
+
+
+def _check_matplotlib() -> None:
+    from mlprod_cli.errors import UsageError
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--format html needs matplotlib (pip install matplotlib)") from None
+
+
+def _mpl(text: str, limit: int = 40) -> str:
+    """A label as matplotlib draws it literally: no mathtext from ``$``, not too long."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def _figure(width: float, height: float) -> Any:
+    # Figure with an Agg canvas, not pyplot: no GUI backend, no global state to leak.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _confusion_png(report: Report) -> str:
+    """Counts in each cell, coloured by the share of the true class (row) they hold."""
+    import numpy as np
+
+    matrix = np.asarray(report.confusion)
+    k = len(report.labels)
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    side = min(3.0 + 0.55 * k, 14.0)
+    figure = _figure(side + 1.5, side)
+    axes = figure.add_subplot()
+    image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    names = [_mpl(label, 25) for label in report.labels]
+    axes.set_xticks(range(k), names, rotation=45, ha="right")
+    axes.set_yticks(range(k), names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if k <= 25:
+        for i in range(k):
+            for j in range(k):
+                axes.text(
+                    j,
+                    i,
+                    str(int(matrix[i, j])),
+                    ha="center",
+                    va="center",
+                    fontsize=9 if k <= 10 else 7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
+    figure.colorbar(image, ax=axes, label="share of the true class", shrink=0.8)
+    return _png(figure)
+
+
+def _curve_inputs(
+    curves: Mapping[str, tuple[Any, Any, Sequence[Any]]],
+) -> tuple[list[tuple[str, Any, Any, list[str]]], list[str]]:
+    """Per model: true labels as text, scores, and the classes of the score columns."""
+    import numpy as np
+
+    from mlprod_cli.errors import DataError
+
+    models, skipped = [], []
+    for name, (y_true, scores, columns) in curves.items():
+        if scores is None:
+            skipped.append(f"{name}: no scores")
+            continue
+        truth = np.asarray(y_true).astype(str)
+        arr = np.asarray(scores, dtype=float)
+        columns = [str(c) for c in columns]
+        if arr.ndim != 2 or arr.shape != (len(truth), len(columns)):
+            raise DataError(
+                f"curves of {name}: scores must have shape ({len(truth)}, {len(columns)}), got {arr.shape}"
+            )
+        models.append((name, truth, arr, columns))
+    return models, skipped
+
+
+def _curves_png(
+    labels: Sequence[str], models: list[tuple[str, Any, Any, list[str]]], kind: str
+) -> tuple[str, list[str]]:
+    """One panel per class (one-vs-rest), one line per model; and what was left out."""
+    import numpy as np
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    notes = []
+    drawable = []
+    for label in labels:
+        present = [
+            m for m in models if label in m[3] and 0 < int(np.sum(m[1] == label)) < len(m[1])
+        ]
+        if present:
+            drawable.append((label, present))
+        else:
+            notes.append(f"{label}: only one class present in y_true (no curve)")
+    if len(drawable) > _MAX_CURVE_CLASSES:
+        notes.append(f"the first {_MAX_CURVE_CLASSES} of {len(drawable)} classes are drawn")
+        drawable = drawable[:_MAX_CURVE_CLASSES]
+    if not drawable:
+        return "", notes
+    columns = min(3, len(drawable))
+    rows = math.ceil(len(drawable) / columns)
+    figure = _figure(4.2 * columns, 3.8 * rows)
+    for index, (label, present) in enumerate(drawable):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        for name, truth, scores, classes in present:
+            positive = truth == label
+            score = scores[:, classes.index(label)]
+            if kind == "roc":
+                fpr, tpr, _ = roc_curve(positive, score)
+                axes.plot(fpr, tpr, label=_mpl(f"{name} (AUROC {auc(fpr, tpr):.3f})", 60))
+            else:
+                precision, recall, _ = precision_recall_curve(positive, score)
+                ap = average_precision_score(positive, score)
+                axes.step(recall, precision, where="post", label=_mpl(f"{name} (AP {ap:.3f})", 60))
+        if kind == "roc":
+            axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1)
+            axes.set_xlabel("false positive rate")
+            axes.set_ylabel("true positive rate")
+        else:
+            prevalence = float(np.mean(present[0][1] == label))
+            axes.axhline(prevalence, linestyle=":", color="grey", linewidth=1)
+            axes.set_xlabel("recall")
+            axes.set_ylabel("precision")
+        axes.set_xlim(-0.02, 1.02)
+        axes.set_ylim(-0.02, 1.02)
+        axes.set_title(_mpl(label), fontsize=10)
+        axes.legend(fontsize=7, loc="lower right" if kind == "roc" else "lower left")
+        axes.grid(True, alpha=0.3)
+    return _png(figure), notes
+
+
+def render_html(
+    result: EvaluationResult,
+    curves: Mapping[str, tuple[Any, Any, Sequence[Any]]] | None = None,
+    *,
+    all_metrics: bool = False,
+) -> str:
+    """One self-contained HTML file: the tables, a confusion heatmap, ROC and PR curves.
+
+    ``curves`` maps a model name to ``(y_true, scores, labels)``: the true labels, an
+    ``(n_samples, len(labels))`` array of scores (column ``j`` for ``labels[j]``) and the
+    classes; the report keeps no per-sample scores, so without ``curves`` (or when a
+    model's scores are None) only the confusion matrix is drawn. Images are PNGs in
+    ``data:`` URIs; nothing is loaded from anywhere else.
+
+    Raises :class:`~mlprod_cli.errors.UsageError` when matplotlib is not installed.
+    """
+    _check_matplotlib()
+    passed, headline = _headline(result)
+    report = result.primary.report
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>mlprod evaluate: {_h(result.primary.name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f'<h1><span class="badge {"pass" if passed else "fail"}">{"PASS" if passed else "FAIL"}</span> '
+        f"{_h(headline)}</h1>",
+    ]
+    out += [f'<p class="meta">{_h(line)}</p>' for line in _meta(result)]
+    out += [f'<p class="warning">warning: {_h(w)}</p>' for w in result.warnings]
+
+    grids = _sections(result, all_metrics=all_metrics)
+    out += ["<h2>Per class</h2>", _html_grid(grids[0])]
+    out += [
+        "<h2>Confusion matrix</h2>",
+        f'<img alt="confusion matrix of {_h(result.primary.name)}" src="{_confusion_png(report)}">',
+    ]
+    out.append("<h2>ROC and precision–recall curves</h2>")
+    models, skipped = _curve_inputs(curves or {})
+    if not models:
+        out.append(
+            '<p class="note">No curves: they need the per-sample scores, which were not given'
+            + (f" ({_h('; '.join(skipped))})" if skipped else "")
+            + ".</p>"
+        )
+    else:
+        for kind, title in (("roc", "ROC curves"), ("pr", "Precision–recall curves")):
+            png, notes = _curves_png(report.labels, models, kind)
+            out.append(f"<h3>{title} (one class against the rest)</h3>")
+            if png:
+                out.append(f'<img alt="{_h(title)}" src="{png}">')
+            notes = skipped + notes
+            if notes:
+                out.append(
+                    '<ul class="notes">' + "".join(f"<li>{_h(n)}</li>" for n in notes) + "</ul>"
+                )
+    rest = grids[1:]
+    if result.comparisons:
+        out += ["<h2>Compared</h2>", _html_grid(rest.pop(0))]
+    if rest:
+        out.append("<h2>Slices</h2>")
+        out += [_html_grid(grid) for grid in rest]
+    out.append("<h2>Gates</h2>")
+    gates = _gate_grid(result)
+    if gates is not None:
+        out.append(_html_grid(gates, summary_rows=()))
+    out.append(f"<p>{_h(_gate_summary(result))}</p>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+
+def render(
+    result: EvaluationResult,
+    fmt: str,
+    *,
+    all_metrics: bool = False,
+    curves: Mapping[str, tuple[Any, Any, Sequence[Any]]] | None = None,
+) -> str:
+    """``result`` rendered as ``fmt``: one of :data:`FORMATS`.
+
+    ``all_metrics`` adds :data:`ALL_METRICS_COLUMNS` to the table, Markdown and HTML
+    (JSON and JUnit always carry every metric); ``curves`` is for HTML only.
+    """
+    from mlprod_cli.errors import UsageError
+
+    if fmt == "table":
+        return render_table(result, all_metrics=all_metrics)
+    if fmt == "json":
+        return render_json(result)
+    if fmt == "markdown":
+        return render_markdown(result, all_metrics=all_metrics)
+    if fmt == "junit":
+        return render_junit(result)
+    if fmt == "html":
+        return render_html(result, curves, all_metrics=all_metrics)
+    raise UsageError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")

@@ -1,0 +1,661 @@
+"""``mlprod skew``'s result as a table, JSON, Markdown, JUnit XML or one HTML file.
+
+Every format renders the same :class:`~mlprod_cli.core.skew_run.SkewRun` from the same
+sections, built once here: the features (a row each, the statistics that have a
+threshold, the null rates and the value counts), the schema findings, the predictions
+(drift, prediction mismatch, score difference) and the notes. An undefined statistic is
+``—`` with its reason listed under the table (in HTML, on hover). The HTML report adds,
+per feature, the training and serving distributions overlaid as an embedded PNG: the
+share of values in each PSI bin (the training deciles) for a numeric feature, the share
+of the categories that moved most for a categorical one.
+
+docs/skew.md documents every format and every JSON key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from mlprod_cli.render import number, table, to_json
+from mlprod_cli.render.evaluate import (
+    _CSS,
+    _Cell,
+    _check_matplotlib,
+    _clean,
+    _figure,
+    _Grid,
+    _h,
+    _md,
+    _mpl,
+    _plain,
+    _png,
+    _xml,
+)
+from mlprod_cli.render.evaluate import (
+    _html_grid as _html_table,
+)
+
+if TYPE_CHECKING:
+    from mlprod_cli.core.skew import FeatureSkew, SkewRun
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "FORMATS",
+    "check_html",
+    "failed",
+    "headline",
+    "json_data",
+    "render",
+    "render_html",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_table",
+]
+
+FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit", "html")
+
+FEATURE_COLUMNS: tuple[str, ...] = ("psi", "ks", "wasserstein", "js", "linf")
+"""The statistics shown as columns of the feature table (null rates have their own)."""
+
+_PREDICTION_STATS = ("psi", "js", "linf", "prediction_mismatch", "score_diff")
+_RANK = {"ok": 0, "warn": 1, "fail": 2}
+_MAX_BARS = 15  # categories drawn per categorical plot
+_UNDEFINED = "—"
+
+
+def check_html() -> None:
+    """UsageError when ``--format html`` cannot be drawn (no matplotlib): before any work."""
+    _check_matplotlib()
+
+
+def failed(run: SkewRun, fail_on: str = "fail") -> bool:
+    """Whether the run should exit 1: something fails, or with ``fail_on="warn"`` warns."""
+    return _RANK[run.report.status] >= _RANK[fail_on]
+
+
+def _flagged(run: SkewRun) -> dict[str, list[str]]:
+    """Names of what fails and what warns: features, extra columns, the predictions."""
+    out: dict[str, list[str]] = {"fail": [], "warn": []}
+    report = run.report
+    for f in report.features:
+        if f.status in out:
+            out[f.status].append(f.name)
+    for x in report.schema:
+        if x.kind == "extra_column" and x.status in out:
+            out[x.status].append(x.column)
+    if report.predictions is not None and report.predictions.status in out:
+        out[report.predictions.status].append("prediction")
+    return out
+
+
+def headline(run: SkewRun, fail_on: str = "fail") -> str:
+    """``skew FAIL: 2 fail (diameter_mm, sex), 1 warns (color_count) of 8 features``."""
+    flagged = _flagged(run)
+    n = len(run.report.features)
+    parts = []
+    if flagged["fail"]:
+        parts.append(f"{len(flagged['fail'])} fail ({_names(flagged['fail'])})")
+    if flagged["warn"]:
+        verb = "warn" if len(flagged["warn"]) > 1 else "warns"
+        parts.append(f"{len(flagged['warn'])} {verb} ({_names(flagged['warn'])})")
+    text = ", ".join(parts) if parts else "all ok"
+    status = run.report.status.upper()
+    suffix = " (--fail-on warn)" if fail_on == "warn" and run.report.status == "warn" else ""
+    return f"skew {status}{suffix}: {text}; {n} feature{'s' if n != 1 else ''} compared"
+
+
+def _names(items: list[str], limit: int = 6) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _meta(run: SkewRun) -> list[str]:
+    ref, cur = run.reference, run.current
+    lines = []
+    who = [f"model {run.version}" if run.version else "no model version"]
+    if run.project:
+        who.append(f"project {run.project}")
+    lines.append(", ".join(who))
+    facts = [f"{ref.get('rows', 0):,} rows"]
+    if ref.get("sha256"):
+        facts.append(f"sha256 {str(ref['sha256'])[:12]}")
+    if ref.get("cached"):
+        facts.append("summary from the cache")
+    what = ref.get("kind", "file")
+    source = ref.get("source", "")
+    lines.append(
+        f"reference: {what + ' ' + source if what == 'file' else f'{what} of {run.version} ({source})'}, {', '.join(facts)}"
+    )
+    files = cur.get("files") or []
+    shown = f"{cur.get('kind', 'files')} {cur.get('source', '')}".strip()
+    count = (
+        f"{len(files)} file{'s' if len(files) != 1 else ''}, "
+        if cur.get("kind") == "request log"
+        else ""
+    )
+    lines.append(f"current: {shown} ({count}{cur.get('rows', 0):,} rows)")
+    return lines
+
+
+def _prediction_line(run: SkewRun) -> str:
+    info = run.prediction_skew
+    if info.get("checked"):
+        text = f"prediction skew: {info['rows']:,} served rows re-scored offline with {run.version}"
+        if info.get("score_rows"):
+            text += f" ({info['score_rows']:,} with scores)"
+        return text
+    return f"prediction skew: not checked ({info.get('reason') or 'no served predictions'})"
+
+
+# --- the sections, built once for every format -----------------------------------------------
+
+
+def _stat_cell(f: FeatureSkew, name: str) -> _Cell:
+    stat = f.statistics.get(name)
+    if stat is None:
+        return _Cell("")
+    if stat.value is None:
+        return _Cell(_UNDEFINED, stat.reason or "undefined")
+    text = number(stat.value)
+    if stat.status != "ok":
+        text += f" {stat.status}"
+    return _Cell(text, status=stat.status)
+
+
+def _null_cell(f: FeatureSkew) -> _Cell:
+    ref = f.null_rate_reference
+    cur = f.null_rate_current
+    stat = f.statistics.get("null_rate")
+    if cur is None:
+        return _Cell(_UNDEFINED, (stat.reason if stat else None) or "no serving values")
+    text = f"{ref:.1%} → {cur:.1%}"
+    status = stat.status if stat is not None else "ok"
+    return _Cell(text + ("" if status == "ok" else f" {status}"), status=status)
+
+
+def _status_text(status: str) -> str:
+    return status if status == "ok" else status.upper()
+
+
+def _feature_grid(run: SkewRun) -> _Grid:
+    headers = ["feature", "kind", "status", *FEATURE_COLUMNS, "null rate", "values ref / cur"]
+    rows = []
+    for f in run.report.features:
+        row = [_Cell(f.name), _Cell(f.kind), _Cell(_status_text(f.status), status=f.status)]
+        row += [_stat_cell(f, name) for name in FEATURE_COLUMNS]
+        row.append(_null_cell(f))
+        row.append(_Cell(f"{f.values_reference:,} / {f.values_current:,}"))
+        rows.append(row)
+    grid = _Grid(
+        f"features ({len(rows)})",
+        headers,
+        rows,
+        right=set(range(3, len(headers))),
+    )
+    grid.notes = _reason_notes(grid)
+    sampled = [f.name for f in run.report.features if f.sampled]
+    if sampled:
+        grid.notes.append(
+            f"ks and wasserstein of {_names(sampled)} are estimated from samples of {run.report.sample_size:,} values"
+        )
+    return grid
+
+
+def _reason_notes(grid: _Grid) -> list[str]:
+    """``— ks of a, b: no values in the serving data``, one line per column and reason."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in grid.rows:
+        for header, cell in zip(grid.headers[1:], row[1:], strict=True):
+            if cell.reason is not None:
+                grouped.setdefault((header, cell.reason), []).append(row[0].text)
+    return [
+        f"{_UNDEFINED} {header} of {_names(labels)}: {reason}"
+        for (header, reason), labels in grouped.items()
+    ]
+
+
+def _schema_grid(run: SkewRun) -> _Grid | None:
+    findings = run.report.schema
+    if not findings:
+        return None
+    rows = [
+        [
+            _Cell(_status_text(x.status), status=x.status),
+            _Cell(x.kind),
+            _Cell(x.column),
+            _Cell(x.message),
+        ]
+        for x in findings
+    ]
+    return _Grid(f"schema findings ({len(rows)})", ["status", "finding", "column", "detail"], rows)
+
+
+def _prediction_grid(run: SkewRun) -> _Grid | None:
+    p = run.report.predictions
+    if p is None:
+        return None
+    rows = []
+    for name in _PREDICTION_STATS:
+        stat = p.statistics.get(name)
+        if stat is None:
+            continue
+        value = _stat_cell(p, name)
+        rows.append(
+            [
+                _Cell(name),
+                value,
+                _Cell("" if stat.warn is None else f"{stat.warn:g}"),
+                _Cell("" if stat.fail is None else f"{stat.fail:g}"),
+                _Cell(_status_text(stat.status), status=stat.status),
+            ]
+        )
+    grid = _Grid(
+        f"predictions: {_status_text(p.status)}",
+        ["statistic", "value", "warn above", "fail above", "status"],
+        rows,
+        right={1, 2, 3},
+    )
+    grid.notes = _reason_notes(grid)
+    summary = p.summary or {}
+    if summary.get("compared"):
+        grid.notes.append(
+            f"{summary['mismatches']:,} of {summary['compared']:,} served classes differ from the offline ones"
+        )
+    if summary.get("score_diff_max") is not None:
+        grid.notes.append(f"largest score difference: {summary['score_diff_max']:.6f}")
+    grid.notes.append(_prediction_line(run))
+    return grid
+
+
+def _sections(run: SkewRun) -> list[_Grid]:
+    grids = [_feature_grid(run)]
+    for grid in (_schema_grid(run), _prediction_grid(run)):
+        if grid is not None:
+            grids.append(grid)
+    return grids
+
+
+def _threshold_line(run: SkewRun) -> str:
+    shown = []
+    for name, t in run.report.thresholds.items():
+        warn = "—" if t.warn is None else f"{t.warn:g}"
+        fail = "—" if t.fail is None else f"{t.fail:g}"
+        shown.append(f"{name} {warn}/{fail}")
+    return "thresholds (warn/fail above): " + ", ".join(shown)
+
+
+# --- table -------------------------------------------------------------------------------------
+
+
+def _text_grid(grid: _Grid) -> str:
+    body = table(
+        [_plain(h) for h in grid.headers],
+        [[_plain(cell.text) for cell in row] for row in grid.rows],
+        title=grid.title,
+        right=sorted(grid.right),
+    )
+    return "\n".join([body.rstrip(), *([""] if grid.notes else []), *grid.notes])
+
+
+def render_table(run: SkewRun, *, fail_on: str = "fail") -> str:
+    """The report for people: plain-text tables, undefined values as ``—`` with the reason."""
+    parts = [headline(run, fail_on), "\n".join(_meta(run))]
+    parts += [_text_grid(grid) for grid in _sections(run)]
+    if run.report.predictions is None:
+        parts.append(_prediction_line(run))
+    if run.notes:
+        parts.append("\n".join(f"note: {n}" for n in run.notes))
+    parts.append(_threshold_line(run))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- json --------------------------------------------------------------------------------------
+
+
+def json_data(run: SkewRun, *, fail_on: str = "fail") -> dict[str, Any]:
+    """The JSON document as Python data (what :func:`render_json` serialises)."""
+    from mlprod_cli.core.skew import to_dict
+
+    body = to_dict(run.report)
+    return _clean(
+        {
+            "status": body.pop("status"),
+            "failed": failed(run, fail_on),
+            "fail_on": fail_on,
+            "project": run.project,
+            "model_version": run.version,
+            "reference": run.reference,
+            "current": run.current,
+            **body,
+            "prediction_skew": run.prediction_skew,
+            "notes": list(run.notes),
+            "seconds": run.seconds,
+        }
+    )
+
+
+def render_json(run: SkewRun, *, fail_on: str = "fail") -> str:
+    """The report for machines: stable keys (docs/skew.md), ``null`` for undefined values."""
+    return to_json(json_data(run, fail_on=fail_on)) + "\n"
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+
+def _md_grid(grid: _Grid) -> str:
+    align = ["---:" if i in grid.right else "---" for i in range(len(grid.headers))]
+    lines = [f"### {_md(grid.title)}", ""]
+    lines.append("| " + " | ".join(_md(h) for h in grid.headers) + " |")
+    lines.append("|" + "|".join(align) + "|")
+    for row in grid.rows:
+        lines.append("| " + " | ".join(_md_cell(cell) for cell in row) + " |")
+    if grid.notes:
+        lines.append("")
+        lines += [f"- {_md(note)}" for note in grid.notes]
+    return "\n".join(lines)
+
+
+def _md_cell(cell: _Cell) -> str:
+    text = _md(cell.text)
+    return f"**{text}**" if cell.status == "fail" and text else text
+
+
+def render_markdown(run: SkewRun, *, fail_on: str = "fail") -> str:
+    """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+    icon = "❌" if failed(run, fail_on) else ("⚠️" if run.report.status == "warn" else "✅")
+    parts = [f"## {icon} {_md(headline(run, fail_on))}", "  \n".join(map(_md, _meta(run)))]
+    parts += [_md_grid(grid) for grid in _sections(run)]
+    if run.report.predictions is None:
+        parts.append(_md(_prediction_line(run)))
+    if run.notes:
+        parts.append("\n".join(f"> **note:** {_md(n)}" for n in run.notes))
+    parts.append(_md(_threshold_line(run)))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- junit -------------------------------------------------------------------------------------
+
+
+def _over(f: FeatureSkew) -> list[str]:
+    """``psi 0.3120 > 0.25`` for each statistic of ``f`` that is not ok."""
+    out = []
+    for name, stat in f.statistics.items():
+        if stat.status == "ok" or stat.value is None:
+            continue
+        level = stat.fail if stat.status == "fail" else stat.warn
+        value = abs(stat.value) if name == "null_rate" else stat.value
+        out.append(f"{name} {value:.4f} > {level:g} ({stat.status})")
+    return out
+
+
+def _feature_lines(f: FeatureSkew) -> str:
+    lines = [f"status={f.status} kind={f.kind} values={f.values_reference}/{f.values_current}"]
+    for name, stat in f.statistics.items():
+        lines.append(
+            f"{name}={number(stat.value)} ({stat.status})"
+            if stat.value is not None
+            else f"{name}=undefined ({stat.reason})"
+        )
+    return "\n".join(lines)
+
+
+def render_junit(run: SkewRun, *, fail_on: str = "fail") -> str:
+    """JUnit XML: a ``<testcase>`` per feature, per extra column and for the predictions.
+
+    A case fails (``<failure>``) when its status is fail, or warn with ``--fail-on
+    warn``; a warning that does not fail the run is in its ``<system-out>``.
+    """
+    import xml.etree.ElementTree as ET
+
+    limit = _RANK[fail_on]
+    root = ET.Element("testsuites", name="mlprod skew")
+    suite = ET.SubElement(root, "testsuite", name="mlprod skew")
+    properties = ET.SubElement(suite, "properties")
+    facts = {
+        "project": run.project,
+        "model_version": run.version,
+        "reference": run.reference.get("source"),
+        "current": run.current.get("source"),
+        "rows_reference": run.report.rows_reference,
+        "rows_current": run.report.rows_current,
+        "status": run.report.status,
+        "fail_on": fail_on,
+    }
+    for key, value in facts.items():
+        if value is not None:
+            ET.SubElement(properties, "property", name=key, value=_xml(value))
+    findings: dict[str, list[str]] = {}
+    for x in run.report.schema:
+        findings.setdefault(x.column, []).append(f"{x.kind} ({x.status}): {x.message}")
+    failures = 0
+    cases = 0
+
+    def case(classname: str, name: str, status: str, problems: list[str], out: str) -> None:
+        nonlocal failures, cases
+        cases += 1
+        element = ET.SubElement(suite, "testcase", classname=classname, name=_xml(name))
+        if _RANK[status] >= limit and status != "ok":
+            failures += 1
+            message = "; ".join(problems) or status
+            failure = ET.SubElement(element, "failure", message=_xml(message), type=status)
+            failure.text = _xml("\n".join([*problems, "", out]).strip())
+        else:
+            ET.SubElement(element, "system-out").text = _xml(
+                "\n".join([*(f"warn: {p}" for p in problems), out]).strip()
+            )
+
+    names = {f.name for f in run.report.features}
+    for f in run.report.features:
+        case(
+            "mlprod.skew.features",
+            f.name,
+            f.status,
+            _over(f) + findings.get(f.name, []),
+            _feature_lines(f),
+        )
+    for x in run.report.schema:
+        if x.column not in names:
+            case("mlprod.skew.schema", x.column, x.status, [f"{x.kind}: {x.message}"], "")
+    p = run.report.predictions
+    if p is not None:
+        case(
+            "mlprod.skew.predictions",
+            "prediction",
+            p.status,
+            _over(p),
+            _feature_lines(p) + "\n" + _prediction_line(run),
+        )
+    for element in (suite, root):
+        element.set("tests", str(cases))
+        element.set("failures", str(failures))
+        element.set("errors", "0")
+        element.set("skipped", "0")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- html --------------------------------------------------------------------------------------
+
+_SKEW_CSS = """
+.warn{background:#9a6700}.ok{background:#1a7f37}
+td.is-fail{color:#cf222e;font-weight:600}td.is-warn{color:#9a6700;font-weight:600}
+section.feature{margin:1.5rem 0;padding-top:.25rem;border-top:1px solid #d0d7de}
+section.feature h3{margin:.25rem 0}
+"""
+
+
+def _html_grid(grid: _Grid) -> str:
+    # No summary rows in a skew table: every row is a feature or a statistic.
+    return _html_table(grid, summary_rows=())
+
+
+def _edge(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _numeric_png(f: FeatureSkew) -> str | None:
+    d = f.distribution or {}
+    edges, ref, cur = d.get("edges"), d.get("reference"), d.get("current")
+    if not edges or not ref or not cur:
+        return None
+    labels = [f"≤ {_edge(edges[0])}"]
+    labels += [f"{_edge(a)} – {_edge(b)}" for a, b in itertools.pairwise(edges)]
+    labels.append(f"> {_edge(edges[-1])}")
+    return _bars_png(f, labels, ref, cur, horizontal=False, xlabel="training decile bins")
+
+
+def _categorical_png(f: FeatureSkew) -> str | None:
+    d = f.distribution or {}
+    categories, ref, cur = d.get("categories"), d.get("reference"), d.get("current")
+    if not categories:
+        return None
+    shown = min(len(categories), _MAX_BARS)
+    note = ""
+    total = d.get("total", len(categories))
+    if total > shown:
+        note = f"the {shown} of {total} categories that moved most"
+    return _bars_png(
+        f, [_mpl(str(c), 30) for c in categories[:shown]], ref[:shown], cur[:shown],
+        horizontal=True, xlabel=note,
+    )  # fmt: skip
+
+
+def _bars_png(
+    f: FeatureSkew,
+    labels: list[str],
+    ref: list[float],
+    cur: list[float],
+    *,
+    horizontal: bool,
+    xlabel: str,
+) -> str:
+    import numpy as np
+
+    k = len(labels)
+    figure = _figure(7.5, 1.2 + 0.32 * k) if horizontal else _figure(max(6.5, 0.75 * k), 3.2)
+    axes = figure.add_subplot()
+    where = np.arange(k)
+    width = 0.4
+    if horizontal:
+        axes.barh(where - width / 2, ref, width, label="training", color="#8c959f")
+        axes.barh(where + width / 2, cur, width, label="serving", color="#0969da", alpha=0.85)
+        axes.set_yticks(where, labels)
+        axes.invert_yaxis()
+        axes.set_xlabel(_mpl(("share of values; " + xlabel) if xlabel else "share of values", 80))
+    else:
+        axes.bar(where - width / 2, ref, width, label="training", color="#8c959f")
+        axes.bar(where + width / 2, cur, width, label="serving", color="#0969da", alpha=0.85)
+        axes.set_xticks(
+            where, [_mpl(label, 24) for label in labels], rotation=30, ha="right", fontsize=8
+        )
+        axes.set_ylabel("share of values")
+        axes.set_xlabel(xlabel)
+    axes.set_title(_mpl(f"{f.name}: {f.status}", 60), fontsize=10)
+    axes.legend(fontsize=8)
+    axes.grid(True, alpha=0.3, axis="x" if horizontal else "y")
+    return _png(figure)
+
+
+def _feature_stats_grid(f: FeatureSkew) -> _Grid:
+    rows = []
+    for name, stat in f.statistics.items():
+        value = _stat_cell(f, name)
+        if name == "null_rate":
+            value = _null_cell(f)
+        rows.append(
+            [
+                _Cell(name),
+                value,
+                _Cell("" if stat.warn is None else f"{stat.warn:g}"),
+                _Cell("" if stat.fail is None else f"{stat.fail:g}"),
+            ]
+        )
+    summary = f.summary or {}
+    notes = []
+    if "reference" in summary and "current" in summary:
+        for side in ("reference", "current"):
+            s = summary[side]
+            notes.append(
+                f"{side}: mean {number(s.get('mean'))}, std {number(s.get('std'))}, min {number(s.get('min'))}, max {number(s.get('max'))}"
+            )
+    grid = _Grid("", ["statistic", "value", "warn above", "fail above"], rows, right={1, 2, 3})
+    grid.notes = _reason_notes(grid) + notes
+    return grid
+
+
+def _feature_section(f: FeatureSkew, findings: list[Any]) -> str:
+    out = [
+        f'<section class="feature" id="feature-{_h(f.name)}">',
+        f'<h3><span class="badge {f.status}">{_h(f.status.upper())}</span> {_h(f.name)} '
+        f'<span class="meta">({_h(f.kind)}, {f.values_reference:,} training / {f.values_current:,} serving values)</span></h3>',
+    ]
+    out += [f'<p class="warning">{_h(x.kind)}: {_h(x.message)}</p>' for x in findings]
+    grid = _html_grid(_feature_stats_grid(f)).replace("<h3></h3>\n", "")
+    out.append(grid)
+    png = _numeric_png(f) if f.kind == "numeric" else _categorical_png(f)
+    if png:
+        out.append(f'<img alt="training and serving distributions of {_h(f.name)}" src="{png}">')
+    elif f.kind == "datetime":
+        out.append('<p class="note">Dates are compared by null rate and type only.</p>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def render_html(run: SkewRun, *, fail_on: str = "fail") -> str:
+    """One self-contained HTML file: the tables, and per feature both distributions overlaid.
+
+    Images are PNGs in ``data:`` URIs (matplotlib ``Figure`` with an Agg canvas, no
+    pyplot state); nothing is loaded from anywhere else.
+    """
+    _check_matplotlib()
+    status = run.report.status
+    badge = "fail" if failed(run, fail_on) else status
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>mlprod skew: {_h(run.version or run.reference.get('source'))}</title>",
+        f"<style>{_CSS}{_SKEW_CSS}</style></head><body>",
+        f'<h1><span class="badge {badge}">{_h(status.upper())}</span> {_h(headline(run, fail_on))}</h1>',
+    ]
+    out += [f'<p class="meta">{_h(line)}</p>' for line in _meta(run)]
+    out += [f'<p class="warning">note: {_h(n)}</p>' for n in run.notes]
+    grids = _sections(run)
+    out += ["<h2>Summary</h2>", _html_grid(grids[0])]
+    out += [_html_grid(grid) for grid in grids[1:]]
+    if run.report.predictions is None:
+        out.append(f"<p>{_h(_prediction_line(run))}</p>")
+    out.append(f'<p class="meta">{_h(_threshold_line(run))}</p>')
+    out.append("<h2>Features</h2>")
+    by_column: dict[str, list[Any]] = {}
+    for x in run.report.schema:
+        by_column.setdefault(x.column, []).append(x)
+    for f in run.report.features:
+        out.append(_feature_section(f, by_column.get(f.name, [])))
+    p = run.report.predictions
+    if p is not None:
+        out.append("<h2>Predictions</h2>")
+        out.append(_feature_section(p, []))
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --- dispatch ----------------------------------------------------------------------------------
+
+
+def render(run: SkewRun, fmt: str, *, fail_on: str = "fail") -> str:
+    """``run`` rendered as ``fmt``: one of :data:`FORMATS`."""
+    from mlprod_cli.errors import UsageError
+
+    renderers = {
+        "table": render_table,
+        "json": render_json,
+        "markdown": render_markdown,
+        "junit": render_junit,
+        "html": render_html,
+    }
+    if fmt not in renderers:
+        raise UsageError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")
+    return renderers[fmt](run, fail_on=fail_on)
