@@ -4,14 +4,14 @@ Already covered elsewhere, and not repeated here:
 
 * the store's own messages, reprs, logs and files without the password, wrong
   password and unreachable server, malformed URLs, and ``metrics history``
-  through the CLI (tests/adapters/test_store.py);
+  through the CLI (tests/adapters/store/test_postgres.py, test_base.py);
 * a tampered artifact and ``os.system`` planted in one refused by the registry,
-  and ``models activate`` refusing a tampered artifact (tests/core/test_registry.py,
-  tests/commands/test_train_models_predict.py);
+  and ``models activate`` refusing a tampered artifact (tests/core/registry/test_registry.py,
+  tests/commands/test_models.py);
 * ``-e`` answers with ``../``, absolute paths or Jinja expressions, and project
-  names that are paths (tests/core/test_scaffold.py);
+  names that are paths (tests/core/scaffold/test_scaffold.py);
 * ``prepare`` binding 127.0.0.1 and a real ``serve`` listening on loopback only
-  with the template's ``serve: {host: 127.0.0.1}`` (tests/core/test_serve.py,
+  with the template's ``serve: {host: 127.0.0.1}`` (tests/core/serve/test_server.py,
   tests/e2e/test_serve_e2e.py).
 
 Added here: the password through every command that touches the store or

@@ -1,22 +1,19 @@
-"""The metrics store on SQLite and on a real PostgreSQL server (tests/conftest.py).
+"""What every back end of the metrics store does alike, and its URLs (``_base.py``).
 
-Every behaviour test runs on both back ends; the concurrency test runs 8
-processes at once against each; the security tests prove that a password given
-in ``MLPROD_STORE_URL`` shows up in no message, log, repr or file.
+Every behaviour test runs on SQLite and on a real PostgreSQL server
+(tests/conftest.py), through the queries the :class:`Store` interface shares; the
+concurrency test runs 8 processes at once against each.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
-import traceback
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,11 +21,9 @@ import pytest
 
 from mlprod_cli.adapters.store import (
     ENV_VAR,
-    SCHEMA_VERSION,
     HistoryPoint,
     MetricKey,
     MetricRow,
-    PostgresStore,
     Run,
     SQLiteStore,
     StoreError,
@@ -37,54 +32,9 @@ from mlprod_cli.adapters.store import (
     resolve_url,
 )
 from mlprod_cli.errors import ConfigError
+from tests.adapters.store.runs import make_run
 
-REPO = Path(__file__).resolve().parents[2]
-T0 = datetime(2024, 7, 1, 12, 0, tzinfo=timezone.utc)
-
-
-def make_run(n: int, project: str = "skin", *, value: float | None = None, **kw) -> Run:
-    value = 0.5 + n / 100 if value is None else value
-    rows = kw.pop(
-        "rows",
-        (
-            MetricRow("accuracy", value),
-            MetricRow("recall", value, "melanoma"),
-            MetricRow("recall", value - 0.1, "nevus"),
-            MetricRow("recall", value - 0.05, "macro"),
-            MetricRow("recall", value - 0.2, "melanoma", "sex=female"),
-        ),
-    )
-    return Run(
-        run_id=kw.pop("run_id", f"run-{project}-{n}"),
-        created_at=kw.pop("created_at", T0 + timedelta(hours=n)),
-        project=project,
-        model_version=kw.pop("model_version", f"v{n}"),
-        model_kind=kw.pop("model_kind", "model"),
-        data_hash=kw.pop("data_hash", f"sha256:{n:04d}"),
-        source=kw.pop("source", "evaluate"),
-        gates_passed=kw.pop("gates_passed", n % 2 == 0),
-        rows=rows,
-    )
-
-
-def free_port() -> int:
-    """A port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store/metrics.db"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def store(store_url, tmp_path):
-    with open_store(store_url, root=tmp_path, env={}) as opened:
-        yield opened
+REPO = Path(__file__).resolve().parents[3]
 
 
 def as_set(run: Run) -> tuple:
@@ -355,68 +305,6 @@ def test_parallel_writers_lose_nothing(backend, request, tmp_path):
         ]
 
 
-# --------------------------------------------------------------------------- SQLite specifics
-
-
-def test_sqlite_creates_folder_schema_and_wal(tmp_path):
-    with open_store("sqlite:///.mlprod/metrics.db", root=tmp_path, env={}) as store:
-        assert isinstance(store, SQLiteStore)
-        assert store.path == tmp_path / ".mlprod" / "metrics.db"
-        store.add_run(make_run(1))
-    conn = sqlite3.connect(tmp_path / ".mlprod" / "metrics.db")
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-        str(SCHEMA_VERSION),
-    )
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"meta", "runs", "metrics"}
-    conn.close()
-
-
-def test_sqlite_busy_timeout_is_30_s(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path}/m.db", root=tmp_path, env={})
-    store.add_run(make_run(1))
-    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
-    store.close()
-
-
-def test_sqlite_absolute_path(tmp_path):
-    target = tmp_path / "abs" / "store.db"
-    with open_store(f"sqlite:///{target}", root=Path("/nonexistent"), env={}) as store:
-        assert store.path == target
-        store.add_run(make_run(1))
-    assert target.is_file()
-
-
-def test_reading_a_missing_sqlite_store_creates_nothing(tmp_path):
-    with open_store("sqlite:///.mlprod/metrics.db", root=tmp_path, env={}) as store:
-        assert store.runs("skin") == []
-        assert store.history("skin", "accuracy") == []
-        assert store.last_run("skin") is None
-        assert store.metric_keys("skin") == []
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_newer_schema_is_refused(tmp_path):
-    url = f"sqlite:///{tmp_path}/m.db"
-    with open_store(url, root=tmp_path, env={}) as store:
-        store.add_run(make_run(1))
-    conn = sqlite3.connect(tmp_path / "m.db")
-    conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    conn.commit()
-    conn.close()
-    with open_store(url, root=tmp_path, env={}) as store, pytest.raises(StoreError) as info:
-        store.runs("skin")
-    assert "schema version 99" in info.value.message and info.value.hint == "upgrade mlprod"
-
-
-def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path):
-    (tmp_path / "m.db").write_text("not a database, just text " * 100)
-    store = open_store(f"sqlite:///{tmp_path}/m.db", root=tmp_path, env={})
-    with pytest.raises(StoreError, match="cannot open the metrics store sqlite:///"):
-        store.runs("skin")
-
-
 # --------------------------------------------------------------------------- URLs
 
 
@@ -470,170 +358,3 @@ def test_malformed_urls_are_config_errors_without_the_password(url, tmp_path):
     assert "hunter" not in message and "hunter" not in str(info.value)
     assert "\n" not in message and "metrics store URL" in message
     assert info.value.exit_code == 2
-
-
-# --------------------------------------------------------------------------- PostgreSQL specifics
-
-
-def test_postgres_schema(pg_url, tmp_path):
-    import psycopg
-
-    with open_store(pg_url, root=tmp_path, env={}) as store:
-        assert isinstance(store, PostgresStore)
-        store.add_run(make_run(1))
-    with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            str(SCHEMA_VERSION),
-        )
-        types = dict(
-            conn.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = 'runs'"
-            ).fetchall()
-        )
-        assert types["created_at"] == "timestamp with time zone"
-        assert types["gates_passed"] == "boolean"
-
-
-def test_postgres_scheme_alias(pg_url, tmp_path):
-    with open_store(pg_url.replace("postgresql://", "postgres://"), root=tmp_path, env={}) as s:
-        s.add_run(make_run(1))
-        assert len(s.runs("skin")) == 1
-
-
-# --------------------------------------------------------------------------- security
-
-
-def test_unreachable_store_names_host_port_database_not_password(tmp_path):
-    pytest.importorskip("psycopg")
-    port = free_port()
-    url = f"postgresql://mlprod:hunter2-secret@127.0.0.1:{port}/metrics"
-    began = time.perf_counter()
-    with pytest.raises(StoreError) as info:
-        open_store(None, root=tmp_path, env={ENV_VAR: url})
-    assert time.perf_counter() - began < 10
-    exc = info.value
-    assert exc.exit_code == 2
-    assert exc.message == (
-        f"cannot reach the metrics store postgresql://mlprod:***@127.0.0.1:{port}/metrics: "
-        "connection refused"
-    )
-    shown = "".join(traceback.format_exception(exc)) + repr(exc) + str(exc) + str(exc.hint)
-    assert "hunter2" not in shown
-
-
-def test_postgres_without_psycopg_says_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg → ImportError
-    with pytest.raises(StoreError) as info:
-        open_store("postgresql://u:hunter2@127.0.0.1:1/db", root=tmp_path, env={})
-    assert info.value.message == "the metrics store postgresql://u:***@127.0.0.1:1/db needs psycopg"
-    assert info.value.hint == "pip install 'psycopg[binary]'" and info.value.exit_code == 2
-
-
-def test_a_silent_server_times_out(tmp_path, monkeypatch):
-    """A port that accepts but never answers: connect_timeout ends the wait."""
-    pytest.importorskip("psycopg")
-    monkeypatch.setattr("mlprod_cli.adapters.store.CONNECT_TIMEOUT_S", 2)  # libpq's minimum
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        port = silent.getsockname()[1]
-        url = f"postgresql://mlprod:hunter2@127.0.0.1:{port}/metrics"
-        began = time.perf_counter()
-        with pytest.raises(StoreError) as info:
-            open_store(url, root=tmp_path, env={})
-        assert time.perf_counter() - began < 8
-    assert info.value.message == (
-        f"cannot reach the metrics store postgresql://mlprod:***@127.0.0.1:{port}/metrics: "
-        "no answer within 2 s"
-    )
-
-
-def test_a_url_libpq_cannot_parse_is_a_config_error(tmp_path):
-    pytest.importorskip("psycopg")
-    with pytest.raises(ConfigError) as info:
-        open_store("postgresql://u:hunter2@127.0.0.1:1/db?bogus=1", root=tmp_path, env={})
-    assert info.value.message == (
-        "metrics store URL postgresql://u:***@127.0.0.1:1/db?bogus=1 is malformed: "
-        'invalid URI query parameter: "bogus"'
-    )
-
-
-def test_wrong_password_is_reported_without_it(postgres_server, pg_url, tmp_path):
-    url = pg_url.replace(postgres_server.password, "hunter2-wrong")
-    with pytest.raises(StoreError) as info:
-        open_store(url, root=tmp_path, env={})
-    message = info.value.message
-    assert "hunter2" not in message and postgres_server.password not in message
-    assert message.startswith("cannot reach the metrics store postgresql://mlprod:***@127.0.0.1:")
-    assert message.endswith(': password authentication failed for user "mlprod"'), message
-    assert "\n" not in message
-
-
-def test_password_from_env_appears_in_no_repr_log_or_error(
-    postgres_server, pg_url, tmp_path, caplog
-):
-    password = postgres_server.password
-    caplog.set_level(logging.DEBUG, logger="mlprod.store")
-    with open_store("sqlite:///.mlprod/metrics.db", root=tmp_path, env={ENV_VAR: pg_url}) as s:
-        assert isinstance(s, PostgresStore)
-        s.add_run(make_run(1))
-        assert password not in repr(s) and password not in s.url and "***" in repr(s)
-        assert password not in repr(s.runs("skin")) + repr(s.history("skin", "accuracy"))
-        # An error from a broken query mentions the store, never the password.
-        s._conn.execute("ALTER TABLE metrics RENAME TO metrics_gone")
-        with pytest.raises(StoreError) as info:
-            s.history("skin", "accuracy")
-        assert password not in str(info.value) and "***" in str(info.value)
-    assert caplog.records and all(password not in r.getMessage() for r in caplog.records)
-    # The environment variable won: no SQLite file was made, and nothing on disk holds it.
-    assert not (tmp_path / ".mlprod").exists()
-    for path in tmp_path.rglob("*"):
-        assert not path.is_file() or password.encode() not in path.read_bytes()
-
-
-@pytest.fixture
-def metrics_command(monkeypatch):
-    """``mlprod metrics`` registered, whether or not cli.build_app does it yet."""
-    from mlprod_cli import cli
-    from mlprod_cli.commands import metrics
-
-    original = cli.build_app
-
-    def build_app():
-        app = original()
-        if not any(group.name == "metrics" for group in app.registered_groups):
-            metrics.register(app)
-        return app
-
-    monkeypatch.setattr(cli, "build_app", build_app)
-
-
-def test_metrics_history_with_password_in_env(
-    postgres_server, pg_url, project, monkeypatch, capsys, metrics_command
-):
-    """Through the CLI: output, errors and every file of the project stay password-free."""
-    from mlprod_cli.cli import main
-
-    password = postgres_server.password
-    with open_store(pg_url, root=project, env={}) as s:
-        for n in range(3):
-            s.add_run(make_run(n, project="skin-lesions"))
-    monkeypatch.chdir(project)
-    monkeypatch.setenv(ENV_VAR, pg_url)
-    assert main(["metrics", "history", "--metric", "accuracy", "--format", "json"]) == 0
-    seen = capsys.readouterr()
-    assert '"run_id": "run-skin-lesions-2"' in seen.out
-    assert main(["metrics", "history", "--metric", "accuracy"]) == 0
-    seen2 = capsys.readouterr()
-    assert "0.5200" in seen2.out
-    broken = pg_url.replace(f"127.0.0.1:{postgres_server.port}", f"127.0.0.1:{free_port()}")
-    monkeypatch.setenv(ENV_VAR, broken)
-    assert main(["metrics", "history"]) == 2
-    seen3 = capsys.readouterr()
-    assert seen3.err.startswith("error: cannot reach the metrics store postgresql://mlprod:***@")
-    for text in (seen.out, seen.err, seen2.out, seen2.err, seen3.out, seen3.err):
-        assert password not in text
-    assert not (project / ".mlprod").exists()
-    for path in project.rglob("*"):
-        assert not path.is_file() or password.encode() not in path.read_bytes()
