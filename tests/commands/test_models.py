@@ -1,4 +1,4 @@
-"""train → models list → activate → predict → rollback, through the real entry point."""
+"""``mlprod models``: list, show, diff, activate (with its gates), rollback, through the real entry point."""
 
 from __future__ import annotations
 
@@ -8,12 +8,6 @@ import pandas as pd
 import pytest
 
 from mlprod_cli.cli import main
-
-
-@pytest.fixture
-def here(trained, monkeypatch):
-    monkeypatch.chdir(trained)
-    return trained
 
 
 def _json(capsys):
@@ -71,26 +65,6 @@ def test_activate_refuses_failing_gates_unless_forced(here, capsys):
     assert "activated although 1 gate(s) failed" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["models", "show", "v0042"], "model version 'v0042' not found"),
-        (["models", "activate", "v0099"], "model version 'v0099' not found"),
-        (["models", "rollback"], "no active model to roll back from"),
-        (["predict", "data/lesions.csv", "-o", "out.csv"], "no active model"),
-        (["predict", "nope.csv", "-o", "out.csv", "--model", "v0002"], "no such input file"),
-        (["train", "--model-only", "--baseline-only"], "exclude each other"),
-        (["train", "--data", "missing.csv"], "no such data file"),
-    ],
-)
-def test_bad_input_is_one_line_exit_2(here, capsys, tree_snapshot, args, message):
-    before = tree_snapshot(here)
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and err.count("\n") == 1
-    assert tree_snapshot(here) == before
-
-
 def test_tampered_artifact_cannot_be_activated(here, capsys, tree_snapshot):
     with (here / "models" / "v0002" / "model.skops").open("ab") as handle:
         handle.write(b"x")
@@ -100,36 +74,19 @@ def test_tampered_artifact_cannot_be_activated(here, capsys, tree_snapshot):
     assert tree_snapshot(here) == before
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "show", "v0042"], "model version 'v0042' not found"),
+        (["models", "activate", "v0099"], "model version 'v0099' not found"),
+        (["models", "rollback"], "no active model to roll back from"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(refuses, args, message):
+    refuses(args, message)
+
+
 def test_outside_a_project(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    for args in (["train"], ["models", "list"], ["predict", "x.csv", "-o", "y.csv"], ["tune"]):
-        assert main(args) == 2
-        assert "no mlprod.yaml" in capsys.readouterr().err
-
-
-def test_tune_ranks_by_the_objective_and_registers_the_best(here, capsys):
-    path = here / "mlprod.yaml"
-    path.write_text(
-        path.read_text()
-        .replace("classifier__C: [0.1, 0.3, 1.0, 3.0, 10.0]", "classifier__C: [0.01, 1.0]")
-        .replace("cv: 5", "cv: 3")
-    )
-    assert main(["tune", "--jobs", "1", "--format", "json"]) == 0
-    result = _json(capsys)
-    assert result["objective"] == "recall@melanoma" and result["version"] == "v0003"
-    assert [c["rank"] for c in result["candidates"]] == [1, 2]
-    means = [c["mean"] for c in result["candidates"]]
-    assert means == sorted(means, reverse=True)
-    assert all(len(c["folds"]) == 3 for c in result["candidates"])
-    assert main(["models", "show", "v0003", "--format", "json"]) == 0
-    meta = _json(capsys)
-    assert meta["tune"]["best_params"] == result["best_params"]
-    assert meta["params"]["classifier__C"] == repr(result["best_params"]["classifier__C"])
-    assert meta["split"]["train_rows"] == 2365  # searched on the training split only
-
-
-def test_tune_unknown_parameter(here, capsys):
-    path = here / "mlprod.yaml"
-    path.write_text(path.read_text().replace("classifier__C:", "classifier__Cee:"))
-    assert main(["tune"]) == 2
-    assert "tune.params.classifier__Cee: the model has no parameter" in capsys.readouterr().err
+    assert main(["models", "list"]) == 2
+    assert "no mlprod.yaml" in capsys.readouterr().err
