@@ -351,7 +351,7 @@ def conform(
                 where = int(np.flatnonzero(infinite)[0])
                 raise DataError(
                     f"{source}: column '{name}' holds an infinite or too large number "
-                    f"(row {row_offset + where + 1}: {frame[name].iloc[where]!r})"
+                    f"(row {row_offset + where + 1}: {_shown(frame[name].iloc[where])!r})"
                 )
             low, high = feature.get("min"), feature.get("max")
             if low is not None and high is not None:
@@ -369,6 +369,11 @@ def conform(
                 findings.unseen_categories[name] = int((present & ~column.isin(categories)).sum())
         columns[name] = column
     return pd.DataFrame(columns, index=frame.index), findings
+
+
+def _shown(value: Any) -> Any:
+    """``value`` as Python has it: numpy 2 would show a float as ``np.float64(inf)``."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _listing(items: list[Any], limit: int = 12) -> str:

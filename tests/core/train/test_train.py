@@ -108,15 +108,3 @@ def test_random_split(project):
         and result.split["test_rows"] == 900
         and result.split["stratified"]
     )
-
-
-def test_mixed_number_and_text_column_is_named():
-    from mlprod_cli.core.dataset import check_feature_types
-
-    frame = pd.DataFrame({"age": ["40", "41", "forty", *["50"] * 20], "sex": ["f"] * 23})
-    with pytest.raises(
-        DataError,
-        match=r"data.csv: column 'age' holds numbers but also text such as 'forty' \(row 3\)",
-    ):
-        check_feature_types(frame, "data.csv")
-    check_feature_types(frame.drop(index=2), "data.csv")  # all numbers as text: fine
