@@ -12,7 +12,6 @@ import pytest
 
 from mlprod_cli.adapters.store import ENV_VAR, MetricRow, Run, open_store
 from mlprod_cli.cli import main
-from mlprod_cli.core.history import History, Point, sparkline
 
 T0 = datetime(2024, 7, 1, 12, tzinfo=timezone.utc)
 PROJECT = "skin-lesions"  # the project name the rendered template carries
@@ -291,31 +290,3 @@ def test_help_imports_no_store_or_plot_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
-
-
-# --------------------------------------------------------------------------- trend (core)
-
-
-def test_sparkline():
-    assert sparkline([0.0, 0.5, 1.0]) == "▁▅█"
-    assert sparkline([1, 2, 3, 4, 5, 6, 7, 8]) == "▁▂▃▄▅▆▇█"
-    assert sparkline([0.7, None, 0.7]) == "▄ ▄"  # flat is mid height; undefined is a gap
-    assert sparkline([None, None]) == "  "
-    assert sparkline([]) == ""
-    long = sparkline([i % 2 for i in range(600)], width=60)
-    assert len(long) == 60 and set(long) == {"▄"}  # buckets of 10 average to 0.5
-
-
-def test_trend_skips_undefined_values():
-    def point(n, value):
-        return Point(f"r{n}", T0 + timedelta(hours=n), f"v{n}", value, None)
-
-    history = History(
-        PROJECT, "recall", "melanoma", None, "sqlite:///x", (point(0, None), point(1, 0.4), point(2, 0.9), point(3, 0.6))
-    )  # fmt: skip
-    trend = history.trend
-    assert (trend.first, trend.last, trend.change) == (0.4, 0.6, 0.2)
-    assert (trend.min.value, trend.min.model_version) == (0.4, "v1")
-    assert (trend.max.value, trend.max.run_id) == (0.9, "r2")
-    assert (trend.runs, trend.undefined) == (4, 1)
-    assert History(PROJECT, "recall", None, None, "x", (point(0, None),)).trend is None
