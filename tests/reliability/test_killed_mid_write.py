@@ -211,30 +211,3 @@ def test_evaluate_killed_while_writing_keeps_the_old_report_or_writes_the_whole_
         sys.stderr.write(
             f"\nevaluate: {trials} kills {counts}, {time.perf_counter() - began:.1f} s\n"
         )
-
-
-def test_only_the_temporaries_of_dead_writers_are_removed(tmp_path):
-    """The lock tells a leftover from a file another process is writing right now."""
-    from mlprod_cli.adapters.files import remove_stale_temps, temp_beside
-
-    target = tmp_path / "out.csv"
-    dead = subprocess.run(
-        [sys.executable, "-c", "import sys, pathlib; from mlprod_cli.adapters.files import temp_beside;"
-         " fd, path = temp_beside(pathlib.Path(sys.argv[1])); print(path)", str(target)],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    fd, live = temp_beside(target)  # this one removed the dead one already
-    try:
-        assert not Path(dead).exists() and live.exists()
-        assert remove_stale_temps(target) == []  # a live writer holds it
-        assert live.exists()
-        (tmp_path / ".out.csv.foreign.tmp").symlink_to(live)  # never followed
-        (tmp_path / ".other.csv.abc.tmp").write_text("another target's")
-        assert remove_stale_temps(target) == []
-    finally:
-        os.close(fd)
-    assert remove_stale_temps(target) == [live]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".other.csv.abc.tmp",
-        ".out.csv.foreign.tmp",
-    ]

@@ -1,0 +1,125 @@
+"""``adapters/files.py``: atomic writes, temporaries of dead writers, file hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlprod_cli.adapters import files
+from mlprod_cli.adapters.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    remove_stale_temps,
+    sha256_file,
+    temp_beside,
+)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(files.TMP_SUFFIX))
+
+
+def test_atomic_write_creates_the_folder_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "a" / "b" / "report.json"
+    atomic_write_text(target, '{"é": 1}\n')
+    assert target.read_bytes() == '{"é": 1}\n'.encode()
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second"
+    assert leftovers(target.parent) == []
+
+
+def test_a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own(tmp_path):
+    old = os.umask(0o027)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        atomic_write_text(fresh, "x")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o640  # not mkstemp's 0600
+    finally:
+        os.umask(old)
+    kept = tmp_path / "kept.txt"
+    kept.write_text("old")
+    kept.chmod(0o604)
+    atomic_write_text(kept, "new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o604 and kept.read_text() == "new"
+
+
+def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_temporary_is_hidden_beside_its_target_and_locked(tmp_path):
+    target = tmp_path / "model.skops"
+    fd, path = temp_beside(target)
+    try:
+        assert path.parent == tmp_path
+        assert path.name.startswith(".model.skops.") and path.name.endswith(".tmp")
+        assert remove_stale_temps(target) == []  # held by this writer
+    finally:
+        os.close(fd)
+    folder_fd, folder = temp_beside(target, directory=True)
+    try:
+        assert folder.is_dir() and folder.name.startswith(".model.skops.")
+    finally:
+        os.close(folder_fd)
+    # Both writers gone: the next write to the target clears their leftovers.
+    atomic_write_bytes(target, b"m")
+    assert leftovers(tmp_path) == [] and target.read_bytes() == b"m"
+
+
+def test_only_the_temporaries_of_dead_writers_are_removed(tmp_path):
+    """The lock tells a leftover from a file another process is writing right now."""
+    target = tmp_path / "out.csv"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import sys, pathlib; from mlprod_cli.adapters.files import temp_beside;"
+         " fd, path = temp_beside(pathlib.Path(sys.argv[1])); print(path)", str(target)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    fd, live = temp_beside(target)  # this one removed the dead one already
+    try:
+        assert not Path(dead).exists() and live.exists()
+        assert remove_stale_temps(target) == []  # a live writer holds it
+        assert live.exists()
+        (tmp_path / ".out.csv.foreign.tmp").symlink_to(live)  # never followed
+        (tmp_path / ".other.csv.abc.tmp").write_text("another target's")
+        assert remove_stale_temps(target) == []
+    finally:
+        os.close(fd)
+    assert remove_stale_temps(target) == [live]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".other.csv.abc.tmp",
+        ".out.csv.foreign.tmp",
+    ]
+
+
+def test_a_target_name_with_glob_characters_matches_only_itself(tmp_path):
+    odd = tmp_path / "out[1].csv"
+    other = tmp_path / ".out1.csv.x.tmp"  # what an unescaped pattern would match
+    other.write_text("not ours")
+    atomic_write_text(odd, "a")
+    assert remove_stale_temps(odd) == [] and other.exists()
+
+
+def test_sha256_file_reads_in_chunks(tmp_path):
+    path = tmp_path / "data.bin"
+    data = os.urandom(10_000)
+    path.write_bytes(data)
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(path, chunk=7) == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
