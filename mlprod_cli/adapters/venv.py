@@ -51,20 +51,30 @@ def find_interpreter(spec: str | None) -> Interpreter:
 
 def create_venv(path: Path, interpreter: Interpreter) -> Path:
     """Create a virtualenv at ``path`` (pip seeded, no setuptools/wheel); return its python."""
+    import contextlib
+    import io
+
     from virtualenv import cli_run
 
+    # virtualenv refuses a bad destination as a command line would: its usage text on
+    # stderr and SystemExit(2). The reason is the last line of that text.
+    said = io.StringIO()
     try:
-        cli_run(
-            [
-                str(path),
-                "--python",
-                interpreter.executable,
-                "--no-setuptools",
-                "--quiet",
-            ],
-            setup_logging=False,
-        )
-    except (Exception, SystemExit) as exc:
+        with contextlib.redirect_stderr(said):
+            cli_run(
+                [
+                    str(path),
+                    "--python",
+                    interpreter.executable,
+                    "--no-setuptools",
+                    "--quiet",
+                ],
+                setup_logging=False,
+            )
+    except SystemExit:
+        reason = _last_line(said.getvalue()).removeprefix("virtualenv: error: ")
+        raise EnvironmentProblem(f"creating the virtualenv {path} failed: {reason}") from None
+    except Exception as exc:
         raise EnvironmentProblem(f"creating the virtualenv {path} failed: {exc}") from None
     return venv_executable(path, "python")
 
