@@ -146,25 +146,8 @@ def test_password_from_env_appears_in_no_repr_log_or_error(
         assert not path.is_file() or password.encode() not in path.read_bytes()
 
 
-@pytest.fixture
-def metrics_command(monkeypatch):
-    """``mlprod metrics`` registered, whether or not cli.build_app does it yet."""
-    from mlprod_cli import cli
-    from mlprod_cli.commands import metrics
-
-    original = cli.build_app
-
-    def build_app():
-        app = original()
-        if not any(group.name == "metrics" for group in app.registered_groups):
-            metrics.register(app)
-        return app
-
-    monkeypatch.setattr(cli, "build_app", build_app)
-
-
 def test_metrics_history_with_password_in_env(
-    postgres_server, pg_url, project, monkeypatch, capsys, metrics_command
+    postgres_server, pg_url, project, monkeypatch, capsys
 ):
     """Through the CLI: output, errors and every file of the project stay password-free."""
     from mlprod_cli.cli import main
