@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlprod_cli.adapters import tables
 from mlprod_cli.core import dataset
 from mlprod_cli.core.config import load_config
 from mlprod_cli.core.predict import predict_batch
 from mlprod_cli.core.skew import SkewRequest, run_skew, to_dict
-from mlprod_cli.core.skew import _run as skew_run
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import ConfigError, DataError, MlprodError
 
@@ -208,7 +208,7 @@ def test_reference_cache_is_reused_and_gives_the_same_report(trained, served):
 def test_json_blocks_and_batches_do_not_change_the_report(trained, served, monkeypatch):
     log_of(trained, served, lambda X: X.assign(age=X["age"] * 1.1))
     whole = to_dict(run(trained, use_cache=False).report)
-    monkeypatch.setattr(skew_run, "JSON_BLOCK_BYTES", 20_000)  # about 60 lines a block
+    monkeypatch.setattr(tables, "JSON_BLOCK_BYTES", 20_000)  # about 60 lines a block
     # Equal up to float rounding: means and scores are summed batch by batch.
     assert_close(to_dict(run(trained, use_cache=False).report), whole)
 
@@ -297,7 +297,7 @@ def test_bad_json_names_the_file_and_the_line(trained, served, monkeypatch):
     lines = (trained / LOG).read_text().splitlines()
     lines[1999] = lines[1999][:40]  # a torn line, in a later block than the first
     (trained / LOG).write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(skew_run, "JSON_BLOCK_BYTES", 100_000)
+    monkeypatch.setattr(tables, "JSON_BLOCK_BYTES", 100_000)
     with pytest.raises(DataError, match=r"requests-2026-11-28\.jsonl:2000: not valid JSON"):
         run(trained)
     lines[1999] = "[1, 2]"

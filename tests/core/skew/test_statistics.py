@@ -649,7 +649,7 @@ def test_large_sample_ks_pvalue_is_kolmogorovs_limit_without_scipy_stats():
     """Above the exact size the p-value is ``kstwobign.sf``, computed via scipy.special alone."""
     import scipy.stats as st
 
-    from mlprod_cli.core.skew._statistics import _ks_pvalue
+    from mlprod_cli.core.skew._distances import ks_pvalue as _ks_pvalue
 
     rng = np.random.default_rng(7)
     ref, cur = rng.normal(size=200_000), rng.normal(0.01, 1, size=150_000)
