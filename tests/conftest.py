@@ -83,6 +83,14 @@ def trained_project(rendered_project, tmp_path_factory) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def served(trained_project):
+    """v0002's training rows and scorer, to write request logs with (tests/request_logs.py)."""
+    from tests.request_logs import ServedRows
+
+    return ServedRows.of(trained_project, "v0002")
+
+
 @pytest.fixture
 def trained(trained_project, tmp_path) -> Path:
     """A private copy of the trained project."""

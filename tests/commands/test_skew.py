@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -13,12 +12,8 @@ import pytest
 
 from mlprod_cli import cli
 from mlprod_cli.cli import main
-from mlprod_cli.core import dataset
-from mlprod_cli.core.config import load_config
-from mlprod_cli.core.predict import predict_batch
-from mlprod_cli.core.workspace import Workspace
+from tests.request_logs import LOG
 
-LOG = "logs/requests/requests-2026-11-28.jsonl"
 JSON_KEYS = [
     "status",
     "failed",
@@ -56,48 +51,6 @@ def skew_command(monkeypatch):
     monkeypatch.setattr(cli, "build_app", build_app)
 
 
-@pytest.fixture(scope="module")
-def rows(trained_project):
-    """v0002's training rows as logged, and its scorer."""
-    config = load_config(trained_project)
-    registry = Workspace(config).registry
-    version = registry.get("v0002")
-    model = registry.load(version)
-    schema, labels = version.metadata["schema"], version.metadata["classes"]
-    train, test = dataset.load_training_data(config)
-    X, _ = dataset.features_and_target(config, dataset.split(config, train, test).train)
-    X = X[[f["name"] for f in schema["features"]]].reset_index(drop=True)
-
-    def score(frame):
-        return predict_batch(model, dataset.conform(frame, schema, source="test")[0], labels)
-
-    return X, score, labels
-
-
-def write_log(project, rows, logged=None, served_from=None):
-    X, score, labels = rows
-    logged = X if logged is None else logged
-    classes, scores = score(logged if served_from is None else served_from)
-    lines = []
-    for i, (row, cls, s) in enumerate(zip(logged.to_dict("records"), classes, scores, strict=True)):
-        row = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-        lines.append(
-            json.dumps(
-                {
-                    "ts": "2026-11-28T19:00:00.123Z",
-                    "request_id": f"r{i}",
-                    "model_version": "v0002",
-                    "features": row,
-                    "prediction": str(cls),
-                    "scores": dict(zip(labels, s.tolist(), strict=True)),
-                }
-            )
-        )
-    path = project / LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture
 def here(trained, monkeypatch):
     monkeypatch.chdir(trained)
@@ -113,8 +66,8 @@ def error_line(capsys) -> str:
 # --------------------------------------------------------------------------- results
 
 
-def test_identical_distributions_exit_0_all_ok(here, rows, capsys):
-    write_log(here, rows)
+def test_identical_distributions_exit_0_all_ok(here, served, capsys):
+    served.log(here)
     assert main(["skew"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("skew OK: all ok; 8 features compared")
@@ -124,9 +77,9 @@ def test_identical_distributions_exit_0_all_ok(here, rows, capsys):
     assert "error" not in captured.err
 
 
-def test_a_shifted_feature_fails_and_is_named(here, rows, capsys):
-    X = rows[0]
-    write_log(here, rows, X.assign(age=X["age"] + 15))
+def test_a_shifted_feature_fails_and_is_named(here, served, capsys):
+    X = served.X
+    served.log(here, X.assign(age=X["age"] + 15))
     assert main(["skew"]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("skew FAIL: 1 fail (age)")
@@ -134,9 +87,9 @@ def test_a_shifted_feature_fails_and_is_named(here, rows, capsys):
     assert "mlprod: skew FAIL: 1 fail (age)" in captured.err
 
 
-def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, rows, capsys):
-    X = rows[0]
-    write_log(here, rows, X.assign(diameter_mm=X["diameter_mm"] / 10), served_from=X)
+def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, served, capsys):
+    X = served.X
+    served.log(here, X.assign(diameter_mm=X["diameter_mm"] / 10), served_from=X)
     assert main(["skew", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert list(report) == JSON_KEYS
@@ -161,10 +114,10 @@ def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, rows, 
     assert report["current"]["files"] == [{"path": LOG, "rows": 2365}]
 
 
-def test_fail_on_warn(here, rows, capsys):
-    X = rows[0].copy()
+def test_fail_on_warn(here, served, capsys):
+    X = served.X.copy()
     X.loc[X.index[::200], "anatomic_site"] = "scalp"  # unseen: a warning; 0.5% moves little
-    write_log(here, rows, X)
+    served.log(here, X)
     assert main(["skew", "-f", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "warn" and report["failed"] is False
@@ -176,9 +129,9 @@ def test_fail_on_warn(here, rows, capsys):
     assert captured.out.startswith("skew WARN (--fail-on warn): 1 warns (anatomic_site)")
 
 
-def test_junit_parses_and_fails_what_fails(here, rows, capsys, tmp_path):
-    X = rows[0]
-    write_log(here, rows, X.assign(age=X["age"] + 15))
+def test_junit_parses_and_fails_what_fails(here, served, capsys, tmp_path):
+    X = served.X
+    served.log(here, X.assign(age=X["age"] + 15))
     out = tmp_path / "skew.xml"
     assert main(["skew", "--format", "junit", "--output", str(out)]) == 1
     assert capsys.readouterr().out == ""
@@ -191,9 +144,9 @@ def test_junit_parses_and_fails_what_fails(here, rows, capsys, tmp_path):
     assert root.get("tests") == "9" and root.get("failures") == "1"
 
 
-def test_html_is_one_self_contained_file(here, rows, capsys, tmp_path):
-    X = rows[0]
-    write_log(here, rows, X.assign(diameter_mm=X["diameter_mm"] / 10), served_from=X)
+def test_html_is_one_self_contained_file(here, served, capsys, tmp_path):
+    X = served.X
+    served.log(here, X.assign(diameter_mm=X["diameter_mm"] / 10), served_from=X)
     out = tmp_path / "skew.html"
     assert main(["skew", "--format", "html", "--output", str(out)]) == 1
     text = out.read_text()
@@ -203,8 +156,8 @@ def test_html_is_one_self_contained_file(here, rows, capsys, tmp_path):
     assert 'id="feature-diameter_mm"' in text
 
 
-def test_markdown(here, rows, capsys):
-    write_log(here, rows)
+def test_markdown(here, served, capsys):
+    served.log(here)
     assert main(["skew", "--format", "markdown"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("## ✅ skew OK") and "| feature | kind | status |" in text
@@ -240,8 +193,8 @@ def test_no_reference(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out.json").exists()
 
 
-def test_no_reference_in_a_project_without_an_active_model(here, rows, capsys):
-    rows[0].to_csv(here / "cur.csv", index=False)
+def test_no_reference_in_a_project_without_an_active_model(here, served, capsys):
+    served.X.to_csv(here / "cur.csv", index=False)
     assert main(["skew", "--current", "cur.csv"]) == 2
     assert "no reference: pass --reference FILE" in error_line(capsys)
 
@@ -265,8 +218,8 @@ def test_empty_log_names_the_folder(here, capsys):
     assert not (here / "out.txt").exists()
 
 
-def test_threshold_that_is_not_a_number(here, rows, capsys):
-    write_log(here, rows)
+def test_threshold_that_is_not_a_number(here, served, capsys):
+    served.log(here)
     path = here / "mlprod.yaml"
     path.write_text(path.read_text().replace("skew:\n", "skew:\n  thresholds: {psi: high}\n"))
     assert main(["skew"]) == 2
@@ -274,8 +227,8 @@ def test_threshold_that_is_not_a_number(here, rows, capsys):
     assert re.search(r"mlprod\.yaml:\d+: skew\.thresholds\.psi: .*number", line), line
 
 
-def test_unreadable_json_names_file_and_line(here, rows, capsys):
-    write_log(here, rows)
+def test_unreadable_json_names_file_and_line(here, served, capsys):
+    served.log(here)
     lines = (here / LOG).read_text().splitlines()
     lines[2] = '{"ts": "2026-11-28T19:00:00Z", "features": {"age": 5'
     (here / LOG).write_text("\n".join(lines) + "\n")

@@ -82,7 +82,7 @@ def test_predict_killed_while_writing_keeps_the_old_output_or_writes_the_whole_n
     output = active / "predictions.csv"
     old = b"lesion_id,prediction\nold,kept byte for byte\n" * 1000
     argv = ["predict", str(big_input), "--output", str(output), "--batch-rows", str(BATCH_ROWS)]
-    wrap = ("mlprod_cli.core.predict._Writer.write", "os.fchmod", "os.fsync", "os.replace")
+    wrap = ("mlprod_cli.core.predict._batch._Writer.write", "os.fchmod", "os.fsync", "os.replace")
     began = time.perf_counter()
     zygote = warm_mlprod(active, [[*argv[:2], "--output", str(tmp_path / "warm.csv")]])
     trace = tmp_path / "trace.txt"

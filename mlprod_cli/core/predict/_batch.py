@@ -1,10 +1,10 @@
 """``mlprod predict``: offline (batch) predictions from a file to a file.
 
-The input is read in batches (pyarrow's streaming CSV reader, or Parquet row
-groups), so memory stays bounded whatever its size. Each batch is checked
-against the training schema: a missing feature or a number column holding
-text stops the run with the column named; unseen categories and values out
-of the training range are counted and reported. The output (CSV or Parquet,
+The input is read in batches (:mod:`mlprod_cli.adapters.tables`: CSV a chunk
+of lines at a time, Parquet by row group), so memory stays bounded whatever its
+size. Each batch is checked against the training schema: a missing feature or a
+number column holding text stops the run with the column named; unseen
+categories and values out of the training range are counted and reported. The output (CSV or Parquet,
 by its extension) holds the input's identifier columns (``data.exclude``),
 the predicted class, a score per class and the model version. It is written
 to a temporary file beside the target and renamed at the end, so the target
@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.adapters.files import temp_beside
-from mlprod_cli.adapters.tables import prefetch
+from mlprod_cli.adapters.tables import BATCH_ROWS, prefetch, table_batches
 from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.predict._inference import predict_batch
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, UsageError
 
-BATCH_ROWS = 131_072
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -42,119 +41,17 @@ class PredictResult:
     seconds: float = 0.0
 
 
-def _schema_types(schema: dict[str, Any]):
-    import pyarrow as pa
-
-    types = {}
-    for feature in schema["features"]:
-        if feature["kind"] == "numeric":
-            types[feature["name"]] = pa.float64()
-        elif feature["kind"] == "categorical":
-            types[feature["name"]] = pa.string()
-    return types
-
-
-def _arrow_error(path: Path, exc: Exception) -> DataError:
-    """pyarrow says ``In CSV column #3: CSV conversion error to double: invalid value 'x'``."""
-    import re
-
-    text = str(exc).splitlines()[0]
-    match = re.search(
-        r"column #(\d+): CSV conversion error to (\w+): invalid value '([^']*)'", text
-    )
-    if match:
-        return DataError(
-            f"{path}: column #{int(match.group(1)) + 1} must be numeric, a row holds {match.group(3)!r}"
-        )
-    return DataError(f"{path}: cannot read it: {text}")
-
-
 def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
-    """Arrow record batches of at most about ``batch_rows`` rows from a CSV or Parquet file."""
-    import pyarrow as pa
+    """Arrow record batches of at most ``batch_rows`` rows from a CSV or Parquet file.
 
-    suffix = path.suffix.lower()
+    The schema's numeric features are read as numbers, every other column as text
+    (identifiers keep their leading zeros); a number column holding text stops
+    the read with the column and the value named.
+    """
     if not path.is_file():
         raise DataError(f"{path}: no such input file")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: the file is empty")
-    if suffix == ".csv":
-        with path.open("rb") as handle:
-            header = handle.readline()
-        names = [
-            n.strip().strip('"')
-            for n in header.decode("utf-8", "replace").rstrip("\r\n").split(",")
-        ]
-        types = {name: t for name, t in _schema_types(schema).items() if name in names}
-        # Every other column is read as text: identifiers keep their leading zeros.
-        types.update({name: pa.string() for name in names if name not in types})
-        try:
-            yield from _csv_chunks(path, types, batch_rows)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            name = _column_from(exc, names)
-            if name:
-                raise DataError(
-                    f"{path}: column '{name}' must be numeric: {_value_from(exc)}"
-                ) from None
-            raise _arrow_error(path, exc) from None
-    elif suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        try:
-            parquet = pq.ParquetFile(path)
-            for batch in parquet.iter_batches(batch_size=batch_rows):
-                if batch.num_rows:
-                    yield batch
-        except (pa.ArrowException, OSError) as exc:
-            raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
-    else:
-        raise UsageError(f"{path}: input must be .csv or .parquet, not {suffix or 'no extension'}")
-
-
-def _csv_chunks(
-    path: Path, types: dict[str, Any], batch_rows: int, chunk_bytes: int = 1 << 24
-) -> Iterator[Any]:
-    """Record batches of a CSV file, parsed a chunk of whole lines at a time.
-
-    pyarrow's streaming reader reads ahead of its consumer without a bound
-    (hundreds of MB on a large file, outside its memory pool), so the file is
-    cut here instead: about ``chunk_bytes`` of whole lines, each parsed on
-    every core by ``read_csv``. Like pyarrow's reader, this assumes no line
-    breaks inside quoted values.
-    """
-    import io
-
-    import pyarrow.csv as pacsv
-
-    convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
-    with path.open("rb") as handle:
-        header = handle.readline()
-        while True:
-            block = handle.read(chunk_bytes)
-            if not block:
-                return
-            block += handle.readline()  # finish the last line of the chunk
-            table = pacsv.read_csv(io.BytesIO(header + block), convert_options=convert)
-            del block
-            # Parsed in parallel blocks of about 1 MB: joined so that each batch handed to
-            # the model holds up to batch_rows rows (a call costs the same for 1 row or 10k).
-            yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)
-
-
-def _column_from(exc: Exception, names: list[str]) -> str | None:
-    import re
-
-    match = re.search(r"column #(\d+)", str(exc))
-    if match and int(match.group(1)) < len(names):
-        return names[int(match.group(1))]
-    return None
-
-
-def _value_from(exc: Exception) -> str:
-    import re
-
-    match = re.search(r"invalid value '([^']*)'", str(exc))
-    return f"a row holds {match.group(1)!r}" if match else str(exc).splitlines()[0]
+    numeric = [f["name"] for f in schema["features"] if f["kind"] == "numeric"]
+    yield from table_batches(path, numeric=numeric, batch_rows=batch_rows)
 
 
 class _Writer:

@@ -5,39 +5,43 @@ file; the request log or any files), streams the serving side through a
 :class:`CurrentAccumulator` and compares it with the :class:`ReferenceSummary`
 into a :class:`SkewReport`. The statistics are public for the tests and for
 other capabilities that validate data against a reference.
+
+One concept a module: the statistics (``_distances``, ``_thresholds``, ``_values``,
+``_reference``, ``_accumulator``, ``_compare``, ``_report``) know nothing of files;
+the run (``_run``, ``_model``, ``_reference_side``, ``_current_side``, ``_batches``)
+finds and reads the data, through :mod:`mlprod_cli.adapters.tables`.
 """
 
 from __future__ import annotations
 
-from mlprod_cli.core.skew._run import (
-    SkewRequest,
-    SkewRun,
-    project_workspace,
-    run_skew,
-    summarise,
-)
-from mlprod_cli.core.skew._statistics import (
-    DEFAULT_THRESHOLDS,
+from mlprod_cli.core.skew._accumulator import CurrentAccumulator
+from mlprod_cli.core.skew._compare import compare
+from mlprod_cli.core.skew._distances import (
     PSI_BINS,
     PSI_EPSILON,
-    SAMPLE_SIZE,
-    CurrentAccumulator,
-    FeatureSkew,
-    ReferenceSummary,
-    SchemaFinding,
-    SkewReport,
-    Statistic,
-    Threshold,
-    compare,
     jensen_shannon_distance,
     ks_2samp,
     linf_distance,
     population_stability_index,
     quantile_edges,
-    resolve_thresholds,
-    to_dict,
     wasserstein_distance,
 )
+from mlprod_cli.core.skew._reference import SAMPLE_SIZE, ReferenceSummary
+from mlprod_cli.core.skew._reference_side import summarise
+from mlprod_cli.core.skew._report import (
+    FeatureSkew,
+    SchemaFinding,
+    SkewReport,
+    Statistic,
+    to_dict,
+)
+from mlprod_cli.core.skew._run import (
+    SkewRequest,
+    SkewRun,
+    project_workspace,
+    run_skew,
+)
+from mlprod_cli.core.skew._thresholds import DEFAULT_THRESHOLDS, Threshold, resolve_thresholds
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

@@ -1,0 +1,261 @@
+"""mlprod_cli.core.skew._compare: per-kind statistics against SciPy, scenarios, findings."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from scipy import stats
+from scipy.spatial import distance
+
+from mlprod_cli.core.dataset import infer_schema
+from mlprod_cli.core.skew import (
+    PSI_EPSILON,
+    CurrentAccumulator,
+    ReferenceSummary,
+    compare,
+    to_dict,
+)
+from mlprod_cli.errors import DataError
+from tests.core.skew.support import (
+    PROPERTY,
+    categories,
+    close,
+    frame_of,
+    samples,
+    scipy_fallback,
+    skew_report,
+)
+
+# --------------------------------------------------------------------------- against SciPy
+
+
+def _direct_psi(ref: np.ndarray, cur: np.ndarray) -> float:
+    """PSI the long way: decile edges, (lo, hi] bins counted with Python comparisons."""
+    edges = np.unique(np.quantile(ref, np.arange(1, 10) / 10))
+    if edges.size == 1:
+        edges = np.array([np.nextafter(edges[0], -np.inf), edges[0]])
+    bounds = [-math.inf, *edges.tolist(), math.inf]
+    pairs = list(itertools.pairwise(bounds))
+    r = np.array([sum(lo < x <= hi for x in ref) for lo, hi in pairs]) / len(ref)
+    c = np.array([sum(lo < x <= hi for x in cur) for lo, hi in pairs]) / len(cur)
+    r, c = np.maximum(r, PSI_EPSILON), np.maximum(c, PSI_EPSILON)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+@scipy_fallback
+@PROPERTY
+@given(samples, samples)
+def test_numeric_feature_statistics_equal_scipy_and_the_psi_formula(ref, cur):
+    report = skew_report({"x": ref}, {"x": cur}, batches=3 if len(cur) >= 3 else 1)
+    stat = report.feature("x").statistics
+    ref_a, cur_a = np.asarray(ref), np.asarray(cur)
+    assert close(stat["psi"].value, _direct_psi(ref_a, cur_a))
+    assert close(stat["ks"].value, stats.ks_2samp(ref_a, cur_a).statistic)
+    assert close(stat["ks_pvalue"].value, stats.ks_2samp(ref_a, cur_a).pvalue)
+    raw = stats.wasserstein_distance(ref_a, cur_a)
+    assert close(stat["wasserstein_raw"].value, raw)
+    if np.std(ref_a) == 0:
+        assert stat["wasserstein"].value is None
+        assert (
+            stat["wasserstein"].reason == "the training values are constant (standard deviation 0)"
+        )
+    else:
+        assert close(stat["wasserstein"].value, raw / np.std(ref_a))
+    json.dumps(to_dict(report), allow_nan=False)
+
+
+@PROPERTY
+@given(categories, categories)
+def test_categorical_feature_statistics_equal_scipy(ref, cur):
+    report = skew_report({"c": ref}, {"c": cur}, batches=2 if len(cur) >= 2 else 1)
+    stat = report.feature("c").statistics
+    union = sorted(set(ref) | set(cur))
+    r = np.array([Counter(ref)[k] for k in union], dtype=float)
+    c = np.array([Counter(cur)[k] for k in union], dtype=float)
+    p, q = r / r.sum(), c / c.sum()
+    assert close(stat["js"].value, distance.jensenshannon(p, q, base=2))
+    assert close(stat["linf"].value, distance.chebyshev(p, q))
+    fp, fq = np.maximum(p, PSI_EPSILON), np.maximum(q, PSI_EPSILON)
+    assert close(stat["psi"].value, float(np.sum((fq - fp) * np.log(fq / fp))))
+    unseen = sorted(set(cur) - set(ref))
+    findings = [x for x in report.schema if x.kind == "unseen_categories"]
+    if unseen:
+        assert findings[0].count == sum(Counter(cur)[k] for k in unseen)
+        assert set(findings[0].examples) <= set(unseen)
+    else:
+        assert not findings
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def test_identical_distributions_are_ok():
+    train, serving = frame_of(20_000, 1), frame_of(20_000, 2)
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"), batches=5)
+    assert report.status == "ok", to_dict(report)
+    assert all(f.status == "ok" for f in report.features)
+    assert {x.kind for x in report.schema} <= {"out_of_range"}
+
+
+def test_a_shifted_feature_fails_by_name():
+    train, serving = frame_of(10_000, 1), frame_of(10_000, 2)
+    serving["x"] += 1.0
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"))
+    x = report.feature("x")
+    assert report.status == "fail" and x.status == "fail"
+    assert {n for n, s in x.statistics.items() if s.status == "fail"} == {
+        "psi",
+        "ks",
+        "wasserstein",
+    }
+    assert [f.name for f in report.features if f.status != "ok"] == ["x"]
+
+
+def test_a_new_category_is_reported_by_name():
+    train, serving = frame_of(5000, 1), frame_of(5000, 2)
+    serving.loc[:49, "colour"] = "ultraviolet"
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"))
+    (finding,) = [x for x in report.schema if x.kind == "unseen_categories"]
+    assert finding.column == "colour" and finding.status == "warn"
+    assert finding.count == 50 and finding.examples == ("ultraviolet",)
+    assert "ultraviolet" in finding.message
+    assert report.feature("colour").status == "warn"
+
+
+def test_a_unit_change_fails_psi_ks_wasserstein_and_the_range():
+    rng = np.random.default_rng(5)
+    grams = rng.normal(2.5, 0.5, 8000)
+    report = skew_report({"weight": grams}, {"weight": rng.normal(2.5, 0.5, 8000) * 1000})
+    stat = report.feature("weight").statistics
+    assert {n for n in ("psi", "ks", "wasserstein") if stat[n].status == "fail"} == {
+        "psi",
+        "ks",
+        "wasserstein",
+    }
+    (finding,) = [x for x in report.schema if x.kind == "out_of_range"]
+    assert finding.column == "weight" and finding.status == "fail"
+    assert finding.count == 8000 and finding.share == 1.0
+
+
+def test_a_missing_feature_fails_the_schema():
+    train, serving = frame_of(2000, 1), frame_of(2000, 2).drop(columns=["heavy"])
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"))
+    (finding,) = [x for x in report.schema if x.kind == "missing_feature"]
+    assert finding.column == "heavy" and finding.status == "fail"
+    heavy = report.feature("heavy")
+    assert heavy.status == "fail" and heavy.statistics["psi"].value is None
+    assert heavy.statistics["psi"].reason == "the feature is missing in the serving data"
+    assert report.status == "fail"
+
+
+def test_a_column_missing_from_some_batches_counts_as_nulls():
+    train = frame_of(2000, 1)
+    summary = ReferenceSummary.build(train, infer_schema(train))
+    acc = CurrentAccumulator(summary)
+    serving = frame_of(2000, 2)
+    acc.add(serving.iloc[:1500])
+    acc.add(serving.iloc[1500:].drop(columns=["ties"]))
+    ties = compare(summary, acc).feature("ties")
+    assert ties.null_rate_current == 0.25 and ties.statistics["null_rate"].status == "fail"
+
+
+def test_numbers_arriving_as_text():
+    train = pd.DataFrame({"age": np.arange(100.0)})
+    summary = ReferenceSummary.build(train, infer_schema(train))
+    acc = CurrentAccumulator(summary)
+    acc.add(pd.DataFrame({"age": ["1", "2", "n/a", "forty", None, "3.5"]}))
+    report = compare(summary, acc)
+    (finding,) = [x for x in report.schema if x.kind == "type_change"]
+    assert finding.status == "fail" and finding.count == 2
+    assert finding.examples == ("n/a", "forty")
+    assert "arrives as text (str)" in finding.message
+    age = report.feature("age")
+    assert age.values_current == 3 and age.null_rate_current == pytest.approx(1 / 6)
+    # numbers that are all readable but sent as text: a warning
+    acc = CurrentAccumulator(summary)
+    acc.add(pd.DataFrame({"age": ["1", "2", "3"]}))
+    (finding,) = compare(summary, acc).schema
+    assert finding.kind == "type_change" and finding.status == "warn"
+
+
+def test_dates_that_do_not_parse():
+    train = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=50), "x": np.arange(50.0)})
+    summary = ReferenceSummary.build(train, infer_schema(train))
+    acc = CurrentAccumulator(summary)
+    acc.add(pd.DataFrame({"when": ["2024-03-01", "01/04/2024", "soon"], "x": [1.0, 2.0, 3.0]}))
+    (finding,) = [x for x in compare(summary, acc).schema if x.kind == "type_change"]
+    assert finding.column == "when" and finding.count == 1 and finding.examples == ("soon",)
+
+
+def test_extra_columns_warn_unless_ignored():
+    train = frame_of(1000, 1)
+    summary = ReferenceSummary.build(train, infer_schema(train))
+    serving = frame_of(1000, 2).assign(request_id=1, surprise=2)
+    acc = CurrentAccumulator(summary, ignore_columns=["request_id"])
+    acc.add(serving)
+    report = compare(summary, acc)
+    assert [(x.kind, x.column, x.status) for x in report.schema if x.kind != "out_of_range"] == [
+        ("extra_column", "surprise", "warn")
+    ]
+
+
+def test_bool_features_are_categories():
+    train = pd.DataFrame({"flag": [True, False] * 50})
+    report = skew_report(train.to_dict("list"), {"flag": [True] * 90 + [False] * 10})
+    flag = report.feature("flag")
+    assert flag.kind == "categorical" and flag.statistics["linf"].value == pytest.approx(0.4)
+    assert flag.statistics["linf"].status == "fail" and not report.schema
+
+
+def test_prediction_drift_mismatch_and_score_difference():
+    rng = np.random.default_rng(2)
+    train = pd.DataFrame({"x": rng.normal(size=1000)})
+    summary = ReferenceSummary.build(
+        train, infer_schema(train), predictions=np.where(train["x"] > 0, "yes", "no")
+    )
+    acc = CurrentAccumulator(summary)
+    serving = pd.DataFrame({"x": rng.normal(size=1000)})
+    served = np.where(serving["x"] > 0, "yes", "no")
+    redone = served.copy()
+    redone[:30] = np.where(redone[:30] == "yes", "no", "yes")  # 3% disagree
+    score = (serving["x"] > 0).to_numpy(float)
+    for part in np.array_split(np.arange(1000), 4):
+        acc.add(
+            serving.iloc[part],
+            predictions=served[part],
+            offline_predictions=redone[part],
+            scores=score[part],
+            offline_scores=score[part] + 0.002,
+        )
+    report = compare(summary, acc)
+    pred = report.predictions
+    assert pred.name == "prediction" and pred.kind == "prediction"
+    assert pred.statistics["linf"].value < 0.1 and pred.statistics["linf"].status == "ok"
+    assert pred.statistics["prediction_mismatch"].value == pytest.approx(0.03)
+    assert pred.statistics["prediction_mismatch"].status == "warn"
+    assert pred.statistics["score_diff"].value == pytest.approx(0.002)
+    assert pred.statistics["score_diff"].status == "ok"
+    assert report.status == "warn"
+    # every serving prediction "yes": drift
+    acc = CurrentAccumulator(summary)
+    acc.add(serving, predictions=["yes"] * 1000)
+    assert compare(summary, acc).predictions.statistics["js"].status == "fail"
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_empty_serving_data():
+    train = pd.DataFrame({"a": [1.0, 2.0]})
+    summary = ReferenceSummary.build(train, infer_schema(train))
+    acc = CurrentAccumulator(summary)
+    acc.add(train.iloc[:0])
+    with pytest.raises(DataError, match=r"^the serving data has no rows$"):
+        compare(summary, acc)
