@@ -59,8 +59,17 @@ def _evaluated(workspace, *, enforce_gates=True, **kwargs):
 @pytest.fixture
 def fake_core(monkeypatch, tmp_path):
     """Every core entry point the commands call, answering with results.py's results."""
-    from mlprod_cli.core import check, evaluate, history, models, package, predict, scaffold
-    from mlprod_cli.core import skew, train
+    from mlprod_cli.core import (
+        check,
+        evaluate,
+        history,
+        models,
+        package,
+        predict,
+        scaffold,
+        skew,
+        train,
+    )
     from mlprod_cli.core.workspace import Workspace
 
     monkeypatch.chdir(tmp_path)
@@ -79,9 +88,11 @@ def fake_core(monkeypatch, tmp_path):
         (models, "list_versions"): lambda ws, kind=None: (
             Listing([], {"model": None, "baseline": None}) if kind else results.listing()
         ),
-        (models, "show"): lambda ws, v: results.version(int(v[1:]), tune={"search": "grid"})
-        if v == "v0003"
-        else results.version(int(v[1:])),
+        (models, "show"): lambda ws, v: (
+            results.version(int(v[1:]), tune={"search": "grid"})
+            if v == "v0003"
+            else results.version(int(v[1:]))
+        ),
         (models, "activate"): lambda ws, v, force=False: results.activation(gates=v == "v0002"),
         (models, "rollback"): lambda ws, kind: ("v0002", "v0001"),
         (models, "diff"): lambda ws, a, b: results.changes() if a != b else [],
@@ -140,6 +151,8 @@ def _html_structure(text: str) -> str:
     return "\n".join(page.lines) + "\n"
 
 
+PREDICTIONS = ["evaluate", "--predictions", "p.csv", "--label-col", "y", "--pred-col", "p"]
+
 CASES: dict[str, list[str]] = {
     "evaluate-table": ["evaluate", "--no-store"],
     "evaluate-table-all-metrics": ["evaluate", "--no-store", "--all-metrics"],
@@ -151,11 +164,9 @@ CASES: dict[str, list[str]] = {
     "evaluate-junit": ["evaluate", "--no-store", "-f", "junit"],
     "evaluate-junit-no-gate": ["evaluate", "--no-store", "-f", "junit", "--no-gate"],
     **{
-        f"evaluate-predictions-{fmt}": [
-            "evaluate", "--predictions", "p.csv", "--label-col", "y", "--pred-col", "p", "-f", fmt
-        ]
+        f"evaluate-predictions-{fmt}": [*PREDICTIONS, "-f", fmt]
         for fmt in ("table", "json", "markdown", "junit")
-    },  # fmt: skip
+    },
     "skew-table": ["skew"],
     "skew-table-fail-on-warn": ["skew", "--fail-on", "warn"],
     "skew-json": ["skew", "-f", "json"],
@@ -207,9 +218,7 @@ CASES: dict[str, list[str]] = {
 
 HTML_CASES: dict[str, list[str]] = {
     "evaluate-html": ["evaluate", "--no-store", "-f", "html"],
-    "evaluate-predictions-html": [
-        "evaluate", "--predictions", "p.csv", "--label-col", "y", "--pred-col", "p", "-f", "html"
-    ],  # fmt: skip
+    "evaluate-predictions-html": [*PREDICTIONS, "-f", "html"],
     "skew-html": ["skew", "-f", "html"],
     "skew-files-html": ["skew", "-r", "ref.csv", "-c", "cur.csv", "-f", "html"],
 }
@@ -241,3 +250,18 @@ def test_html_keeps_every_section_and_value(name, fake_core, capsys):
     seen = capsys.readouterr()
     text = f"$ mlprod {' '.join(argv)}\nexit {code}\n--- structure\n{_html_structure(seen.out)}"
     _check(name, _normal(text + f"--- stderr\n{seen.err}", fake_core))
+
+
+HELP = ["", "evaluate", "skew", "train", "tune", "models", "models list", "models show",
+        "models activate", "models rollback", "models diff", "metrics", "metrics history",
+        "package", "check", "new", "predict", "serve"]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", HELP)
+def test_help_is_unchanged(command, monkeypatch, capsys):
+    """Every option's name, default, environment variable and help, as ``--help`` shows them."""
+    monkeypatch.setenv("COLUMNS", "100")
+    argv = [*command.split(), "--help"]
+    assert main(argv) == 0
+    name = "help" + "".join(f"-{word}" for word in command.split())
+    _check(name, f"$ mlprod {' '.join(argv)}\n{capsys.readouterr().out}")
