@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from mlprod_cli.render.skew import (
     render_markdown,
     render_table,
 )
+from tests.render.pages import assert_self_contained, parse
 from tests.render.results import ODD, skew_run
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "skew.md"
@@ -194,32 +193,13 @@ def test_junit_fail_on_warn_fails_warnings_too(run):
 # --- html ----------------------------------------------------------------------------------
 
 
-class Page(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
 def test_html_is_one_file_with_a_chart_per_feature(run):
     pytest.importorskip("matplotlib")
     text = render_html(run)
-    page = Page()
-    page.feed(text)
+    page = parse(text)
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-    assert not {"script", "link", "iframe", "object"} & set(page.tags)
-    sources = [value for name, value in page.attrs if name == "src"]
-    assert len(sources) == 6  # every feature but the date, and the predictions
-    for value in sources:
-        assert base64.b64decode(value.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_self_contained(text, page)
+    assert page.tags.count("img") == 6  # every feature but the date, and the predictions
     words = "".join(page.text)
     assert "Dates are compared by null rate and type only." in words
     assert headline(run) in words and "— psi of weight: no values in the serving data" in words
