@@ -265,3 +265,13 @@ def test_help_is_unchanged(command, monkeypatch, capsys):
     assert main(argv) == 0
     name = "help" + "".join(f"-{word}" for word in command.split())
     _check(name, f"$ mlprod {' '.join(argv)}\n{capsys.readouterr().out}")
+
+
+def test_evaluate_html_honours_all_metrics(fake_core, capsys):
+    """docs/evaluate.md: --all-metrics is for the table, Markdown and HTML (the command
+    used to leave it out of HTML)."""
+    pytest.importorskip("matplotlib")
+    assert main(["evaluate", "--no-store", "--no-gate", "-f", "html"]) == 0
+    assert "<th>NPV</th>" not in capsys.readouterr().out
+    assert main(["evaluate", "--no-store", "--no-gate", "-f", "html", "--all-metrics"]) == 0
+    assert "<th>NPV</th>" in capsys.readouterr().out
