@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 
@@ -21,6 +21,12 @@ def status(message: str) -> None:
     """A status line on stderr."""
     sys.stderr.write(f"mlprod: {message}\n")
     sys.stderr.flush()
+
+
+def warn(messages: Iterable[str], *, kind: str = "warning") -> None:
+    """A ``warning: …`` status line (or ``note: …`` with ``kind="note"``) for each message."""
+    for message in messages:
+        status(f"{kind}: {message}")
 
 
 @contextmanager

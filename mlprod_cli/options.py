@@ -1,14 +1,16 @@
 """Options shared by several commands, declared once.
 
 Every command that reports takes ``--format`` and ``--output``; their help and
-environment variables are the same everywhere.
+environment variables are the same everywhere. ``--model`` picks a version in
+evaluate, predict, serve and skew; what each does without it differs, so its
+help is the command's, given to :func:`ModelOption`.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,6 +24,11 @@ FormatOption = Annotated[
     Format,
     typer.Option("--format", "-f", help="How to print the result.", envvar="MLPROD_FORMAT"),
 ]
+SummaryFormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="How to print the summary.")
+]
+"""``--format`` of a command whose result is a file (predict): it shapes the summary only."""
+
 OutputOption = Annotated[
     Path | None,
     typer.Option(
@@ -46,3 +53,11 @@ ReportFormatOption = Annotated[
         "--format", "-f", help="table, json, markdown, junit or html.", envvar="MLPROD_FORMAT"
     ),
 ]
+
+
+def ModelOption(help: str) -> Any:  # a type alias that takes its help text, hence the name
+    """``--model/-m VERSION``: a model version id; ``help`` says what the command does without it.
+
+    ``model: ModelOption("A version id instead of the active model.") = None``
+    """
+    return Annotated[str | None, typer.Option("--model", "-m", help=help)]

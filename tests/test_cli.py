@@ -9,7 +9,8 @@ import sys
 from mlprod_cli import __version__
 from mlprod_cli.cli import main
 
-HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "fastapi", "cookiecutter", "pydantic")
+HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "fastapi", "cookiecutter", "pydantic",
+         "jinja2", "matplotlib")  # fmt: skip
 
 
 def test_version_fast_path(capsys):
@@ -41,6 +42,8 @@ def _modules_after(args: list[str]) -> list[str]:
 def test_help_imports_nothing_heavy():
     assert _modules_after(["--help"]) == []
     assert _modules_after(["new", "--help"]) == []
+    assert _modules_after(["evaluate", "--help"]) == []  # the HTML report is Jinja2 and matplotlib
+    assert _modules_after(["skew", "--help"]) == []
     assert _modules_after(["--version"]) == []
 
 

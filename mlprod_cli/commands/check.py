@@ -29,33 +29,8 @@ def check(
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.check import run_checks
+    from mlprod_cli.render.check import render
 
     report = run_checks(venv=not no_venv)
-    console.write_result(render(report, format), output)
+    console.write_result(render(report, format.value), output)
     return 0 if report.ok else 1
-
-
-def render(report, format: Format) -> str:
-    if format is Format.json:
-        import json
-        import sys
-
-        from mlprod_cli import __version__
-
-        return json.dumps(
-            {
-                "root": str(report.root),
-                "mlprod": {"version": __version__, "python": sys.executable, "prefix": sys.prefix},
-                "ok": report.ok,
-                "checks": [
-                    {"name": i.name, "ok": i.ok, "detail": i.detail, "problems": list(i.problems)}
-                    for i in report.items
-                ],
-            },
-            indent=2,
-        )
-    lines = []
-    for item in report.items:
-        lines.append(f"{'ok  ' if item.ok else 'FAIL'} {item.name:<9} {item.detail}")
-        lines += [f"     {'':<9} {p}" for p in item.problems[1:]]
-    return "\n".join(lines)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import OutputOption, ReportFormat, ReportFormatOption
+from mlprod_cli.options import ModelOption, OutputOption, ReportFormat, ReportFormatOption
 
 HELP = """Evaluate a model version on the test split, or any predictions file, behind the gates.
 
@@ -31,9 +31,7 @@ def _split_list(values: list[str] | None) -> tuple[str, ...]:
 
 
 def evaluate(
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="A version id (default: the newest model).")
-    ] = None,
+    model: ModelOption("A version id (default: the newest model).") = None,
     predictions: Annotated[
         Path | None,
         typer.Option(
@@ -91,14 +89,11 @@ def evaluate(
     from mlprod_cli.core.project import find_project_root
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
-    from mlprod_cli.render.evaluate import render, render_html
+    from mlprod_cli.render import evaluate as render
 
     slices = _split_list(slice_by)
     if format is ReportFormat.html:
-        try:  # before anything is computed or stored
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--format html needs matplotlib (pip install matplotlib)") from None
+        render.check_html()  # before anything is computed or stored
     if predictions is None:
         for name, value in (
             ("--label-col", label_col),
@@ -128,13 +123,8 @@ def evaluate(
                 )
         else:
             spec = core.PredictionsSpec(
-                predictions,
-                label_col,
-                pred_col,
-                _split_list(score_cols),
-                labels,
-                _split_list(classes),
-            )
+                predictions, label_col, pred_col, _split_list(score_cols), labels, _split_list(classes)
+            )  # fmt: skip
             outcome = core.evaluate_predictions(
                 spec,
                 config=None if workspace is None else workspace.config,
@@ -144,13 +134,9 @@ def evaluate(
         result = outcome.result
         if store is not None:
             core.store_result(result, store)
-    if format is ReportFormat.html:
-        text = render_html(result, curves=outcome.curves)
-    else:
-        text = render(result, format.value, all_metrics=all_metrics)
+    text = render.render(result, format.value, all_metrics=all_metrics, curves=outcome.curves)
     console.write_result(text, output)
-    for warning in result.warnings:
-        console.status(f"warning: {warning}")
+    console.warn(result.warnings)
     failed = [g for g in result.gates if not g.passed]
     if failed and not no_gate:
         console.status(f"{len(failed)} of {len(result.gates)} gates failed")

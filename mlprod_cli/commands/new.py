@@ -73,6 +73,7 @@ def new(
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.scaffold import NewRequest, create_project
+    from mlprod_cli.render.new import render
 
     request = NewRequest(
         name=name,
@@ -88,46 +89,6 @@ def new(
     )
     with console.steps() as report:
         result = create_project(request, progress=report)
-    for warning in result.warnings:
-        console.status(f"warning: {warning}")
-    console.write_result(render_result(result, format))
+    console.warn(result.warnings)
+    console.write_result(render(result, format.value))
     return 0
-
-
-def render_result(result, format: Format = Format.table) -> str:
-    """What ``new`` prints on stdout: what was made and what to run next."""
-    import os
-
-    if format is Format.json:
-        import dataclasses
-        import json
-
-        data = dataclasses.asdict(result)
-        data["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
-        return json.dumps(data, indent=2, default=str)
-
-    if result.dry_run:
-        lines = [f"would create {result.project_dir} from template {result.template}:"]
-        lines += [f"  {name}" for name in result.files]
-        lines.append("  .venv/ (installed from requirements.lock)")
-        return "\n".join(lines)
-    try:
-        where = os.path.relpath(result.project_dir)
-    except ValueError:
-        where = str(result.project_dir)
-    lines = [f"created {result.project_dir} ({len(result.files)} files)"]
-    if result.venv is not None:
-        how = f", installed with {result.installer}" if result.installer else ""
-        lines.append(f"  .venv: Python {result.python_version}{how}")
-    if result.git_commit:
-        lines.append(f"  git: first commit {result.git_commit[:12]}")
-    lines.append("next:")
-    lines.append(f"  cd {where}")
-    if result.installer:
-        lines.append("  mlprod check              # config, lock and .venv agree")
-        lines.append("  .venv/bin/python -m pytest # the project's tests")
-    elif result.venv is not None:
-        lines.append(
-            "  .venv/bin/python -m pip install --require-hashes --no-deps -r requirements.lock --find-links wheels"
-        )
-    return "\n".join(lines)

@@ -51,6 +51,7 @@ def package(
     from mlprod_cli.core import package as core
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
+    from mlprod_cli.render.package import render
 
     if base_image and not build:
         raise UsageError("--base-image goes with --build")
@@ -63,28 +64,5 @@ def package(
     if build:
         # After the context is written: without a daemon, it is still there to build elsewhere.
         core.build_image(result, base_image)
-    console.write_result(render(result, format))
+    console.write_result(render(result, format.value))
     return 0
-
-
-def render(result, format: Format) -> str:
-    if format is Format.json:
-        import json
-
-        return json.dumps(result.to_dict(), indent=2)
-    from mlprod_cli.render import human_bytes
-
-    wheels = [f for f in result.files if f.path.startswith("wheels/") and f.path.endswith(".whl")]
-    lines = [
-        f"context   {result.context} ({human_bytes(result.total_bytes)}, {len(result.files)} files)",
-        f"model     {result.model_version}",
-        f"wheels    {len(wheels)}{' (offline: the build needs no index)' if result.offline else ''}",
-        f"image     {result.tag}",
-    ]
-    if result.image_id:
-        lines.append(f"built     {result.image_id[:19]} ({human_bytes(result.image_size or 0)})")
-    else:
-        lines.append(f"build     docker build -t {result.tag} {result.context}")
-    for path in result.manifests:
-        lines.append(f"retagged  {path}")
-    return "\n".join(lines)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import Format
+from mlprod_cli.options import Format, ModelOption, SummaryFormatOption
 
 HELP = """Score a CSV or Parquet file with the active model (or --model VERSION).
 
@@ -34,20 +34,16 @@ def predict(
             dir_okay=False,
         ),
     ],
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="A version id instead of the active model.")
-    ] = None,
+    model: ModelOption("A version id instead of the active model.") = None,
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Rows per batch.")
     ] = 131_072,
-    format: Annotated[
-        Format, typer.Option("--format", "-f", help="How to print the summary.")
-    ] = Format.table,
+    format: SummaryFormatOption = Format.table,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.predict import predict_file
     from mlprod_cli.core.workspace import Workspace
-    from mlprod_cli.render import to_json
+    from mlprod_cli.render.predict import render
 
     workspace = Workspace.load(need_data=False)
     with console.steps() as report:
@@ -57,13 +53,6 @@ def predict(
             # A line per batch would flood a CI log: live counts on a terminal only.
             progress=(lambda rows: report(f"scored {rows:,} rows")) if console.is_interactive() else None,
         )  # fmt: skip
-    for warning in result.warnings:
-        console.status(f"warning: {warning}")
-    if format is Format.json:
-        console.write_result(to_json(result.__dict__))
-    else:
-        shares = ", ".join(f"{k} {v}" for k, v in result.classes.items())
-        console.write_result(
-            f"wrote {result.rows:,} predictions of {result.version} to {result.output} in {result.seconds:.2f} s ({shares})"
-        )
+    console.warn(result.warnings)
+    console.write_result(render(result, format.value))
     return 0

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mlprod_cli.options import ModelOption
+
 HELP = """Serve the active model (or --model VERSION) over HTTP until stopped.
 
 POST /predict takes one row (a JSON object keyed by feature name) or a list
@@ -36,14 +38,7 @@ def serve(
         int | None,
         typer.Option("--port", "-p", min=0, max=65535, help="Port [default: serve.port, 8000]."),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Serve this version, pinned: activations are not followed.",
-        ),
-    ] = None,
+    model: ModelOption("Serve this version, pinned: activations are not followed.") = None,
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Server processes (uvicorn workers).")
     ] = 1,

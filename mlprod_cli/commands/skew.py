@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import OutputOption, ReportFormat, ReportFormatOption
+from mlprod_cli.options import ModelOption, OutputOption, ReportFormat, ReportFormatOption
 
 HELP = """Compare the training data with what the model is served: schema, distributions, predictions.
 
@@ -62,14 +62,9 @@ def skew(
             file_okay=False,
         ),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="The model version (default: the one that served the newest log line, else the active model).",
-        ),
-    ] = None,
+    model: ModelOption(
+        "The model version (default: the one that served the newest log line, else the active model)."
+    ) = None,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 on 'fail' (default) or already on 'warn'."),
@@ -91,10 +86,10 @@ def skew(
     from mlprod_cli import console
     from mlprod_cli.core import skew as core
     from mlprod_cli.errors import UsageError
-    from mlprod_cli.render.skew import check_html, failed, headline, render
+    from mlprod_cli.render import skew as render
 
     if format is ReportFormat.html:
-        check_html()  # before anything is read
+        render.check_html()  # before anything is read
     if current and log is not None:
         raise UsageError("--current and --log exclude each other")
     request = core.SkewRequest(
@@ -109,10 +104,9 @@ def skew(
     workspace = core.project_workspace()
     with console.steps() as report:
         run = core.run_skew(workspace, request, progress=report)
-    console.write_result(render(run, format.value, fail_on=fail_on.value), output)
-    for note in run.notes:
-        console.status(f"note: {note}")
-    if failed(run, fail_on.value):
-        console.status(headline(run, fail_on.value))
+    console.write_result(render.render(run, format.value, fail_on=fail_on.value), output)
+    console.warn(run.notes, kind="note")
+    if render.failed(run, fail_on.value):
+        console.status(render.headline(run, fail_on.value))
         return 1
     return 0

@@ -28,33 +28,10 @@ def tune(
     from mlprod_cli import console
     from mlprod_cli.core.train import tune as do_tune
     from mlprod_cli.core.workspace import Workspace
-    from mlprod_cli.render import number, table, to_json
+    from mlprod_cli.render.tune import render
 
     workspace = Workspace.load()
     with console.progress("searching") as advance:
         result = do_tune(workspace, progress=advance, n_jobs=jobs)
-    if format is Format.json:
-        data = {"version": result.version.id, "objective": result.objective, "search": result.search,
-                "best_params": result.best_params, "candidates": result.candidates}  # fmt: skip
-        console.write_result(to_json(data), output)
-        return 0
-    rows = [
-        (
-            c["rank"],
-            ", ".join(f"{k}={v}" for k, v in c["params"].items()),
-            number(c["mean"]),
-            number(c["std"]),
-        )
-        for c in result.candidates
-    ]
-    title = f"{result.search} search: {len(rows)} candidates, ranked by {result.objective} (cross-validated)"
-    text = table(
-        ["rank", "parameters", f"{result.objective} mean", "std"],
-        rows,
-        title=title,
-        right=(0, 2, 3),
-    )
-    text += f"\nregistered {result.version.id} with {', '.join(f'{k}={v}' for k, v in result.best_params.items())}"
-    text += f"\nnext: mlprod models activate {result.version.id}"
-    console.write_result(text, output)
+    console.write_result(render(result, format.value), output)
     return 0

@@ -1,27 +1,39 @@
 """``mlprod evaluate``'s result as a table, JSON, Markdown, JUnit XML or one HTML file.
 
-Every format renders the same :class:`~mlprod_cli.core.evaluation.EvaluationResult`
-from the same sections, built once here: the per-class table of the primary model
-(with its averages and accuracy), the side-by-side comparison with the baseline and
-the active model, a table per slice column with the largest gaps, and the gates.
-A section is a :class:`_Grid` of cells; each cell keeps the reason when its value is
-undefined, so the table lists the reasons under it and the HTML shows them on hover.
+One concept, the evaluation report, in every format: the same
+:class:`~mlprod_cli.core.evaluate.EvaluationResult` is drawn from the same sections,
+built once here: the per-class table of the primary model (with its averages and
+accuracy), the side-by-side comparison with the baseline and the active model, a table
+per slice column with the largest gaps, and the gates. A section is a
+:class:`~mlprod_cli.render.grid.Grid` of cells; each cell keeps the reason when its
+value is undefined, so the table lists the reasons under it and the HTML shows them on
+hover. The HTML page is ``templates/evaluate.html.j2`` with the confusion heatmap and
+the ROC and precision–recall curves drawn here.
 
 docs/evaluate.md documents every format and every JSON key.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import io
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlprod_cli.render import number, table, to_json
+from mlprod_cli.render import charts
+from mlprod_cli.render.grid import (
+    UNDEFINED,
+    Cell,
+    Grid,
+    md,
+    md_grid,
+    reason_notes,
+    text_cell,
+    text_grid,
+    xml_text,
+)
+from mlprod_cli.render.html import render_page
+from mlprod_cli.render.text import json_ready, number, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.evaluate import Evaluated, EvaluationResult
@@ -32,6 +44,7 @@ __all__ = [
     "FORMATS",
     "KEY_METRICS",
     "TABLE_COLUMNS",
+    "check_html",
     "json_data",
     "render",
     "render_html",
@@ -106,39 +119,15 @@ _AVERAGE_ROWS = (("macro", "macro avg"), ("weighted", "weighted avg"))
 _MAX_SLICE_CLASSES = 3
 # ROC and PR curves: one panel per class, at most this many panels.
 _MAX_CURVE_CLASSES = 12
-_DPI = 90
-UNDEFINED = "—"
 
 
 # --- the sections, built once for every format -----------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Cell:
-    text: str
-    reason: str | None = None  # why the value is undefined (text is then "—")
-    status: str = "ok"  # ok / warn / fail (skew reports colour the cell in HTML)
-
-
-@dataclass
-class _Grid:
-    """One table of the report: headers, rows of cells, and lines to print under it."""
-
-    title: str
-    headers: list[str]
-    rows: list[list[_Cell]]
-    right: set[int] = field(default_factory=set)  # right-aligned (numeric) columns
-    notes: list[str] = field(default_factory=list)
-
-
-def _number_cell(value: Value, digits: int = 4) -> _Cell:
+def _number_cell(value: Value, digits: int = 4) -> Cell:
     if value.value is None:
-        return _Cell(UNDEFINED, value.reason or "undefined")
-    return _Cell(number(value.value, digits))
-
-
-def _text_cell(text: Any) -> _Cell:
-    return _Cell("" if text is None else str(text))
+        return Cell(UNDEFINED, value.reason or "undefined")
+    return Cell(number(value.value, digits))
 
 
 def _class_value(report: Report, label: str | None, metric: str) -> Value:
@@ -158,53 +147,40 @@ def _ref(metric: str, label: str | None) -> str:
     return metric if label is None else f"{metric}@{label}"
 
 
-def _reason_notes(grid: _Grid) -> list[str]:
-    """``— precision of a, b: no predicted positives``, one line per column and reason."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for row in grid.rows:
-        for header, cell in zip(grid.headers[1:], row[1:], strict=True):
-            if cell.reason is not None:
-                grouped.setdefault((header, cell.reason), []).append(row[0].text)
-    return [
-        f"{UNDEFINED} {header} of {', '.join(labels)}: {reason}"
-        for (header, reason), labels in grouped.items()
-    ]
-
-
-def _class_grid(evaluated: Evaluated, *, all_metrics: bool = False) -> _Grid:
+def _class_grid(evaluated: Evaluated, *, all_metrics: bool = False) -> Grid:
     report = evaluated.report
     headers = list(TABLE_COLUMNS) + (list(ALL_METRICS_COLUMNS) if all_metrics else [])
-    rows: list[list[_Cell]] = []
+    rows: list[list[Cell]] = []
     for cls in report.classes:
-        row = [_text_cell(cls.label)]
+        row = [text_cell(cls.label)]
         for header in headers[1:]:
             source, key = _COLUMN_SOURCES[header]
             if source == "metric":
                 row.append(_number_cell(cls.metrics[key]))
             elif source == "count":
-                row.append(_text_cell(getattr(cls, key)))
+                row.append(text_cell(getattr(cls, key)))
             else:
-                row.append(_text_cell(f"{cls.share * 100:.1f}"))
+                row.append(text_cell(f"{cls.share * 100:.1f}"))
         rows.append(row)
     for kind, name in _AVERAGE_ROWS:
         averages = report.averages[kind]
-        row = [_text_cell(name)]
+        row = [text_cell(name)]
         for header in headers[1:]:
             source, key = _COLUMN_SOURCES[header]
-            row.append(_number_cell(averages[key]) if source == "metric" else _Cell(""))
+            row.append(_number_cell(averages[key]) if source == "metric" else Cell(""))
         rows.append(row)
-    accuracy_row = [_text_cell("accuracy")] + [
-        _number_cell(report.accuracy) if header == _ACCURACY_COLUMN else _Cell("")
+    accuracy_row = [text_cell("accuracy")] + [
+        _number_cell(report.accuracy) if header == _ACCURACY_COLUMN else Cell("")
         for header in headers[1:]
     ]
     rows.append(accuracy_row)
-    grid = _Grid(
+    grid = Grid(
         f"{evaluated.name}: per class ({report.n_samples} samples)",
         headers,
         rows,
         right=set(range(1, len(headers))),
     )
-    grid.notes = _reason_notes(grid)
+    grid.notes = reason_notes(grid)
     for header in headers[1:]:
         source, key = _COLUMN_SOURCES[header]
         average = report.averages["macro"][key] if source == "metric" else None
@@ -219,7 +195,7 @@ def _class_grid(evaluated: Evaluated, *, all_metrics: bool = False) -> _Grid:
     return grid
 
 
-def _comparison_grid(result: EvaluationResult) -> _Grid | None:
+def _comparison_grid(result: EvaluationResult) -> Grid | None:
     if not result.comparisons:
         return None
     primary = result.primary
@@ -227,23 +203,23 @@ def _comparison_grid(result: EvaluationResult) -> _Grid | None:
     for other in result.comparisons:
         headers += [other.name, f"Δ vs {other.name}"]
     targets: list[str | None] = [*primary.report.labels, None]
-    rows: list[list[_Cell]] = []
+    rows: list[list[Cell]] = []
     for label in targets:
         for metric in KEY_METRICS:
             mine = _class_value(primary.report, label, metric)
-            row = [_text_cell("macro avg" if label is None else label), _text_cell(metric)]
+            row = [text_cell("macro avg" if label is None else label), text_cell(metric)]
             row.append(_number_cell(mine))
             for other in result.comparisons:
                 theirs = _class_value(other.report, label, metric)
                 row += [_number_cell(theirs), _difference(mine, theirs)]
             rows.append(row)
     accuracy = primary.report.accuracy
-    row = [_text_cell("accuracy"), _Cell(""), _number_cell(accuracy)]
+    row = [text_cell("accuracy"), Cell(""), _number_cell(accuracy)]
     for other in result.comparisons:
         row += [_number_cell(other.report.accuracy), _difference(accuracy, other.report.accuracy)]
     rows.append(row)
     names = ", ".join(other.name for other in result.comparisons)
-    grid = _Grid(
+    grid = Grid(
         f"{primary.name} compared with {names}",
         headers,
         rows,
@@ -264,10 +240,10 @@ def _comparison_grid(result: EvaluationResult) -> _Grid | None:
     return grid
 
 
-def _difference(mine: Value, theirs: Value) -> _Cell:
+def _difference(mine: Value, theirs: Value) -> Cell:
     if mine.value is None or theirs.value is None:
-        return _Cell(UNDEFINED, "not defined on both sides")
-    return _Cell(f"{mine.value - theirs.value:+.4f}")
+        return Cell(UNDEFINED, "not defined on both sides")
+    return Cell(f"{mine.value - theirs.value:+.4f}")
 
 
 @dataclass(frozen=True)
@@ -310,7 +286,7 @@ def _slice_labels(report: Report) -> list[str | None]:
     return list(report.labels) if len(report.labels) <= _MAX_SLICE_CLASSES else [None]
 
 
-def _slice_grids(evaluated: Evaluated) -> list[_Grid]:
+def _slice_grids(evaluated: Evaluated) -> list[Grid]:
     grids = []
     shown = _slice_labels(evaluated.report)
     for column, groups in evaluated.slices.items():
@@ -321,31 +297,31 @@ def _slice_grids(evaluated: Evaluated) -> list[_Grid]:
         ]
         rows = []
         for value, report in groups.items():
-            row = [_text_cell(value), _text_cell(report.n_samples)]
+            row = [text_cell(value), text_cell(report.n_samples)]
             row += [
                 _number_cell(_class_value(report, label, m)) for label in shown for m in KEY_METRICS
             ]
             rows.append(row)
-        grid = _Grid(
+        grid = Grid(
             f"{evaluated.name} by {column}", headers, rows, right=set(range(1, len(headers)))
         )
-        grid.notes = _reason_notes(grid)
+        grid.notes = reason_notes(grid)
         grids.append(grid)
         gap_rows = []
         for gap in _gaps(groups, shown):
             gap_rows.append(
                 [
-                    _text_cell(gap.ref if "@" in gap.ref else f"macro {gap.ref}"),
-                    _Cell(UNDEFINED, "fewer than two slices define it")
+                    text_cell(gap.ref if "@" in gap.ref else f"macro {gap.ref}"),
+                    Cell(UNDEFINED, "fewer than two slices define it")
                     if gap.gap is None
-                    else _Cell(number(gap.gap)),
-                    _text_cell("" if gap.low is None else f"{gap.low[0]} {number(gap.low[1])}"),
-                    _text_cell("" if gap.high is None else f"{gap.high[0]} {number(gap.high[1])}"),
-                    _text_cell(", ".join(gap.undefined)),
+                    else Cell(number(gap.gap)),
+                    text_cell("" if gap.low is None else f"{gap.low[0]} {number(gap.low[1])}"),
+                    text_cell("" if gap.high is None else f"{gap.high[0]} {number(gap.high[1])}"),
+                    text_cell(", ".join(gap.undefined)),
                 ]
             )
         grids.append(
-            _Grid(
+            Grid(
                 f"largest gap across {column}",
                 ["metric", "gap", "lowest", "highest", "undefined in"],
                 gap_rows,
@@ -355,18 +331,18 @@ def _slice_grids(evaluated: Evaluated) -> list[_Grid]:
     return grids
 
 
-def _gate_grid(result: EvaluationResult) -> _Grid | None:
+def _gate_grid(result: EvaluationResult) -> Grid | None:
     if not result.gates:
         return None
     rows = [
         [
-            _text_cell("PASS" if gate.passed else "FAIL"),
-            _text_cell(gate.name),
-            _text_cell(gate.detail),
+            text_cell("PASS" if gate.passed else "FAIL"),
+            text_cell(gate.name),
+            text_cell(gate.detail),
         ]
         for gate in result.gates
     ]
-    return _Grid("gates", ["result", "gate", "detail"], rows)
+    return Grid("gates", ["result", "gate", "detail"], rows)
 
 
 def _gate_summary(result: EvaluationResult) -> str:
@@ -401,7 +377,7 @@ def _meta(result: EvaluationResult) -> list[str]:
     return lines
 
 
-def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[_Grid]:
+def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[Grid]:
     grids = [_class_grid(result.primary, all_metrics=all_metrics)]
     comparison = _comparison_grid(result)
     if comparison is not None:
@@ -413,36 +389,10 @@ def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[_Grid]:
 # --- table -------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _table_reads_markup() -> bool:
-    # render.table hands cells to Rich, which reads "[b]" as markup and drops it; a
-    # class named "[b]" must still print as itself, whichever way render.table goes.
-    return "[b]" not in table(["x"], [["[b]"]])
-
-
-def _plain(text: str) -> str:
-    if _table_reads_markup():
-        from rich.markup import escape
-
-        return escape(text)
-    return text
-
-
-def _text_grid(grid: _Grid) -> str:
-    body = table(
-        [_plain(h) for h in grid.headers],
-        [[_plain(cell.text) for cell in row] for row in grid.rows],
-        title=grid.title,
-        right=sorted(grid.right),
-    )
-    # Rich ends the table with an empty line: one blank line before the notes, none after.
-    return "\n".join([body.rstrip(), *([""] if grid.notes else []), *grid.notes])
-
-
-def _split_columns(grid: _Grid, at: int) -> list[_Grid]:
+def _split_columns(grid: Grid, at: int) -> list[Grid]:
     """The grid as two: its columns before ``at``, then the first column and the rest."""
-    first = _Grid(grid.title, grid.headers[:at], [row[:at] for row in grid.rows], grid.right)
-    second = _Grid(
+    first = Grid(grid.title, grid.headers[:at], [row[:at] for row in grid.rows], grid.right)
+    second = Grid(
         f"{grid.title}, more metrics",
         [grid.headers[0], *grid.headers[at:]],
         [[row[0], *row[at:]] for row in grid.rows if any(c.text for c in row[at:])],
@@ -459,27 +409,14 @@ def render_table(result: EvaluationResult, *, all_metrics: bool = False) -> str:
     if all_metrics:
         # 21 columns do not fit a terminal: the extra metrics get a table of their own.
         grids[0:1] = _split_columns(grids[0], len(TABLE_COLUMNS))
-    parts += [_text_grid(grid) for grid in grids]
+    parts += [text_grid(grid) for grid in grids]
     gates = _gate_grid(result)
     summary = _gate_summary(result)
-    parts.append(summary if gates is None else f"{_text_grid(gates)}\n{summary}")
+    parts.append(summary if gates is None else f"{text_grid(gates)}\n{summary}")
     return "\n\n".join(parts) + "\n"
 
 
 # --- json --------------------------------------------------------------------------------------
-
-
-def _clean(data: Any) -> Any:
-    """JSON-ready data: numpy scalars to Python, NaN and infinity to None."""
-    if isinstance(data, Mapping):
-        return {str(k): _clean(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_clean(v) for v in data]
-    if hasattr(data, "tolist") and not isinstance(data, (str, bytes)):
-        return _clean(data.tolist())
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data
 
 
 def _classes_json(report: Report) -> list[dict[str, Any]]:
@@ -590,7 +527,7 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
         "passed": result.passed,
         "warnings": list(result.warnings),
     }
-    return _clean(data)
+    return json_ready(data)
 
 
 def render_json(result: EvaluationResult) -> str:
@@ -599,29 +536,6 @@ def render_json(result: EvaluationResult) -> str:
 
 
 # --- markdown ----------------------------------------------------------------------------------
-
-# Markdown that could fire inside a cell; "_" only at a word's edge (f1_score stays as is).
-_MD_SPECIAL = re.compile(r"([\\`*\[\]|#~]|(?<!\w)_|_(?!\w))")
-
-
-def _md(text: str) -> str:
-    """Text that GitHub renders as itself inside a table cell: no HTML, no markup, no pipes."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = " ".join(text.splitlines())
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _md_grid(grid: _Grid, *, heading: str = "###") -> str:
-    align = ["---:" if i in grid.right else "---" for i in range(len(grid.headers))]
-    lines = [f"{heading} {_md(grid.title)}", ""]
-    lines.append("| " + " | ".join(_md(h) for h in grid.headers) + " |")
-    lines.append("|" + "|".join(align) + "|")
-    for row in grid.rows:
-        lines.append("| " + " | ".join(_md(cell.text) for cell in row) + " |")
-    if grid.notes:
-        lines.append("")
-        lines += [f"- {_md(note)}" for note in grid.notes]
-    return "\n".join(lines)
 
 
 def _headline(result: EvaluationResult) -> tuple[bool, str]:
@@ -642,28 +556,21 @@ def _headline(result: EvaluationResult) -> tuple[bool, str]:
 def render_markdown(result: EvaluationResult, *, all_metrics: bool = False) -> str:
     """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     passed, headline = _headline(result)
-    parts = [f"## {'✅' if passed else '❌'} {_md(headline)}", "  \n".join(map(_md, _meta(result)))]
+    parts = [f"## {'✅' if passed else '❌'} {md(headline)}", "  \n".join(map(md, _meta(result)))]
     if result.warnings:
-        parts.append("\n".join(f"> **warning:** {_md(w)}" for w in result.warnings))
-    parts += [_md_grid(grid) for grid in _sections(result, all_metrics=all_metrics)]
+        parts.append("\n".join(f"> **warning:** {md(w)}" for w in result.warnings))
+    parts += [md_grid(grid) for grid in _sections(result, all_metrics=all_metrics)]
     gates = _gate_grid(result)
     if gates is not None:
         for row in gates.rows:
             status = row[0].text
-            row[0] = _Cell(f"{'✅' if status == 'PASS' else '❌'} {status}")
-        parts.append(_md_grid(gates))
-    parts.append(_md(_gate_summary(result)))
+            row[0] = Cell(f"{'✅' if status == 'PASS' else '❌'} {status}")
+        parts.append(md_grid(gates))
+    parts.append(md(_gate_summary(result)))
     return "\n\n".join(parts) + "\n"
 
 
 # --- junit -------------------------------------------------------------------------------------
-
-# Characters XML 1.0 cannot carry, even escaped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml(text: Any) -> str:
-    return _XML_INVALID.sub("\ufffd", "" if text is None else str(text))
 
 
 def _metric_lines(cls: Any) -> str:
@@ -702,27 +609,29 @@ def render_junit(result: EvaluationResult) -> str:
     }
     for key, value in facts.items():
         if value is not None:
-            ET.SubElement(properties, "property", name=key, value=_xml(value))
+            ET.SubElement(properties, "property", name=key, value=xml_text(value))
     failures = skipped = 0
     for gate in result.gates:
-        case = ET.SubElement(gates, "testcase", classname="mlprod.gates", name=_xml(gate.name))
+        case = ET.SubElement(gates, "testcase", classname="mlprod.gates", name=xml_text(gate.name))
         if gate.passed:
-            ET.SubElement(case, "system-out").text = _xml(gate.detail)
+            ET.SubElement(case, "system-out").text = xml_text(gate.detail)
         elif result.gates_enforced:
             failures += 1
             failure = ET.SubElement(
-                case, "failure", message=_xml(gate.detail), type=_xml(gate.kind)
+                case, "failure", message=xml_text(gate.detail), type=xml_text(gate.kind)
             )
-            failure.text = _xml(f"{gate.name}: {gate.detail}")
+            failure.text = xml_text(f"{gate.name}: {gate.detail}")
         else:
             skipped += 1
-            ET.SubElement(case, "skipped", message="not enforced").text = _xml(gate.detail)
+            ET.SubElement(case, "skipped", message="not enforced").text = xml_text(gate.detail)
     _suite_counts(gates, len(result.gates), failures, skipped, result.created_at)
 
     metrics = ET.SubElement(root, "testsuite", name="mlprod evaluate metrics")
     for cls in result.primary.report.classes:
-        case = ET.SubElement(metrics, "testcase", classname="mlprod.metrics", name=_xml(cls.label))
-        ET.SubElement(case, "system-out").text = _xml(_metric_lines(cls))
+        case = ET.SubElement(
+            metrics, "testcase", classname="mlprod.metrics", name=xml_text(cls.label)
+        )
+        ET.SubElement(case, "system-out").text = xml_text(_metric_lines(cls))
     n_classes = len(result.primary.report.classes)
     _suite_counts(metrics, n_classes, 0, 0, result.created_at)
     _suite_counts(root, len(result.gates) + n_classes, failures, skipped, None)
@@ -738,88 +647,15 @@ def _suite_counts(
     element.set("errors", "0")
     element.set("skipped", str(skipped))
     if timestamp:
-        element.set("timestamp", _xml(timestamp))
+        element.set("timestamp", xml_text(timestamp))
 
 
 # --- html --------------------------------------------------------------------------------------
 
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;
-max-width:1200px;margin:2rem auto;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
-.meta{color:#57606a}.badge{border-radius:4px;padding:.1em .5em;color:#fff;font-size:.9em}
-.pass{background:#1a7f37}.fail{background:#cf222e}
-table{border-collapse:collapse;margin:.5rem 0;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #d0d7de;padding:.25em .6em;white-space:nowrap}
-th{background:#f6f8fa}td.num{text-align:right}td.undefined{color:#8c959f;cursor:help}
-tr.summary td{background:#f6f8fa}ul.notes{color:#57606a;margin:.25rem 0}
-.warning{background:#fff8c5;border:1px solid #d4a72c;padding:.5em;border-radius:4px}
-img{max-width:100%;height:auto}.note{color:#57606a;font-style:italic}
-"""
 
-
-def _h(text: Any) -> str:
-    from html import escape
-
-    return escape("" if text is None else str(text), quote=True)
-
-
-def _html_grid(
-    grid: _Grid, *, summary_rows: Iterable[str] = ("macro avg", "weighted avg", "accuracy")
-) -> str:
-    summary = set(summary_rows)
-    out = [f"<h3>{_h(grid.title)}</h3>", "<table>", "<thead><tr>"]
-    out += [f"<th>{_h(h)}</th>" for h in grid.headers]
-    out.append("</tr></thead><tbody>")
-    for row in grid.rows:
-        css = ' class="summary"' if row and row[0].text in summary else ""
-        out.append(f"<tr{css}>")
-        for i, cell in enumerate(row):
-            classes = (["num"] if i in grid.right else []) + (["undefined"] if cell.reason else [])
-            if cell.status != "ok":
-                classes.append(f"is-{cell.status}")
-            attrs = f' class="{" ".join(classes)}"' if classes else ""
-            if cell.reason:
-                attrs += f' title="{_h(cell.reason)}"'
-            out.append(f"<td{attrs}>{_h(cell.text)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    if grid.notes:
-        out.append(
-            '<ul class="notes">' + "".join(f"<li>{_h(n)}</li>" for n in grid.notes) + "</ul>"
-        )
-    return "\n".join(out)
-
-
-def _check_matplotlib() -> None:
-    from mlprod_cli.errors import UsageError
-
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("--format html needs matplotlib (pip install matplotlib)") from None
-
-
-def _mpl(text: str, limit: int = 40) -> str:
-    """A label as matplotlib draws it literally: no mathtext from ``$``, not too long."""
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("$", r"\$")
-
-
-def _figure(width: float, height: float) -> Any:
-    # Figure with an Agg canvas, not pyplot: no GUI backend, no global state to leak.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure: Any) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def check_html() -> None:
+    """UsageError when ``--format html`` cannot be drawn (no matplotlib): before any work."""
+    charts.require_matplotlib("--format html")
 
 
 def _confusion_png(report: Report) -> str:
@@ -831,10 +667,10 @@ def _confusion_png(report: Report) -> str:
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
     side = min(3.0 + 0.55 * k, 14.0)
-    figure = _figure(side + 1.5, side)
+    figure = charts.figure(side + 1.5, side)
     axes = figure.add_subplot()
     image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    names = [_mpl(label, 25) for label in report.labels]
+    names = [charts.literal(label, 25) for label in report.labels]
     axes.set_xticks(range(k), names, rotation=45, ha="right")
     axes.set_yticks(range(k), names)
     axes.set_xlabel("predicted")
@@ -852,7 +688,7 @@ def _confusion_png(report: Report) -> str:
                     color="white" if share[i, j] > 0.5 else "black",
                 )
     figure.colorbar(image, ax=axes, label="share of the true class", shrink=0.8)
-    return _png(figure)
+    return charts.png_data_uri(figure)
 
 
 def _curve_inputs(
@@ -903,7 +739,7 @@ def _curves_png(
         return "", notes
     columns = min(3, len(drawable))
     rows = math.ceil(len(drawable) / columns)
-    figure = _figure(4.2 * columns, 3.8 * rows)
+    figure = charts.figure(4.2 * columns, 3.8 * rows)
     for index, (label, present) in enumerate(drawable):
         axes = figure.add_subplot(rows, columns, index + 1)
         for name, truth, scores, classes in present:
@@ -911,11 +747,16 @@ def _curves_png(
             score = scores[:, classes.index(label)]
             if kind == "roc":
                 fpr, tpr, _ = roc_curve(positive, score)
-                axes.plot(fpr, tpr, label=_mpl(f"{name} (AUROC {auc(fpr, tpr):.3f})", 60))
+                axes.plot(fpr, tpr, label=charts.literal(f"{name} (AUROC {auc(fpr, tpr):.3f})", 60))
             else:
                 precision, recall, _ = precision_recall_curve(positive, score)
                 ap = average_precision_score(positive, score)
-                axes.step(recall, precision, where="post", label=_mpl(f"{name} (AP {ap:.3f})", 60))
+                axes.step(
+                    recall,
+                    precision,
+                    where="post",
+                    label=charts.literal(f"{name} (AP {ap:.3f})", 60),
+                )
         if kind == "roc":
             axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1)
             axes.set_xlabel("false positive rate")
@@ -927,10 +768,10 @@ def _curves_png(
             axes.set_ylabel("precision")
         axes.set_xlim(-0.02, 1.02)
         axes.set_ylim(-0.02, 1.02)
-        axes.set_title(_mpl(label), fontsize=10)
+        axes.set_title(charts.literal(label), fontsize=10)
         axes.legend(fontsize=7, loc="lower right" if kind == "roc" else "lower left")
         axes.grid(True, alpha=0.3)
-    return _png(figure), notes
+    return charts.png_data_uri(figure), notes
 
 
 def render_html(
@@ -949,59 +790,32 @@ def render_html(
 
     Raises :class:`~mlprod_cli.errors.UsageError` when matplotlib is not installed.
     """
-    _check_matplotlib()
+    check_html()
     passed, headline = _headline(result)
     report = result.primary.report
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>mlprod evaluate: {_h(result.primary.name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f'<h1><span class="badge {"pass" if passed else "fail"}">{"PASS" if passed else "FAIL"}</span> '
-        f"{_h(headline)}</h1>",
-    ]
-    out += [f'<p class="meta">{_h(line)}</p>' for line in _meta(result)]
-    out += [f'<p class="warning">warning: {_h(w)}</p>' for w in result.warnings]
-
     grids = _sections(result, all_metrics=all_metrics)
-    out += ["<h2>Per class</h2>", _html_grid(grids[0])]
-    out += [
-        "<h2>Confusion matrix</h2>",
-        f'<img alt="confusion matrix of {_h(result.primary.name)}" src="{_confusion_png(report)}">',
-    ]
-    out.append("<h2>ROC and precision–recall curves</h2>")
     models, skipped = _curve_inputs(curves or {})
-    if not models:
-        out.append(
-            '<p class="note">No curves: they need the per-sample scores, which were not given'
-            + (f" ({_h('; '.join(skipped))})" if skipped else "")
-            + ".</p>"
-        )
-    else:
-        for kind, title in (("roc", "ROC curves"), ("pr", "Precision–recall curves")):
-            png, notes = _curves_png(report.labels, models, kind)
-            out.append(f"<h3>{title} (one class against the rest)</h3>")
-            if png:
-                out.append(f'<img alt="{_h(title)}" src="{png}">')
-            notes = skipped + notes
-            if notes:
-                out.append(
-                    '<ul class="notes">' + "".join(f"<li>{_h(n)}</li>" for n in notes) + "</ul>"
-                )
-    rest = grids[1:]
-    if result.comparisons:
-        out += ["<h2>Compared</h2>", _html_grid(rest.pop(0))]
-    if rest:
-        out.append("<h2>Slices</h2>")
-        out += [_html_grid(grid) for grid in rest]
-    out.append("<h2>Gates</h2>")
-    gates = _gate_grid(result)
-    if gates is not None:
-        out.append(_html_grid(gates, summary_rows=()))
-    out.append(f"<p>{_h(_gate_summary(result))}</p>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    drawn = []
+    for kind, title in (("roc", "ROC curves"), ("pr", "Precision–recall curves")) if models else ():
+        png, notes = _curves_png(report.labels, models, kind)
+        drawn.append((title, png, skipped + notes))
+    comparison = grids.pop(1) if result.comparisons else None
+    return render_page(
+        "evaluate.html.j2",
+        model=result.primary.name,
+        passed=passed,
+        headline=headline,
+        meta=_meta(result),
+        warnings=result.warnings,
+        classes=grids[0],
+        confusion=_confusion_png(report),
+        curves=drawn,
+        skipped=skipped,
+        comparison=comparison,
+        slices=grids[1:],
+        gates=_gate_grid(result),
+        gate_summary=_gate_summary(result),
+    )
 
 
 # --- dispatch ----------------------------------------------------------------------------------

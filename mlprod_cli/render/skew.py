@@ -1,13 +1,13 @@
 """``mlprod skew``'s result as a table, JSON, Markdown, JUnit XML or one HTML file.
 
-Every format renders the same :class:`~mlprod_cli.core.skew_run.SkewRun` from the same
+Every format renders the same :class:`~mlprod_cli.core.skew.SkewRun` from the same
 sections, built once here: the features (a row each, the statistics that have a
 threshold, the null rates and the value counts), the schema findings, the predictions
 (drift, prediction mismatch, score difference) and the notes. An undefined statistic is
 ``—`` with its reason listed under the table (in HTML, on hover). The HTML report adds,
 per feature, the training and serving distributions overlaid as an embedded PNG: the
 share of values in each PSI bin (the training deciles) for a numeric feature, the share
-of the categories that moved most for a categorical one.
+of the categories that moved most for a categorical one (``templates/skew.html.j2``).
 
 docs/skew.md documents every format and every JSON key.
 """
@@ -15,26 +15,22 @@ docs/skew.md documents every format and every JSON key.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlprod_cli.render import number, table, to_json
-from mlprod_cli.render.evaluate import (
-    _CSS,
-    _Cell,
-    _check_matplotlib,
-    _clean,
-    _figure,
-    _Grid,
-    _h,
-    _md,
-    _mpl,
-    _plain,
-    _png,
-    _xml,
+from mlprod_cli.render import charts
+from mlprod_cli.render.grid import (
+    UNDEFINED,
+    Cell,
+    Grid,
+    md,
+    md_grid,
+    reason_notes,
+    text_grid,
+    xml_text,
 )
-from mlprod_cli.render.evaluate import (
-    _html_grid as _html_table,
-)
+from mlprod_cli.render.html import render_page
+from mlprod_cli.render.text import json_ready, number, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.skew import FeatureSkew, SkewRun
@@ -62,12 +58,11 @@ FEATURE_COLUMNS: tuple[str, ...] = ("psi", "ks", "wasserstein", "js", "linf")
 _PREDICTION_STATS = ("psi", "js", "linf", "prediction_mismatch", "score_diff")
 _RANK = {"ok": 0, "warn": 1, "fail": 2}
 _MAX_BARS = 15  # categories drawn per categorical plot
-_UNDEFINED = "—"
 
 
 def check_html() -> None:
     """UsageError when ``--format html`` cannot be drawn (no matplotlib): before any work."""
-    _check_matplotlib()
+    charts.require_matplotlib("--format html")
 
 
 def failed(run: SkewRun, fail_on: str = "fail") -> bool:
@@ -152,49 +147,49 @@ def _prediction_line(run: SkewRun) -> str:
 # --- the sections, built once for every format -----------------------------------------------
 
 
-def _stat_cell(f: FeatureSkew, name: str) -> _Cell:
+def _stat_cell(f: FeatureSkew, name: str) -> Cell:
     stat = f.statistics.get(name)
     if stat is None:
-        return _Cell("")
+        return Cell("")
     if stat.value is None:
-        return _Cell(_UNDEFINED, stat.reason or "undefined")
+        return Cell(UNDEFINED, stat.reason or "undefined")
     text = number(stat.value)
     if stat.status != "ok":
         text += f" {stat.status}"
-    return _Cell(text, status=stat.status)
+    return Cell(text, status=stat.status)
 
 
-def _null_cell(f: FeatureSkew) -> _Cell:
+def _null_cell(f: FeatureSkew) -> Cell:
     ref = f.null_rate_reference
     cur = f.null_rate_current
     stat = f.statistics.get("null_rate")
     if cur is None:
-        return _Cell(_UNDEFINED, (stat.reason if stat else None) or "no serving values")
+        return Cell(UNDEFINED, (stat.reason if stat else None) or "no serving values")
     text = f"{ref:.1%} → {cur:.1%}"
     status = stat.status if stat is not None else "ok"
-    return _Cell(text + ("" if status == "ok" else f" {status}"), status=status)
+    return Cell(text + ("" if status == "ok" else f" {status}"), status=status)
 
 
 def _status_text(status: str) -> str:
     return status if status == "ok" else status.upper()
 
 
-def _feature_grid(run: SkewRun) -> _Grid:
+def _feature_grid(run: SkewRun) -> Grid:
     headers = ["feature", "kind", "status", *FEATURE_COLUMNS, "null rate", "values ref / cur"]
     rows = []
     for f in run.report.features:
-        row = [_Cell(f.name), _Cell(f.kind), _Cell(_status_text(f.status), status=f.status)]
+        row = [Cell(f.name), Cell(f.kind), Cell(_status_text(f.status), status=f.status)]
         row += [_stat_cell(f, name) for name in FEATURE_COLUMNS]
         row.append(_null_cell(f))
-        row.append(_Cell(f"{f.values_reference:,} / {f.values_current:,}"))
+        row.append(Cell(f"{f.values_reference:,} / {f.values_current:,}"))
         rows.append(row)
-    grid = _Grid(
+    grid = Grid(
         f"features ({len(rows)})",
         headers,
         rows,
         right=set(range(3, len(headers))),
     )
-    grid.notes = _reason_notes(grid)
+    grid.notes = reason_notes(grid, names=_names)
     sampled = [f.name for f in run.report.features if f.sampled]
     if sampled:
         grid.notes.append(
@@ -203,36 +198,23 @@ def _feature_grid(run: SkewRun) -> _Grid:
     return grid
 
 
-def _reason_notes(grid: _Grid) -> list[str]:
-    """``— ks of a, b: no values in the serving data``, one line per column and reason."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for row in grid.rows:
-        for header, cell in zip(grid.headers[1:], row[1:], strict=True):
-            if cell.reason is not None:
-                grouped.setdefault((header, cell.reason), []).append(row[0].text)
-    return [
-        f"{_UNDEFINED} {header} of {_names(labels)}: {reason}"
-        for (header, reason), labels in grouped.items()
-    ]
-
-
-def _schema_grid(run: SkewRun) -> _Grid | None:
+def _schema_grid(run: SkewRun) -> Grid | None:
     findings = run.report.schema
     if not findings:
         return None
     rows = [
         [
-            _Cell(_status_text(x.status), status=x.status),
-            _Cell(x.kind),
-            _Cell(x.column),
-            _Cell(x.message),
+            Cell(_status_text(x.status), status=x.status),
+            Cell(x.kind),
+            Cell(x.column),
+            Cell(x.message),
         ]
         for x in findings
     ]
-    return _Grid(f"schema findings ({len(rows)})", ["status", "finding", "column", "detail"], rows)
+    return Grid(f"schema findings ({len(rows)})", ["status", "finding", "column", "detail"], rows)
 
 
-def _prediction_grid(run: SkewRun) -> _Grid | None:
+def _prediction_grid(run: SkewRun) -> Grid | None:
     p = run.report.predictions
     if p is None:
         return None
@@ -244,20 +226,20 @@ def _prediction_grid(run: SkewRun) -> _Grid | None:
         value = _stat_cell(p, name)
         rows.append(
             [
-                _Cell(name),
+                Cell(name),
                 value,
-                _Cell("" if stat.warn is None else f"{stat.warn:g}"),
-                _Cell("" if stat.fail is None else f"{stat.fail:g}"),
-                _Cell(_status_text(stat.status), status=stat.status),
+                Cell("" if stat.warn is None else f"{stat.warn:g}"),
+                Cell("" if stat.fail is None else f"{stat.fail:g}"),
+                Cell(_status_text(stat.status), status=stat.status),
             ]
         )
-    grid = _Grid(
+    grid = Grid(
         f"predictions: {_status_text(p.status)}",
         ["statistic", "value", "warn above", "fail above", "status"],
         rows,
         right={1, 2, 3},
     )
-    grid.notes = _reason_notes(grid)
+    grid.notes = reason_notes(grid, names=_names)
     summary = p.summary or {}
     if summary.get("compared"):
         grid.notes.append(
@@ -269,7 +251,7 @@ def _prediction_grid(run: SkewRun) -> _Grid | None:
     return grid
 
 
-def _sections(run: SkewRun) -> list[_Grid]:
+def _sections(run: SkewRun) -> list[Grid]:
     grids = [_feature_grid(run)]
     for grid in (_schema_grid(run), _prediction_grid(run)):
         if grid is not None:
@@ -289,20 +271,10 @@ def _threshold_line(run: SkewRun) -> str:
 # --- table -------------------------------------------------------------------------------------
 
 
-def _text_grid(grid: _Grid) -> str:
-    body = table(
-        [_plain(h) for h in grid.headers],
-        [[_plain(cell.text) for cell in row] for row in grid.rows],
-        title=grid.title,
-        right=sorted(grid.right),
-    )
-    return "\n".join([body.rstrip(), *([""] if grid.notes else []), *grid.notes])
-
-
 def render_table(run: SkewRun, *, fail_on: str = "fail") -> str:
     """The report for people: plain-text tables, undefined values as ``—`` with the reason."""
     parts = [headline(run, fail_on), "\n".join(_meta(run))]
-    parts += [_text_grid(grid) for grid in _sections(run)]
+    parts += [text_grid(grid) for grid in _sections(run)]
     if run.report.predictions is None:
         parts.append(_prediction_line(run))
     if run.notes:
@@ -319,7 +291,7 @@ def json_data(run: SkewRun, *, fail_on: str = "fail") -> dict[str, Any]:
     from mlprod_cli.core.skew import to_dict
 
     body = to_dict(run.report)
-    return _clean(
+    return json_ready(
         {
             "status": body.pop("status"),
             "failed": failed(run, fail_on),
@@ -344,34 +316,16 @@ def render_json(run: SkewRun, *, fail_on: str = "fail") -> str:
 # --- markdown ----------------------------------------------------------------------------------
 
 
-def _md_grid(grid: _Grid) -> str:
-    align = ["---:" if i in grid.right else "---" for i in range(len(grid.headers))]
-    lines = [f"### {_md(grid.title)}", ""]
-    lines.append("| " + " | ".join(_md(h) for h in grid.headers) + " |")
-    lines.append("|" + "|".join(align) + "|")
-    for row in grid.rows:
-        lines.append("| " + " | ".join(_md_cell(cell) for cell in row) + " |")
-    if grid.notes:
-        lines.append("")
-        lines += [f"- {_md(note)}" for note in grid.notes]
-    return "\n".join(lines)
-
-
-def _md_cell(cell: _Cell) -> str:
-    text = _md(cell.text)
-    return f"**{text}**" if cell.status == "fail" and text else text
-
-
 def render_markdown(run: SkewRun, *, fail_on: str = "fail") -> str:
     """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     icon = "❌" if failed(run, fail_on) else ("⚠️" if run.report.status == "warn" else "✅")
-    parts = [f"## {icon} {_md(headline(run, fail_on))}", "  \n".join(map(_md, _meta(run)))]
-    parts += [_md_grid(grid) for grid in _sections(run)]
+    parts = [f"## {icon} {md(headline(run, fail_on))}", "  \n".join(map(md, _meta(run)))]
+    parts += [md_grid(grid) for grid in _sections(run)]
     if run.report.predictions is None:
-        parts.append(_md(_prediction_line(run)))
+        parts.append(md(_prediction_line(run)))
     if run.notes:
-        parts.append("\n".join(f"> **note:** {_md(n)}" for n in run.notes))
-    parts.append(_md(_threshold_line(run)))
+        parts.append("\n".join(f"> **note:** {md(n)}" for n in run.notes))
+    parts.append(md(_threshold_line(run)))
     return "\n\n".join(parts) + "\n"
 
 
@@ -425,7 +379,7 @@ def render_junit(run: SkewRun, *, fail_on: str = "fail") -> str:
     }
     for key, value in facts.items():
         if value is not None:
-            ET.SubElement(properties, "property", name=key, value=_xml(value))
+            ET.SubElement(properties, "property", name=key, value=xml_text(value))
     findings: dict[str, list[str]] = {}
     for x in run.report.schema:
         findings.setdefault(x.column, []).append(f"{x.kind} ({x.status}): {x.message}")
@@ -435,14 +389,14 @@ def render_junit(run: SkewRun, *, fail_on: str = "fail") -> str:
     def case(classname: str, name: str, status: str, problems: list[str], out: str) -> None:
         nonlocal failures, cases
         cases += 1
-        element = ET.SubElement(suite, "testcase", classname=classname, name=_xml(name))
+        element = ET.SubElement(suite, "testcase", classname=classname, name=xml_text(name))
         if _RANK[status] >= limit and status != "ok":
             failures += 1
             message = "; ".join(problems) or status
-            failure = ET.SubElement(element, "failure", message=_xml(message), type=status)
-            failure.text = _xml("\n".join([*problems, "", out]).strip())
+            failure = ET.SubElement(element, "failure", message=xml_text(message), type=status)
+            failure.text = xml_text("\n".join([*problems, "", out]).strip())
         else:
-            ET.SubElement(element, "system-out").text = _xml(
+            ET.SubElement(element, "system-out").text = xml_text(
                 "\n".join([*(f"warn: {p}" for p in problems), out]).strip()
             )
 
@@ -478,18 +432,6 @@ def render_junit(run: SkewRun, *, fail_on: str = "fail") -> str:
 
 # --- html --------------------------------------------------------------------------------------
 
-_SKEW_CSS = """
-.warn{background:#9a6700}.ok{background:#1a7f37}
-td.is-fail{color:#cf222e;font-weight:600}td.is-warn{color:#9a6700;font-weight:600}
-section.feature{margin:1.5rem 0;padding-top:.25rem;border-top:1px solid #d0d7de}
-section.feature h3{margin:.25rem 0}
-"""
-
-
-def _html_grid(grid: _Grid) -> str:
-    # No summary rows in a skew table: every row is a feature or a statistic.
-    return _html_table(grid, summary_rows=())
-
 
 def _edge(value: float) -> str:
     return f"{value:.4g}"
@@ -517,7 +459,7 @@ def _categorical_png(f: FeatureSkew) -> str | None:
     if total > shown:
         note = f"the {shown} of {total} categories that moved most"
     return _bars_png(
-        f, [_mpl(str(c), 30) for c in categories[:shown]], ref[:shown], cur[:shown],
+        f, [charts.literal(str(c), 30) for c in categories[:shown]], ref[:shown], cur[:shown],
         horizontal=True, xlabel=note,
     )  # fmt: skip
 
@@ -534,7 +476,9 @@ def _bars_png(
     import numpy as np
 
     k = len(labels)
-    figure = _figure(7.5, 1.2 + 0.32 * k) if horizontal else _figure(max(6.5, 0.75 * k), 3.2)
+    figure = (
+        charts.figure(7.5, 1.2 + 0.32 * k) if horizontal else charts.figure(max(6.5, 0.75 * k), 3.2)
+    )
     axes = figure.add_subplot()
     where = np.arange(k)
     width = 0.4
@@ -543,22 +487,28 @@ def _bars_png(
         axes.barh(where + width / 2, cur, width, label="serving", color="#0969da", alpha=0.85)
         axes.set_yticks(where, labels)
         axes.invert_yaxis()
-        axes.set_xlabel(_mpl(("share of values; " + xlabel) if xlabel else "share of values", 80))
+        axes.set_xlabel(
+            charts.literal(("share of values; " + xlabel) if xlabel else "share of values", 80)
+        )
     else:
         axes.bar(where - width / 2, ref, width, label="training", color="#8c959f")
         axes.bar(where + width / 2, cur, width, label="serving", color="#0969da", alpha=0.85)
         axes.set_xticks(
-            where, [_mpl(label, 24) for label in labels], rotation=30, ha="right", fontsize=8
+            where,
+            [charts.literal(label, 24) for label in labels],
+            rotation=30,
+            ha="right",
+            fontsize=8,
         )
         axes.set_ylabel("share of values")
         axes.set_xlabel(xlabel)
-    axes.set_title(_mpl(f"{f.name}: {f.status}", 60), fontsize=10)
+    axes.set_title(charts.literal(f"{f.name}: {f.status}", 60), fontsize=10)
     axes.legend(fontsize=8)
     axes.grid(True, alpha=0.3, axis="x" if horizontal else "y")
-    return _png(figure)
+    return charts.png_data_uri(figure)
 
 
-def _feature_stats_grid(f: FeatureSkew) -> _Grid:
+def _feature_stats_grid(f: FeatureSkew) -> Grid:
     rows = []
     for name, stat in f.statistics.items():
         value = _stat_cell(f, name)
@@ -566,10 +516,10 @@ def _feature_stats_grid(f: FeatureSkew) -> _Grid:
             value = _null_cell(f)
         rows.append(
             [
-                _Cell(name),
+                Cell(name),
                 value,
-                _Cell("" if stat.warn is None else f"{stat.warn:g}"),
-                _Cell("" if stat.fail is None else f"{stat.fail:g}"),
+                Cell("" if stat.warn is None else f"{stat.warn:g}"),
+                Cell("" if stat.fail is None else f"{stat.fail:g}"),
             ]
         )
     summary = f.summary or {}
@@ -580,27 +530,24 @@ def _feature_stats_grid(f: FeatureSkew) -> _Grid:
             notes.append(
                 f"{side}: mean {number(s.get('mean'))}, std {number(s.get('std'))}, min {number(s.get('min'))}, max {number(s.get('max'))}"
             )
-    grid = _Grid("", ["statistic", "value", "warn above", "fail above"], rows, right={1, 2, 3})
-    grid.notes = _reason_notes(grid) + notes
+    grid = Grid("", ["statistic", "value", "warn above", "fail above"], rows, right={1, 2, 3})
+    grid.notes = reason_notes(grid, names=_names) + notes
     return grid
 
 
-def _feature_section(f: FeatureSkew, findings: list[Any]) -> str:
-    out = [
-        f'<section class="feature" id="feature-{_h(f.name)}">',
-        f'<h3><span class="badge {f.status}">{_h(f.status.upper())}</span> {_h(f.name)} '
-        f'<span class="meta">({_h(f.kind)}, {f.values_reference:,} training / {f.values_current:,} serving values)</span></h3>',
-    ]
-    out += [f'<p class="warning">{_h(x.kind)}: {_h(x.message)}</p>' for x in findings]
-    grid = _html_grid(_feature_stats_grid(f)).replace("<h3></h3>\n", "")
-    out.append(grid)
+@dataclass(frozen=True)
+class _Section:
+    """What the HTML shows of one feature (or the predictions)."""
+
+    feature: FeatureSkew
+    findings: list[Any]
+    statistics: Grid
+    png: str | None
+
+
+def _section(f: FeatureSkew, findings: list[Any]) -> _Section:
     png = _numeric_png(f) if f.kind == "numeric" else _categorical_png(f)
-    if png:
-        out.append(f'<img alt="training and serving distributions of {_h(f.name)}" src="{png}">')
-    elif f.kind == "datetime":
-        out.append('<p class="note">Dates are compared by null rate and type only.</p>')
-    out.append("</section>")
-    return "\n".join(out)
+    return _Section(f, findings, _feature_stats_grid(f), png)
 
 
 def render_html(run: SkewRun, *, fail_on: str = "fail") -> str:
@@ -609,37 +556,25 @@ def render_html(run: SkewRun, *, fail_on: str = "fail") -> str:
     Images are PNGs in ``data:`` URIs (matplotlib ``Figure`` with an Agg canvas, no
     pyplot state); nothing is loaded from anywhere else.
     """
-    _check_matplotlib()
-    status = run.report.status
-    badge = "fail" if failed(run, fail_on) else status
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>mlprod skew: {_h(run.version or run.reference.get('source'))}</title>",
-        f"<style>{_CSS}{_SKEW_CSS}</style></head><body>",
-        f'<h1><span class="badge {badge}">{_h(status.upper())}</span> {_h(headline(run, fail_on))}</h1>',
-    ]
-    out += [f'<p class="meta">{_h(line)}</p>' for line in _meta(run)]
-    out += [f'<p class="warning">note: {_h(n)}</p>' for n in run.notes]
-    grids = _sections(run)
-    out += ["<h2>Summary</h2>", _html_grid(grids[0])]
-    out += [_html_grid(grid) for grid in grids[1:]]
-    if run.report.predictions is None:
-        out.append(f"<p>{_h(_prediction_line(run))}</p>")
-    out.append(f'<p class="meta">{_h(_threshold_line(run))}</p>')
-    out.append("<h2>Features</h2>")
+    check_html()
     by_column: dict[str, list[Any]] = {}
     for x in run.report.schema:
         by_column.setdefault(x.column, []).append(x)
-    for f in run.report.features:
-        out.append(_feature_section(f, by_column.get(f.name, [])))
     p = run.report.predictions
-    if p is not None:
-        out.append("<h2>Predictions</h2>")
-        out.append(_feature_section(p, []))
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return render_page(
+        "skew.html.j2",
+        title=run.version or run.reference.get("source"),
+        badge="fail" if failed(run, fail_on) else run.report.status,
+        status=run.report.status,
+        headline=headline(run, fail_on),
+        meta=_meta(run),
+        notes=run.notes,
+        grids=_sections(run),
+        prediction_line=_prediction_line(run) if p is None else None,
+        threshold_line=_threshold_line(run),
+        features=[_section(f, by_column.get(f.name, [])) for f in run.report.features],
+        predictions=None if p is None else _section(p, []),
+    )
 
 
 # --- dispatch ----------------------------------------------------------------------------------

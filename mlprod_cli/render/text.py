@@ -8,8 +8,9 @@ is not a terminal), so they read the same in a terminal, a CI log or a file.
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -70,3 +71,16 @@ def human_bytes(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} GB"
+
+
+def json_ready(data: Any) -> Any:
+    """JSON-ready data: numpy scalars and arrays to Python, NaN and infinity to None."""
+    if isinstance(data, Mapping):
+        return {str(k): json_ready(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_ready(v) for v in data]
+    if hasattr(data, "tolist") and not isinstance(data, (str, bytes)):
+        return json_ready(data.tolist())
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data

@@ -25,6 +25,10 @@ def test_contents_and_record(tmp_path):
         info = f"mlprod-{__version__}.dist-info"
         assert {"mlprod_cli/cli.py", f"{info}/METADATA", f"{info}/WHEEL", f"{info}/RECORD"} <= names
         assert "mlprod_cli/templates/classification/cookiecutter.json" in names
+        # The HTML reports' templates (render.html reads them beside the module).
+        assert {
+            f"mlprod_cli/render/templates/{n}.html.j2" for n in ("base", "grid", "evaluate", "skew")
+        } <= names
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
         assert "mlprod = mlprod_cli.cli:main" in archive.read(f"{info}/entry_points.txt").decode()
         assert "Requires-Dist: typer" in archive.read(f"{info}/METADATA").decode()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
 import sys
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,7 @@ from mlprod_cli.render.evaluate import (
     render_markdown,
     render_table,
 )
+from tests.render.pages import assert_self_contained, parse
 
 ODD = 'a<b & "c"|d'  # needs escaping in HTML, XML and Markdown tables
 BENIGN = "bénin [x]"  # unicode, and brackets that Rich would read as markup
@@ -358,37 +357,6 @@ def test_junit_of_a_bare_result(bare):
 
 
 # --- html ----------------------------------------------------------------------------------
-
-
-class Page(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def parse(text: str) -> Page:
-    page = Page()
-    page.feed(text)
-    page.close()
-    return page
-
-
-def assert_self_contained(text: str, page: Page) -> None:
-    assert "http://" not in text and "https://" not in text
-    assert not {"script", "link", "iframe", "object"} & set(page.tags)
-    for name, value in page.attrs:
-        if name in ("src", "href"):
-            assert value.startswith("data:image/png;base64,"), value[:40]
-            assert base64.b64decode(value.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_html_is_one_file_with_images(full):

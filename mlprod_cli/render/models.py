@@ -1,0 +1,125 @@
+"""``mlprod models``' results: the registry listed, one version shown, an activation, a diff."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlprod_cli.render.grid import UNDEFINED
+from mlprod_cli.render.text import table, to_json
+from mlprod_cli.render.train import objective_score
+
+if TYPE_CHECKING:
+    from mlprod_cli.core.config import MetricRef
+    from mlprod_cli.core.models import Activation, Listing
+    from mlprod_cli.core.registry import Version
+
+__all__ = [
+    "render_activation",
+    "render_diff",
+    "render_listing",
+    "render_rollback",
+    "render_version",
+]
+
+_DIFF_WIDTH = 60  # a value longer than this is cut in the diff table
+
+
+def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> str:
+    """Every version, oldest first, the active ones starred, with their validation score."""
+    if fmt == "json":
+        return to_json(
+            {
+                "active": listing.active,
+                "versions": [
+                    {
+                        "version": v.id,
+                        "kind": v.kind,
+                        "created_at": v.metadata.get("created_at"),
+                        "active": listing.active.get(v.kind) == v.id,
+                        "git_commit": v.metadata.get("git", {}).get("commit"),
+                        "estimator": v.metadata.get("estimator"),
+                    }
+                    for v in listing.versions
+                ],
+            }
+        )
+    if not listing.versions:
+        return "no versions yet (run 'mlprod train')"
+    rows = []
+    for v in listing.versions:
+        git = v.metadata.get("git", {})
+        commit = (git.get("commit") or "")[:8] + ("+" if git.get("dirty") else "")
+        rows.append(
+            ("*" if listing.active.get(v.kind) == v.id else "", v.id, v.kind, v.metadata.get("created_at", ""),
+             v.metadata.get("estimator", "").rsplit(".", 1)[-1], objective_score(v, objective), commit)
+        )  # fmt: skip
+    headers = ["", "version", "kind", "created", "estimator", f"{objective or 'objective'} (cv)", "commit"]  # fmt: skip
+    return table(headers, rows, right=(5,))
+
+
+def render_version(version: Version, fmt: str) -> str:
+    """One version's metadata: all of it as JSON, the fields people ask about as a table."""
+    meta = version.metadata
+    if fmt == "json":
+        return to_json(meta)
+    git = meta.get("git", {})
+    rows = [
+        ("kind", meta.get("kind")),
+        ("created", meta.get("created_at")),
+        ("estimator", meta.get("estimator")),
+        ("classes", ", ".join(meta.get("classes", []))),
+        ("data", "; ".join(f"{d['path']} ({d['rows']} rows, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
+        ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),
+        ("git", f"{git.get('commit')}{' (dirty)' if git.get('dirty') else ''}"),
+        ("lock sha256", meta.get("lock_sha256")),
+        ("artifact sha256", meta.get("artifact_sha256")),
+        ("fit seconds", meta.get("fit_seconds")),
+        ("libraries", ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items())),
+        ("features", ", ".join(f"{f['name']} ({f['kind']})" for f in meta.get("schema", {}).get("features", []))),
+    ]  # fmt: skip
+    tune = meta.get("tune")
+    if tune:
+        rows.append(
+            ("tuned", f"{tune.get('search')} search, {len(tune.get('candidates', []))} candidates, best {tune.get('best_params')}")
+        )  # fmt: skip
+    return table(["field", "value"], rows, title=f"{version.id}")
+
+
+def render_activation(outcome: Activation, fmt: str) -> str:
+    """Which version is active now (and which was), with the gates it was checked against."""
+    if fmt == "json":
+        return to_json(
+            {
+                "version": outcome.version,
+                "kind": outcome.kind,
+                "previous": outcome.previous,
+                "forced": outcome.forced,
+                "gates": [g.__dict__ for g in outcome.gates],
+            }
+        )
+    text = f"{outcome.version} is the active {outcome.kind}" + (
+        f" (was {outcome.previous})" if outcome.previous else ""
+    )
+    if outcome.gates:
+        rows = [("pass" if g.passed else "FAIL", g.name, g.detail) for g in outcome.gates]
+        text += "\n" + table(["gate", "rule", "value"], rows)
+    return text
+
+
+def render_rollback(kind: str, current: str, target: str) -> str:
+    """``v0002 is the active model again (was v0003)``."""
+    return f"{target} is the active {kind} again (was {current})"
+
+
+def _short(value: Any) -> str:
+    text = UNDEFINED if value is None else str(value)
+    return text if len(text) <= _DIFF_WIDTH else text[: _DIFF_WIDTH - 3] + "..."
+
+
+def render_diff(changes: list[tuple[str, Any, Any]], a: str, b: str, fmt: str) -> str:
+    """The metadata fields that differ between versions ``a`` and ``b``, side by side."""
+    if fmt == "json":
+        return to_json([{"key": k, a: va, b: vb} for k, va, vb in changes])
+    if not changes:
+        return f"{a} and {b} differ only in id, time and artifact"
+    return table(["field", a, b], [(key, _short(va), _short(vb)) for key, va, vb in changes])

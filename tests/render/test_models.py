@@ -1,0 +1,131 @@
+"""mlprod_cli.render.models: the registry listed, a version shown, an activation, a diff."""
+
+from __future__ import annotations
+
+import json
+
+from mlprod_cli.core.models import Listing
+from mlprod_cli.render.models import (
+    render_activation,
+    render_diff,
+    render_listing,
+    render_rollback,
+    render_version,
+)
+from tests.render.results import OBJECTIVE, activation, changes, listing, version
+
+
+def cells(line: str) -> list[str]:
+    return line.split()
+
+
+def test_listing_marks_the_active_versions_and_dirty_commits():
+    lines = render_listing(listing(), OBJECTIVE, "table").splitlines()
+    assert cells(lines[0]) == [
+        "version",
+        "kind",
+        "created",
+        "estimator",
+        "recall@melanoma",
+        "(cv)",
+        "commit",
+    ]
+    assert cells(lines[2]) == [
+        "*",
+        "v0001",
+        "baseline",
+        "2024-07-01T13:00:00+00:00",
+        "DummyRules",
+        "—",
+        "0001eeee",
+    ]
+    assert cells(lines[3])[0] == "*" and cells(lines[3])[-2:] == ["0.5000", "0002eeee+"]
+    assert cells(lines[4])[0] == "v0003"  # not active: no star
+
+
+def test_listing_without_versions_or_objective():
+    empty = Listing([], {"model": None, "baseline": None})
+    assert render_listing(empty, OBJECTIVE, "table") == "no versions yet (run 'mlprod train')"
+    assert json.loads(render_listing(empty, OBJECTIVE, "json")) == {
+        "active": {"model": None, "baseline": None},
+        "versions": [],
+    }
+    assert "objective (cv)" in render_listing(listing(), None, "table")
+
+
+def test_listing_json():
+    data = json.loads(render_listing(listing(), OBJECTIVE, "json"))
+    assert data["active"] == {"model": "v0002", "baseline": "v0001"}
+    assert [v["active"] for v in data["versions"]] == [True, True, False]
+    assert list(data["versions"][0]) == [
+        "version",
+        "kind",
+        "created_at",
+        "active",
+        "git_commit",
+        "estimator",
+    ]
+
+
+def test_version_table_and_json():
+    text = render_version(
+        version(2, tune={"search": "random", "candidates": [{}] * 3, "best_params": {"C": 1}}),
+        "table",
+    )
+    lines = text.splitlines()
+    assert lines[0] == "v0002"
+    fields = {line.split()[0] for line in lines[3:]}
+    assert {
+        "kind",
+        "created",
+        "estimator",
+        "classes",
+        "data",
+        "split",
+        "git",
+        "fit",
+        "tuned",
+    } <= fields
+    assert "data/lesions.csv (600 rows, sha256 cdcdcdcdcdcd)" in text
+    assert "(dirty)" in text  # even versions are dirty in the fixture
+    assert "random search, 3 candidates, best {'C': 1}" in text
+    assert "tuned" not in render_version(version(3), "table")
+    assert json.loads(render_version(version(2), "json")) == json.loads(
+        json.dumps(version(2).metadata)
+    )
+
+
+def test_activation():
+    text = render_activation(activation(), "table")
+    assert text.splitlines()[0] == "v0002 is the active model (was v0001)"
+    assert [line.split()[0] for line in text.splitlines()[3:]] == ["pass", "FAIL"]
+    assert render_activation(activation(gates=False), "table") == "v0002 is the active baseline"
+    data = json.loads(render_activation(activation(), "json"))
+    assert (data["previous"], data["forced"]) == ("v0001", True)
+    assert data["gates"][1] == {
+        "name": 'precision@a<b & "c"|d [b] >= 0.9',
+        "kind": "threshold",
+        "passed": False,
+        "value": None,
+        "detail": "undefined",
+    }
+
+
+def test_rollback():
+    assert (
+        render_rollback("model", "v0003", "v0002") == "v0002 is the active model again (was v0003)"
+    )
+
+
+def test_diff_cuts_long_values():
+    lines = render_diff(changes(), "v0001", "v0002", "table").splitlines()
+    assert cells(lines[0]) == ["field", "v0001", "v0002"]
+    assert cells(lines[3]) == ["fit_seconds", "1.0", "—"]
+    assert cells(lines[4]) == ["params", "x" * 57 + "...", "{'C':", "1.0}"]
+    assert (
+        render_diff([], "v0001", "v0002", "table")
+        == "v0001 and v0002 differ only in id, time and artifact"
+    )
+    assert json.loads(render_diff(changes()[:1], "a", "b", "json")) == [
+        {"key": "estimator", "a": "sklearn.pipeline.Pipeline", "b": "mlprod.DummyRules"}
+    ]
