@@ -73,6 +73,49 @@ def activate_model(project: Path) -> Path:
     return project
 
 
+def tiny_metadata(classes=("a", "b"), schema: dict | None = None) -> dict:
+    """The metadata of a version of three features (numeric, categorical, datetime)."""
+    if schema is None:
+        schema = {
+            "features": [
+                {"name": "size", "kind": "numeric", "min": 0.0, "max": 1.0},
+                {"name": "color", "kind": "categorical", "categories": ["red", "blue"]},
+                {"name": "seen", "kind": "datetime"},
+            ]
+        }
+    return {"kind": "model", "classes": list(classes), "schema": schema}
+
+
+def tiny_model(version: str = "v0009", classes=("a", "b"), schema: dict | None = None):
+    """A LoadedModel of :func:`tiny_metadata` with no estimator: checked, counted, never scored."""
+    from types import SimpleNamespace
+
+    from mlprod_cli.core.serve import LoadedModel
+
+    metadata = tiny_metadata(classes, schema)
+    return LoadedModel(SimpleNamespace(id=version, metadata=metadata), None)
+
+
+def add_model_copy(registry, source: str = "v0002", **changes):
+    """A new model version (a copy of ``source``'s estimator) registered whole."""
+    version = registry.get(source)
+    metadata = {
+        k: v for k, v in version.metadata.items() if k not in ("version", "artifact_sha256")
+    }
+    metadata.update(changes)
+    return registry.add(registry.load(version), metadata)
+
+
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (its last answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

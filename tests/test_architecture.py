@@ -24,9 +24,7 @@ PACKAGE = REPO / "mlprod_cli"
 
 
 def _contracts() -> list[dict]:
-    return tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"][
-        "contracts"
-    ]
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 
 
 def _layer_names(contract: dict) -> set[str]:

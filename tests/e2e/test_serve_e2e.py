@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlprod_cli.core.workspace import Workspace
-from tests.serving import ROW, free_port, request, start, wait_ready
+from tests.serving import ROW, free_port, metric, parse_metrics, request, start, wait_ready
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -71,12 +71,12 @@ def test_serve_answers_counts_logs_and_stops_cleanly_on_sigterm(project):
         assert status == 200 and json.loads(body)["version"] == "v0002"
         status, headers, body = request(f"{base}/metrics")
         assert status == 200 and headers["Content-Type"].startswith("text/plain")
-        text = body.decode()
-        assert 'mlprod_requests_total{endpoint="/predict",status="200"} 2' in text
-        assert 'mlprod_requests_total{endpoint="/predict",status="422"} 1' in text
-        assert 'mlprod_unseen_category_total{feature="sex"} 1' in text
-        assert "mlprod_validation_failures_total 1" in text
-        assert 'mlprod_model_info{version="v0002",kind="model"} 1' in text
+        samples = parse_metrics(body.decode())
+        assert metric(samples, "mlprod_requests_total", endpoint="/predict", status="200") == 2
+        assert metric(samples, "mlprod_requests_total", endpoint="/predict", status="422") == 1
+        assert metric(samples, "mlprod_unseen_category_total", feature="sex") == 1
+        assert metric(samples, "mlprod_validation_failures_total") == 1
+        assert metric(samples, "mlprod_model_info", version="v0002", kind="model") == 1
     finally:
         process.send_signal(signal.SIGTERM)
         try:
