@@ -33,7 +33,7 @@ from mlprod_cli.render.grid import (
     xml_text,
 )
 from mlprod_cli.render.html import render_page
-from mlprod_cli.render.text import json_ready, number, to_json
+from mlprod_cli.render.text import REPORT_FORMATS, json_ready, number, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.evaluate import Evaluated, EvaluationResult
@@ -54,7 +54,7 @@ __all__ = [
     "render_table",
 ]
 
-FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit", "html")
+FORMATS = REPORT_FORMATS
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "class",

@@ -30,7 +30,7 @@ from mlprod_cli.render.grid import (
     xml_text,
 )
 from mlprod_cli.render.html import render_page
-from mlprod_cli.render.text import json_ready, number, to_json
+from mlprod_cli.render.text import REPORT_FORMATS, json_ready, number, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.skew import FeatureSkew, SkewRun
@@ -50,7 +50,7 @@ __all__ = [
     "render_table",
 ]
 
-FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit", "html")
+FORMATS = REPORT_FORMATS
 
 FEATURE_COLUMNS: tuple[str, ...] = ("psi", "ks", "wasserstein", "js", "linf")
 """The statistics shown as columns of the feature table (null rates have their own)."""

@@ -13,6 +13,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+REPORT_FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit", "html")
+"""The formats every report (evaluate, skew) renders to."""
+
 
 def table(
     headers: Sequence[str],
