@@ -17,6 +17,11 @@ def is_interactive() -> bool:
     return sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true", "yes")
 
 
+def can_ask() -> bool:
+    """Whether a question can be asked: a person at a terminal, not CI or a pipe."""
+    return sys.stdin.isatty() and is_interactive()
+
+
 def status(message: str) -> None:
     """A status line on stderr."""
     sys.stderr.write(f"mlprod: {message}\n")

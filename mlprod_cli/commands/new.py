@@ -14,6 +14,12 @@ HELP = """Create a project from a template, with its own .venv installed from th
 The default template is a tabular classification project with a metrics module,
 a heuristic baseline, a simple first model, tests that pass at once, a
 Dockerfile, Kubernetes manifests, pre-commit and CI configuration.
+
+With --data FILE --target COL the project is made for your own table (CSV or
+Parquet): the file is profiled, and the task, positive class, objective,
+split, features, excluded columns and gates are decided from it and written
+into mlprod.yaml with the reason for each. Without --data it is the same path
+on the bundled sample data.
 """
 
 
@@ -69,11 +75,47 @@ def new(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be written; write nothing.")
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Make the project for this CSV or Parquet table.", dir_okay=False
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="With --data: the column to predict.")
+    ] = None,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="With --data: the class the objective is about [default: the minority of two].",
+        ),
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            "--time-column",
+            help="With --data: split by this date column ('none': at random) [default: a date column if any].",
+        ),
+    ] = None,
+    slice_by: Annotated[
+        list[str] | None,
+        typer.Option("--slice-by", help="Report and gate per value of this column (repeatable)."),
+    ] = None,
+    data_link: Annotated[
+        bool,
+        typer.Option(
+            "--data-link", help="With --data: refer to the file where it is instead of copying it."
+        ),
+    ] = False,
     format: FormatOption = Format.table,
 ) -> int:
     from mlprod_cli import console
-    from mlprod_cli.core.scaffold import NewRequest, create_project
+    from mlprod_cli.core.scaffold import DataRequest, NewRequest, create_project
     from mlprod_cli.render.new import render
+
+    if data is None and target is None and not no_input and not dry_run and console.can_ask():
+        data, target = _ask_for_data()
 
     request = NewRequest(
         name=name,
@@ -86,9 +128,30 @@ def new(
         install=not (no_venv or no_install),
         git=not no_git,
         dry_run=dry_run,
+        data=DataRequest(
+            path=data,
+            target=target,
+            positive_class=positive_class,
+            time_column=time_column,
+            slice_by=tuple(slice_by or ()),
+            link=data_link,
+        ),
     )
     with console.steps() as report:
         result = create_project(request, progress=report)
     console.warn(result.warnings)
     console.write_result(render(result, format.value))
     return 0
+
+
+def _ask_for_data() -> tuple[Path | None, str | None]:
+    """On a terminal: the user's own table and its target, or none for the sample."""
+    answer = typer.prompt(
+        "Your data (a CSV or Parquet file; press Enter for the bundled sample)",
+        default="",
+        show_default=False,
+    ).strip()
+    if not answer:
+        return None, None
+    target = typer.prompt("The column to predict (--target)").strip()
+    return Path(answer).expanduser(), target or None

@@ -44,6 +44,13 @@ def train(
             "--cv", min=0, help="Folds for validation metrics on the training split (0: none)."
         ),
     ] = 5,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Fit and cross-validate, register nothing: what a train would give.",
+        ),
+    ] = False,
     format: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> int:
@@ -66,6 +73,7 @@ def train(
             force=force,
             cv=cv,
             progress=report,
+            register=not dry_run,
         )
     console.warn(result.warnings)
     console.write_result(render(result, workspace.config.metrics.objective, format.value), output)

@@ -213,6 +213,19 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
     return Split(train_frame, test_frame, info)
 
 
+def time_order(config: Config, frame: Any) -> Any:
+    """The dates of ``frame`` as the split by time orders them, or None for another split."""
+    import pandas as pd
+
+    spec = config.data.split
+    if spec is None or spec.by != "time" or config.data.test is not None:
+        return None
+    when = frame[spec.column]
+    if not pd.api.types.is_datetime64_any_dtype(when):
+        when = pd.to_datetime(when, errors="coerce")
+    return when.to_numpy()
+
+
 def _describe_split(info: dict[str, Any]) -> str:
     if info["by"] == "time":
         return f"by {info['column']} at {info['cutoff']}"

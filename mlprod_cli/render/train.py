@@ -15,45 +15,54 @@ if TYPE_CHECKING:
 __all__ = ["objective_score", "render"]
 
 
-def objective_score(version: Version, objective: MetricRef | None) -> str:
-    """The cross-validated ``objective`` of ``version`` as text, ``—`` when there is none."""
+def objective_score(version: Version | dict, objective: MetricRef | None) -> str:
+    """The cross-validated ``objective`` of a version (or its metadata) as text, ``—`` when none."""
     from mlprod_cli.core.evaluate import value_from_dict
 
-    validation = version.metadata.get("validation", {}).get("report")
+    metadata = version if isinstance(version, dict) else version.metadata
+    validation = metadata.get("validation", {}).get("report")
     if objective is None or not validation:
         return UNDEFINED
     return number(value_from_dict(validation, objective))
 
 
 def render(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
-    """The new versions with their fit time, validation score and whether they are active."""
+    """The new versions with their fit time, validation score and whether they are active.
+
+    A dry run (``train --dry-run``) registered nothing: its rows have no version id.
+    """
+    entries = [(v.id, v.metadata) for v in result.versions] or [
+        (None, metadata) for metadata in result.unregistered.values()
+    ]
     if fmt == "json":
-        return to_json(
-            {
-                "versions": [
-                    {
-                        "version": v.id,
-                        "kind": v.kind,
-                        "fit_seconds": v.metadata.get("fit_seconds"),
-                        "validation": v.metadata.get("validation"),
-                    }
-                    for v in result.versions
-                ],
-                "activated": result.activated,
-                "split": result.split,
-                "data": result.data,
-            }
-        )
+        data = {
+            "versions": [
+                {
+                    "version": version_id,
+                    "kind": meta.get("kind"),
+                    "fit_seconds": meta.get("fit_seconds"),
+                    "validation": meta.get("validation"),
+                    **({"description": meta["description"]} if "description" in meta else {}),
+                }
+                for version_id, meta in entries
+            ],
+            "activated": result.activated,
+            "split": result.split,
+            "data": result.data,
+        }
+        if not result.versions:
+            data.update(registered=False, test_counts=result.test_counts)
+        return to_json(data)
     rows = [
         (
-            v.id,
-            v.kind,
-            v.metadata.get("estimator", "").rsplit(".", 1)[-1],
-            f"{v.metadata.get('fit_seconds', 0):.2f}",
-            objective_score(v, objective),
-            "yes" if v.id in result.activated else "no",
+            version_id or UNDEFINED,
+            meta.get("kind"),
+            meta.get("estimator", "").rsplit(".", 1)[-1],
+            f"{meta.get('fit_seconds', 0):.2f}",
+            objective_score(meta, objective),
+            "yes" if version_id in result.activated else "no",
         )
-        for v in result.versions
+        for version_id, meta in entries
     ]
     split = result.split
     title = f"trained on {split.get('train_rows')} rows, test split {split.get('test_rows')} rows held out"
@@ -63,7 +72,9 @@ def render(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
         title=title,
         right=(3, 4),
     )
-    if not result.activated:
+    if not result.versions:
+        text += "\ndry run: nothing was registered (run 'mlprod train' to register these)"
+    elif not result.activated:
         ids = " / ".join(v.id for v in result.versions)
         text += f"\nnext: mlprod models activate VERSION   (new: {ids})"
     return text

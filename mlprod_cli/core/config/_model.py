@@ -41,6 +41,18 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class FeatureSpec:
+    """The columns the model sees, by kind: the project's feature code reads them from here."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.numeric, *self.categorical)
+
+
+@dataclass(frozen=True)
 class Gate:
     """A threshold a metric must meet: ``metric`` of ``cls`` (or the macro average)."""
 
@@ -111,6 +123,8 @@ class Config:
     registry: Path
     skew: SkewSpec
     serve: ServeSpec
+    task: str = "classification"
+    features: FeatureSpec | None = None
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line_of(self, key: str) -> int | None:

@@ -24,6 +24,7 @@ from mlprod_cli.core.config._model import (
     CONFIG_NAME,
     Config,
     DataSpec,
+    FeatureSpec,
     Gate,
     MetricRef,
     MetricsSpec,
@@ -362,6 +363,29 @@ def _data(ctx: _Ctx, value: Any) -> DataSpec:
     )
 
 
+TASKS = ("classification",)
+
+
+def _features(ctx: _Ctx, value: Any, data: DataSpec) -> FeatureSpec:
+    raw = _mapping(ctx, "features", value, {"numeric", "categorical"}, set())
+    numeric = _list(ctx, "features.numeric", raw.get("numeric") or [], _str)
+    categorical = _list(ctx, "features.categorical", raw.get("categorical") or [], _str)
+    seen: dict[str, str] = {}
+    for kind, names in (("numeric", numeric), ("categorical", categorical)):
+        for i, name in enumerate(names):
+            key = f"features.{kind}[{i}]"
+            if name in seen:
+                raise ctx.fail(key, f"'{name}' is listed twice (also in features.{seen[name]})")
+            if name == data.target:
+                raise ctx.fail(key, f"'{name}' is the target; the model must not see it")
+            if name in data.exclude:
+                raise ctx.fail(key, f"'{name}' is in data.exclude; a feature cannot be excluded")
+            seen[name] = kind
+    if not seen:
+        raise ctx.fail("features", "lists no column; name the numeric and categorical features")
+    return FeatureSpec(numeric=numeric, categorical=categorical)
+
+
 def _gate(ctx: _Ctx, key: str, value: Any, metrics: set[str]) -> Gate:
     raw = _mapping(ctx, key, value, {"metric", "class", "min", "max", "slice"}, {"metric"})
     metric = _str(ctx, f"{key}.metric", raw["metric"])
@@ -502,6 +526,8 @@ def _serve(ctx: _Ctx, value: Any) -> ServeSpec:
 
 _TOP_KEYS = {
     "project",
+    "task",
+    "features",
     "data",
     "model",
     "baseline",
@@ -528,11 +554,12 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
     if raw is None:
         raise ConfigError(f"{path.name}: the file is empty")
     raw = _mapping(ctx, "", raw, _TOP_KEYS, {"project", "data", "model"})
+    data = _data(ctx, raw["data"])
     return Config(
         root=path.parent,
         path=path,
         project=_str(ctx, "project", raw["project"]),
-        data=_data(ctx, raw["data"]),
+        data=data,
         model=_dotted(ctx, "model", raw["model"], attribute=True),
         baseline=None
         if raw.get("baseline") is None
@@ -543,6 +570,8 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
         registry=_path(ctx, "registry", raw.get("registry", "models/"), must_exist=False),
         skew=_skew(ctx, raw.get("skew")),
         serve=_serve(ctx, raw.get("serve")),
+        task=_str(ctx, "task", raw.get("task", "classification"), choices=TASKS),
+        features=None if raw.get("features") is None else _features(ctx, raw["features"], data),
         lines=lines,
     )
 

@@ -311,6 +311,7 @@ _METADATA_TYPES: dict[str, tuple[type, ...]] = {
     "tune": (dict,),
     "created_at": (str,),
     "estimator": (str,),
+    "description": (str,),
     "artifact_sha256": (str,),
     "lock_sha256": (str, type(None)),
     "fit_seconds": (int, float),

@@ -8,6 +8,7 @@ removed when a step fails or the user interrupts.
 
 from __future__ import annotations
 
+from mlprod_cli.core.scaffold._data import DataRequest
 from mlprod_cli.core.scaffold._scaffold import (
     DEFAULT_TEMPLATE,
     MARKER,
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_TEMPLATE",
     "MARKER",
     "PROVENANCE",
+    "DataRequest",
     "NewRequest",
     "NewResult",
     "Template",

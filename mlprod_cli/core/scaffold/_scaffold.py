@@ -31,6 +31,15 @@ from typing import Any
 
 from mlprod_cli import __version__
 from mlprod_cli.adapters.files import temp_beside
+from mlprod_cli.core.scaffold._data import (
+    DATA_SPEC,
+    DataRequest,
+    check_request,
+    measure,
+    place_data,
+    plan_for,
+    write_config,
+)
 from mlprod_cli.errors import ScaffoldError, UsageError
 
 MARKER = ".mlprod-incomplete"
@@ -69,6 +78,7 @@ class NewRequest:
     install: bool = True
     git: bool = True
     dry_run: bool = False
+    data: DataRequest = field(default_factory=DataRequest)
 
 
 @dataclass
@@ -83,6 +93,9 @@ class NewResult:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     dry_run: bool = False
+    profile: Any = None  # the data's Profile, for a template that takes --data
+    plan: Any = None  # the Plan decided from it
+    gates_measured: bool = False
 
 
 Progress = Callable[[str], None]
@@ -388,15 +401,37 @@ def _commit_of(path: Path | None) -> str | None:
     return git.head_commit(path) if path is not None else None
 
 
-def _provenance(template: Template, answers: dict[str, Any]) -> dict[str, Any]:
+def _provenance(template: Template, answers: dict[str, Any], data: Any = None) -> dict[str, Any]:
     """What ``.mlprod-template.json`` records, so the project can be updated from its template."""
     public = {k: v for k, v in answers.items() if not k.startswith("_")}
-    return {
+    out = {
         "template": f"builtin:{template.location}" if template.builtin else template.location,
         "template_version": __version__ if template.builtin else None,
         "template_commit": None if template.builtin else answers.get("_commit"),
         "mlprod_version": __version__,
         "answers": public,
+    }
+    if data is not None:
+        out["data"] = {
+            "source": str(data.source.resolve()) if data.own else "sample",
+            "file": data.train_path(),
+            "sha256": data.sha256,
+            "rows": data.profile.rows,
+            "command": data.command,
+        }
+    return out
+
+
+def _data_context(data: Any) -> dict[str, Any]:
+    """Template variables that describe the data (the README uses them)."""
+    plan = data.plan
+    return {
+        "_data_file": data.train_path(),
+        "_data_rows": data.profile.rows,
+        "_data_own": data.own,
+        "_target": plan.target,
+        "_objective": plan.objective,
+        "_classes": ", ".join(plan.classes[:12]) + (" …" if len(plan.classes) > 12 else ""),
     }
 
 
@@ -418,6 +453,9 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     template = resolve_template(request.template)
     context: dict[str, Any] = {"project_name": name}
     context.update(parse_extra_context(request.extra_context, template))
+    spec = template.variables.get(DATA_SPEC)
+    spec = spec if isinstance(spec, dict) and spec.get("sample") else None
+    check_request(request.data, spec, template.location)
     if not request.no_input and not request.dry_run and not sys.stdin.isatty():
         raise UsageError(
             "standard input is not a terminal, so mlprod cannot ask the template's questions; "
@@ -429,10 +467,19 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     dest = output_dir / name
     existed = check_destination(dest)
     interpreter = find_interpreter(request.python) if request.venv and not request.dry_run else None
+    # The data is profiled and the project decided before anything is written.
+    if spec is not None:
+        _step(progress, "profiling the data" if request.data.path else "profiling the sample data")
+    data = plan_for(request.data, spec, template.path)
+    if data is not None:
+        context.update(_data_context(data))
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     result = NewResult(project_dir=dest, template=template.location, dry_run=request.dry_run)
+    if data is not None:
+        result.profile, result.plan = data.profile, data.plan
+        result.warnings += data.plan.warnings
     output_dir.mkdir(parents=True, exist_ok=True)
     with _staging(output_dir / name) as tmp_path:
         wheel = None
@@ -449,7 +496,11 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
         if wheel is not None:
             (made / "wheels").mkdir(exist_ok=True)
             shutil.copy2(wheel.path, made / "wheels" / wheel.name)
-        provenance = _provenance(template, answers or context)
+        package = (answers or context).get("package_name") or package_name_for(name)
+        if data is not None:
+            _step(progress, "writing mlprod.yaml from the data's profile")
+            result.warnings += place_data(data, made, spec, project=name, package=package)
+        provenance = _provenance(template, answers or context, data)
         (made / PROVENANCE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
         result.files = _list_files(made)
         timings["render"] = time.perf_counter() - started
@@ -466,7 +517,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
                     child.rename(dest / child.name)
             else:
                 made.rename(dest)
-            _finish(request, result, dest, interpreter, timings, progress)
+            _finish(request, result, dest, interpreter, timings, progress, data, package)
     result.timings = timings
     timings["total"] = time.perf_counter() - started
     return result
@@ -479,6 +530,8 @@ def _finish(
     interpreter,
     timings: dict[str, float],
     progress: Progress | None,
+    data: Any = None,
+    package: str | None = None,
 ) -> None:
     from mlprod_cli.adapters import git
     from mlprod_cli.adapters.bytecode import Warmup
@@ -505,6 +558,17 @@ def _finish(
             warmup_started = time.perf_counter()
         elif request.install:
             result.warnings.append(f"the template has no {LOCK_NAME}; nothing was installed")
+    if data is not None:
+        t0 = time.perf_counter()
+        _step(progress, "cross-validating the first model and the baseline (for the gates)")
+        usable = result.venv if result.installer else None
+        measured, why_not = measure(dest, usable)
+        if measured is not None:
+            write_config(data, dest, project=dest.name, package=package, measured=measured)
+            result.gates_measured = True
+        else:
+            result.warnings.append(f"no gates were proposed: {why_not}")
+        timings["measure"] = time.perf_counter() - t0
     if request.git:
         t0 = time.perf_counter()
         if git.available():

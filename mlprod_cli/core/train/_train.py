@@ -24,7 +24,7 @@ from mlprod_cli.core import dataset
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.registry import Version
 from mlprod_cli.core.workspace import Workspace
-from mlprod_cli.errors import DataError, MlprodError
+from mlprod_cli.errors import DataError, MlprodError, UsageError
 
 Progress = Callable[[str], None]
 
@@ -36,6 +36,9 @@ class TrainResult:
     split: dict[str, Any] = field(default_factory=dict)
     data: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # With register=False (``train --dry-run``): what would have been registered, by kind.
+    unregistered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    test_counts: dict[str, int] = field(default_factory=dict)  # rows per class, test split
 
 
 def library_versions() -> dict[str, str]:
@@ -101,6 +104,23 @@ def describe_params(estimator: Any) -> dict[str, str]:
     return out
 
 
+def _description(estimator: Any) -> str | None:
+    """The estimator's own account of itself in words (a rule baseline's rules), if it has one.
+
+    A pipeline is asked through its last step. ``models show`` prints it.
+    """
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    describe = getattr(final, "describe", None)
+    if not callable(describe):
+        return None
+    try:
+        text = describe()
+    except Exception:  # the project's code: a broken describe() must not stop training
+        return None
+    return text if isinstance(text, str) and text.strip() else None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
@@ -135,41 +155,77 @@ def _fold(estimator: Any, X: Any, y: Any, train_idx: Any, test_idx: Any, labels:
 
 
 def validation_metrics(
-    estimator: Any, X: Any, y: Any, labels: list[str], cv: int, custom: dict
+    estimator: Any,
+    X: Any,
+    y: Any,
+    labels: list[str],
+    cv: int,
+    custom: dict,
+    order: Any = None,
 ) -> dict[str, Any]:
     """Cross-validated metrics on the training split (``cv`` folds; 0 or 1 skips).
 
     The folds are fitted here rather than with ``cross_val_predict``, which
     re-encodes the labels as integers for ``predict_proba``: a project's
     estimator must see the labels it was written for.
+
+    With ``order`` (the dates of a split by time) the folds are in time, as
+    the test split is: each trains on the rows before it and is scored on the
+    next block (scikit-learn's ``TimeSeriesSplit``), so drift over time shows
+    in the figures instead of being shuffled away; the first block is never
+    scored. Otherwise they are stratified and shuffled.
     """
     import numpy as np
     from joblib import Parallel, delayed
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
     from mlprod_cli.core.evaluate import Scored, report_for
     from mlprod_cli.core.metrics import to_dict
 
     smallest = int(y.value_counts().min())
-    folds = min(cv, smallest)
-    if folds < 2:
-        return {
-            "skipped": f"cross-validation needs 2 folds ({'cv is off' if cv < 2 else f'the rarest class has {smallest} rows'})"
-        }
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    if order is None:
+        folds = min(cv, smallest)
+        if folds < 2:
+            return {
+                "skipped": f"cross-validation needs 2 folds ({'cv is off' if cv < 2 else f'the rarest class has {smallest} rows'})"
+            }
+        splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(X, y))
+        scheme = "stratified"
+    else:
+        if cv < 2:
+            return {"skipped": "cross-validation needs 2 folds (cv is off)"}
+        ranked = np.argsort(np.asarray(order), kind="stable")
+        y_values = np.asarray(y)
+        splits = [
+            (ranked[tr], ranked[te])
+            for tr, te in TimeSeriesSplit(n_splits=min(cv, len(X) - 1)).split(ranked)
+            if len(set(y_values[ranked[tr]].tolist())) >= 2  # a fold must see two classes
+        ]
+        if not splits:
+            return {"skipped": "no fold in time has two classes to train on"}
+        folds, scheme = len(splits), "time"
     # Worker processes cost seconds to start: worth it only for larger data.
     jobs = 2 if len(X) >= 50_000 else 1
     parts = Parallel(n_jobs=jobs)(
-        delayed(_fold)(estimator, X, y, tr, te, labels) for tr, te in splitter.split(X, y)
+        delayed(_fold)(estimator, X, y, tr, te, labels) for tr, te in splits
     )
     y_pred = np.empty(len(X), dtype=object)
     scores = np.zeros((len(X), len(labels))) if parts[0][2] is not None else None
+    scored = np.zeros(len(X), dtype=bool)
     for idx, pred, score in parts:
         y_pred[idx] = pred
+        scored[idx] = True
         if scores is not None:
             scores[idx] = score
-    report = report_for(np.asarray(y), Scored(labels, y_pred.astype(str), scores), custom)
-    return {"folds": folds, "report": to_dict(report)}
+    y_true = np.asarray(y)[scored]
+    scored_scores = None if scores is None else scores[scored]
+    report = report_for(y_true, Scored(labels, y_pred[scored].astype(str), scored_scores), custom)
+    return {
+        "folds": folds,
+        "scheme": scheme,
+        "rows": int(scored.sum()),
+        "report": to_dict(report),
+    }
 
 
 def train(
@@ -183,8 +239,15 @@ def train(
     progress: Progress | None = None,
     estimators: dict[str, Any] | None = None,
     extra_metadata: dict[str, dict[str, Any]] | None = None,
+    register: bool = True,
 ) -> TrainResult:
-    """Fit and register ``kinds``; with ``activate``, make them active (gates first, unless ``force``)."""
+    """Fit and register ``kinds``; with ``activate``, make them active (gates first, unless ``force``).
+
+    ``register=False`` fits and cross-validates and registers nothing: the
+    metadata each version would have had is in ``result.unregistered``.
+    """
+    if activate and not register:
+        raise UsageError("--activate and --dry-run exclude each other")
     from mlprod_cli.core.code import build_estimator
     from mlprod_cli.core.evaluate import custom_metrics
 
@@ -205,6 +268,7 @@ def train(
     labels = dataset.check_training_target(config, y, source)
     schema = dataset.infer_schema(X)
     custom = custom_metrics(config)
+    order = dataset.time_order(config, parts.train)
     files = train_data.files + (test_data.files if test_data else [])
     common = {
         "project": config.project,
@@ -220,6 +284,8 @@ def train(
     }
     registry = workspace.registry
     result = TrainResult(split=parts.info, data=files)
+    y_test = parts.test[config.data.target].astype(str)
+    result.test_counts = {str(k): int(v) for k, v in y_test.value_counts().sort_index().items()}
     # Every factory is called before anything is fitted, and versions are registered
     # only once every kind is fitted: a model that cannot be built or fitted leaves
     # no baseline version behind.
@@ -231,9 +297,10 @@ def train(
         with _project_code(config, kind, f"{source}: fitting the {kind}"):
             estimator.fit(X, y)
         fit_seconds = time.perf_counter() - started
-        step(f"validating the {kind} ({cv}-fold cross-validation on the training split)")
+        how = "in time" if order is not None else "cross-validation"
+        step(f"validating the {kind} ({cv} folds {how} on the training split)")
         with _project_code(config, kind, f"{source}: validating the {kind}"):
-            validation = validation_metrics(estimator, X, y, labels, cv, custom)
+            validation = validation_metrics(estimator, X, y, labels, cv, custom, order)
         metadata = dict(
             common,
             kind=kind,
@@ -244,7 +311,13 @@ def train(
             validation=validation,
             **((extra_metadata or {}).get(kind, {})),
         )
+        description = _description(estimator)
+        if description:
+            metadata["description"] = description
         fitted.append((kind, estimator, metadata))
+    if not register:
+        result.unregistered = {kind: metadata for kind, _, metadata in fitted}
+        return result
     try:
         for kind, estimator, metadata in fitted:
             step(f"registering the {kind}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the sample data shipped with the project."""
+"""Shared fixtures: the project's schema (from mlprod.yaml) and its data."""
 
 from __future__ import annotations
 
@@ -7,25 +7,36 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data
+from {{ cookiecutter.package_name }} import data, schema as schema_module
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def sample_data_path() -> Path:
-    """Path of the sample CSV (the ``data.train`` of ``mlprod.yaml``)."""
-    path = PROJECT_ROOT / "data" / "lesions.csv"
-    assert path.is_file(), f"sample data missing: {path}"
-    return path
+def schema() -> schema_module.Schema:
+    """The columns by kind, the target and the split, as mlprod.yaml declares them."""
+    return schema_module.load(PROJECT_ROOT / "mlprod.yaml")
 
 
 @pytest.fixture(scope="session")
-def _sample_frame(sample_data_path: Path) -> pd.DataFrame:
-    return data.load(sample_data_path)
+def sample_data_path(schema: schema_module.Schema) -> Path:
+    """Path of the training data (the ``data.train`` of ``mlprod.yaml``)."""
+    assert schema.train.is_file(), f"the data file is missing: {schema.train}"
+    return schema.train
+
+
+@pytest.fixture(scope="session")
+def _sample_frame(sample_data_path: Path, schema: schema_module.Schema) -> pd.DataFrame:
+    return data.load(sample_data_path, schema)
 
 
 @pytest.fixture
 def sample_data(_sample_frame: pd.DataFrame) -> pd.DataFrame:
-    """The loaded sample data; a fresh copy per test, so tests may modify it."""
+    """The loaded data; a fresh copy per test, so tests may modify it."""
     return _sample_frame.copy()
+
+
+@pytest.fixture
+def xy(sample_data: pd.DataFrame, schema: schema_module.Schema) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and labels of the whole file."""
+    return data.features_and_target(sample_data, schema.target, schema.exclude)

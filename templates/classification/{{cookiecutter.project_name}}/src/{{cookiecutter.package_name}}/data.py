@@ -1,11 +1,12 @@
-"""Loading and splitting the lesion data.
+"""Loading and splitting the data, with the dtypes the schema in ``mlprod.yaml`` gives.
 
 The loader fixes the dtypes so that the same file gives the same frame
 whatever pandas version reads it, and whether it arrives as CSV, as Parquet or
-as a batch of requests at serving time: numeric columns are ``float64`` (an
+as a batch of requests at serving time: numeric features are ``float64`` (an
 integer column with one missing value would otherwise turn into floats only
-sometimes), categorical columns are ``object`` holding ``str`` and
-``visit_date`` is ``datetime64``.
+sometimes), categories, the target and excluded columns are ``object``
+holding ``str`` (an id such as ``00042`` keeps its zeros) and the column the
+split is made by is ``datetime64``.
 """
 
 from __future__ import annotations
@@ -16,52 +17,40 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-TARGET = "diagnosis"
-"""The column to predict."""
-
-ID_COLUMNS = ["lesion_id"]
-DATE_COLUMNS = ["visit_date"]
-NUMERIC_COLUMNS = [
-    "age",
-    "diameter_mm",
-    "asymmetry",
-    "border_irregularity",
-    "color_count",
-    "evolving",
-]
-CATEGORICAL_COLUMNS = ["sex", "anatomic_site"]
+from . import schema as schema_module
 
 _CSV_SUFFIXES = {".csv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 
-def load(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file of lesions into a frame with stable dtypes.
+def load(path: str | Path, schema: schema_module.Schema | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a frame with the schema's dtypes.
 
     Parameters
     ----------
     path : str or Path
-        A ``.csv`` or ``.parquet`` file. Reading Parquet needs ``pyarrow``
-        (or ``fastparquet``) in the environment.
+        A ``.csv`` or ``.parquet`` file. Reading Parquet needs ``pyarrow``.
+    schema : Schema, optional
+        The columns' kinds (default: read from ``mlprod.yaml``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per lesion. Columns the schema does not know are kept as read;
-        known columns that are absent (``diagnosis`` in serving data, say) are
+        One row per record. Columns the schema does not know are kept as read;
+        known columns that are absent (the target in serving data, say) are
         simply not there.
 
     Raises
     ------
     ValueError
-        If the file extension is neither CSV nor Parquet.
+        If the file extension is neither CSV nor Parquet, or a column cannot
+        take its kind (a number column holding text), naming the column.
     """
+    schema = schema or schema_module.load()
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in _CSV_SUFFIXES:
-        # Read text columns as text, so an id such as 00042 keeps its zeros.
-        text_columns = [*ID_COLUMNS, *CATEGORICAL_COLUMNS, TARGET]
-        df = pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
+        df = pd.read_csv(path, dtype=dict.fromkeys(schema.text_columns, str), low_memory=False)
     elif suffix in _PARQUET_SUFFIXES:
         df = pd.read_parquet(path)
     else:
@@ -69,26 +58,27 @@ def load(path: str | Path) -> pd.DataFrame:
             f"{path}: cannot read {suffix or 'a file without extension'!r}; "
             "expected .csv or .parquet"
         )
-    return coerce_dtypes(df)
+    return coerce_dtypes(df, schema)
 
 
-def coerce_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+def coerce_dtypes(df: pd.DataFrame, schema: schema_module.Schema | None = None) -> pd.DataFrame:
     """Return a copy of ``df`` with the schema's dtypes on the columns it has."""
+    schema = schema or schema_module.load()
     df = df.copy()
-    for column in DATE_COLUMNS:
+    for column in schema.date_columns:
         if column in df:
             try:
-                df[column] = pd.to_datetime(df[column], errors="raise")
+                df[column] = pd.to_datetime(df[column], errors="raise", utc=False)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"column {column!r} must hold dates: {exc}") from None
-    for column in NUMERIC_COLUMNS:
+    for column in schema.numeric:
         if column in df:
             try:
                 df[column] = pd.to_numeric(df[column], errors="raise").astype("float64")
             except (ValueError, TypeError) as exc:
                 # Name the column: "Unable to parse string 'forty'" alone is a riddle.
                 raise ValueError(f"column {column!r} must be numeric: {exc}") from None
-    for column in [*ID_COLUMNS, *CATEGORICAL_COLUMNS, TARGET]:
+    for column in schema.text_columns:
         if column in df:
             # object holding str (missing stays NaN): pandas 2 and 3 agree on
             # it, and scikit-learn's encoders accept it everywhere.
@@ -105,9 +95,9 @@ def split(
     cutoff: str | pd.Timestamp | None = None,
     test_size: float = 0.2,
     seed: int = 42,
-    target: str | None = TARGET,
+    target: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split ``df`` into a training and a test frame.
+    """Split ``df`` into a training and a test frame, as ``mlprod.yaml``'s ``data.split`` says.
 
     Parameters
     ----------
@@ -149,7 +139,10 @@ def split(
             # A row without a date belongs to neither side; dropping it
             # silently would change the test set without anyone noticing.
             raise ValueError(f"split column {column!r} has {int(dates.isna().sum())} missing dates")
-        is_test = dates >= pd.Timestamp(cutoff)
+        cut = pd.Timestamp(cutoff)
+        if dates.dt.tz is not None and cut.tz is None:
+            cut = cut.tz_localize(dates.dt.tz)
+        is_test = dates >= cut
         train, test = df[~is_test], df[is_test]
     elif by == "random":
         if not 0.0 < test_size < 1.0:

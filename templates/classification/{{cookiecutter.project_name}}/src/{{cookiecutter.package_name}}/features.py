@@ -1,84 +1,70 @@
-"""The features the model sees, built from the raw lesion columns.
+"""The features the model sees, built from the columns ``mlprod.yaml`` lists by kind.
 
-Three kinds of column, three treatments:
+Two kinds of column, two treatments:
 
-* ``NUMERIC``: imputed with the median (a few diameters are missing) and
-  standardised, so the classifier's regularisation treats them alike;
-* ``CATEGORICAL``: one-hot encoded; a category never seen in training (a new
-  anatomic site label, say) becomes all zeros instead of an error at serving
-  time;
-* ``GROUPED``: age, cut into fixed clinical bands and one-hot encoded. Risk is
-  not linear in age, and fixed bands (rather than learned quantiles) keep the
-  features identical between retrainings and readable in error analysis.
+* ``features.numeric``: imputed with the median (missing values are common in
+  real data), then given to the model twice: standardised, so the
+  classifier's regularisation treats them alike, and as a cubic spline basis
+  (:data:`SPLINE_KNOTS` knots at quantiles), so a linear model can follow a
+  risk that rises past a threshold or peaks in the middle, while each
+  feature's effect stays a curve one can plot;
+* ``features.categorical``: one-hot encoded, with the rarest categories
+  grouped as "infrequent" beyond :data:`MAX_CATEGORIES`; a category never seen
+  in training (a new region label, say) encodes as the infrequent group, or as
+  all zeros, instead of failing at serving time.
 
-Columns not listed here (ids, dates, anything new) are dropped.
+Columns not listed (ids, dates, free text, anything new) are dropped. Add
+engineered features here, as steps of their own, once the evaluation shows
+what they buy.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
-NUMERIC = ["diameter_mm", "asymmetry", "border_irregularity", "color_count", "evolving"]
-CATEGORICAL = ["sex", "anatomic_site"]
-GROUPED = ["age"]
+from . import schema as schema_module
 
-AGE_BAND_EDGES = [30, 45, 60, 75]
-"""Left edges of the age bands after the first: <30, 30-44, 45-59, 60-74, 75+."""
-AGE_BANDS = ["<30", "30-44", "45-59", "60-74", "75+"]
-MISSING_AGE = "unknown"
+MAX_CATEGORIES = 20
+"""Categories one-hot encoded per column; rarer ones share one "infrequent" column."""
+SPLINE_KNOTS = 5
 
 
-def age_band(ages: np.ndarray) -> np.ndarray:
-    """Map ages in years to the labels of ``AGE_BANDS`` (``"unknown"`` if missing).
-
-    Module-level (not a lambda) so a fitted pipeline pickles.
-
-    Examples
-    --------
-    >>> age_band(np.array([[18], [30], [74.9], [90], [np.nan]])).ravel().tolist()
-    ['<30', '30-44', '60-74', '75+', 'unknown']
-    """
-    ages = np.asarray(ages, dtype=float)
-    bands = np.asarray(AGE_BANDS, dtype=object)[np.digitize(ages, AGE_BAND_EDGES)]
-    return np.where(np.isnan(ages), MISSING_AGE, bands).astype(object)
-
-
-def build() -> ColumnTransformer:
-    """Return the unfitted feature transformer for the lesion columns."""
-    numeric = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median")),
-            ("scale", StandardScaler()),
-        ]
-    )
-    categorical = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]
-    )
-    grouped = Pipeline(
-        [
-            ("band", FunctionTransformer(age_band, feature_names_out="one-to-one")),
-            (
-                "onehot",
-                OneHotEncoder(
-                    categories=[[*AGE_BANDS, MISSING_AGE]],
-                    handle_unknown="ignore",
-                    sparse_output=False,
+def build(schema: schema_module.Schema | None = None) -> ColumnTransformer:
+    """Return the unfitted feature transformer for the schema's columns."""
+    schema = schema or schema_module.load()
+    steps = []
+    if schema.numeric:
+        numeric = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                (
+                    "shape",
+                    FeatureUnion(
+                        [
+                            ("scale", StandardScaler()),
+                            ("spline", SplineTransformer(n_knots=SPLINE_KNOTS, knots="quantile")),
+                        ]
+                    ),
                 ),
-            ),
-        ]
-    )
-    return ColumnTransformer(
-        [
-            ("numeric", numeric, NUMERIC),
-            ("categorical", categorical, CATEGORICAL),
-            ("grouped", grouped, GROUPED),
-        ],
-        remainder="drop",
-    )
+            ]
+        )
+        steps.append(("numeric", numeric, list(schema.numeric)))
+    if schema.categorical:
+        categorical = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+                (
+                    "onehot",
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        max_categories=MAX_CATEGORIES,
+                        sparse_output=False,
+                    ),
+                ),
+            ]
+        )
+        steps.append(("categorical", categorical, list(schema.categorical)))
+    return ColumnTransformer(steps, remainder="drop")

@@ -1,9 +1,11 @@
 """The project's metric design, decided before any model was trained.
 
 mlprod computes the standard per-class table (sensitivity, precision, F1,
-specificity, FDR, AUROC, ...) for every run. This module records what matters
-for *this* problem: the objective the gates in ``mlprod.yaml`` are built
-around, and any metric the standard table lacks.
+specificity, FDR, AUROC, ...) for every run, and ``metrics.objective`` in
+``mlprod.yaml`` says which number the gates are built around, with the reason
+``mlprod new`` wrote beside it (for a rare class: its recall, because
+accuracy lies on unbalanced data). This module adds what the standard table
+lacks for this problem.
 """
 
 from __future__ import annotations
@@ -12,27 +14,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-POSITIVE_CLASS = "melanoma"
 
-OBJECTIVE = "recall@melanoma"
-"""Recall (sensitivity) of the melanoma class: the share of melanomas flagged.
-
-Why this and not accuracy: a missed melanoma can cost a life, while a false
-alarm costs a biopsy. And with about 12 % melanoma, a model that calls every
-lesion benign is 88 % accurate and useless; accuracy lies on this imbalance.
-Precision is watched in the table but not optimised: some false alarms are the
-price of catching melanomas.
-"""
-
-
-def missed_melanoma_rate(
+def worst_class_recall(
     y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray | None = None
 ) -> float:
-    """Share of true melanomas that the model did not flag (lower is better).
+    """Recall of the class the model serves worst (higher is better).
 
-    The false negative rate of the melanoma class, ``FN / (TP + FN)``, which is
-    ``1 - recall@melanoma``. It is reported on its own because "we miss 1 in 7
-    melanomas" is the sentence a clinician acts on.
+    The minimum, over the classes present in ``y_true``, of the share of that
+    class's rows predicted as it. A model can have a fine average while one
+    class is almost never found; this is the number that says so. For two
+    classes it is the smaller of sensitivity and specificity.
 
     Parameters
     ----------
@@ -46,28 +37,25 @@ def missed_melanoma_rate(
     Returns
     -------
     float
-        The rate in [0, 1], or ``nan`` when ``y_true`` has no melanoma.
+        The recall in [0, 1], or ``nan`` when ``y_true`` is empty.
 
     Examples
     --------
-    >>> missed_melanoma_rate(["melanoma", "melanoma", "nevus"], ["melanoma", "nevus", "nevus"])
+    >>> worst_class_recall(["a", "a", "b", "b"], ["a", "a", "b", "a"])
     0.5
     """
     y_true = np.asarray(y_true, dtype=object)
     y_pred = np.asarray(y_pred, dtype=object)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has {y_pred.shape}")
-    is_melanoma = y_true == POSITIVE_CLASS
-    n_melanoma = int(is_melanoma.sum())
-    if n_melanoma == 0:
-        # Undefined, not zero: a test set without melanoma says nothing about
-        # missing them, and 0.0 would read as a perfect score.
+    if y_true.size == 0:
+        # Undefined, not zero: no rows say nothing about any class.
         return float("nan")
-    missed = int((y_pred[is_melanoma] != POSITIVE_CLASS).sum())
-    return missed / n_melanoma
+    recalls = [float((y_pred[y_true == c] == c).mean()) for c in np.unique(y_true)]
+    return min(recalls)
 
 
 CUSTOM_METRICS: dict[str, Callable[..., float]] = {
-    "missed_melanoma_rate": missed_melanoma_rate,
+    "worst_class_recall": worst_class_recall,
 }
 """Metrics mlprod adds to its reports, by name: ``f(y_true, y_pred, y_score=None)``."""

@@ -1,9 +1,9 @@
 """The first model: a plain, well-understood scikit-learn pipeline.
 
-Logistic regression on the engineered features. It is fast to train, its
-coefficients can be read, and ``class_weight="balanced"`` makes the rare
-melanoma count as much as the common nevus. Replace it only once the
-evaluation pipeline shows what a more complex model would buy.
+Logistic regression on the features of ``features.py``. It is fast to train,
+its coefficients can be read, and ``class_weight="balanced"`` makes a rare
+class count as much as a common one. Replace it only once the evaluation
+pipeline shows what a more complex model would buy.
 """
 
 from __future__ import annotations

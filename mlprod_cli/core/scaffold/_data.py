@@ -1,0 +1,315 @@
+"""A project made for a table: the data profiled, the project decided, its first model measured.
+
+``mlprod new NAME --data FILE --target COL`` and the sample project take the
+same path here (the sample is the template's bundled file with the targets
+and slices its ``cookiecutter.json`` names under ``_mlprod_data``):
+
+1. :func:`plan_for` profiles the file and decides the project before anything
+   is written, so bad input leaves nothing behind;
+2. :func:`place_data` copies the file into ``data/`` (or records where it is,
+   with ``--data-link``) and writes ``mlprod.yaml`` and ``data/README.md``;
+3. :func:`measure` cross-validates the first model and the baseline with
+   ``mlprod train --dry-run`` in the new project's own environment, and
+   :func:`write_gates` rewrites ``mlprod.yaml`` with gates a stated margin
+   below what the model reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlprod_cli.adapters.files import atomic_write_text, sha256_file
+from mlprod_cli.core.profile import Plan, PlanRequest, Profile, plan_project, profile_table
+from mlprod_cli.core.scaffold._config_text import DataSource, config_text
+from mlprod_cli.core.scaffold._gates import Measured, propose
+from mlprod_cli.errors import DataError, MlprodError, ScaffoldError, UsageError
+
+DATA_SPEC = "_mlprod_data"
+"""The cookiecutter.json key of a template that takes ``--data``: its sample and how to read it."""
+TEMPLATE_ROOT = "{{cookiecutter.project_name}}"
+LARGE_DATA_BYTES = 50_000_000
+"""A data file larger than this is not committed to git (it is listed in .gitignore)."""
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """The ``--data`` options of ``mlprod new``."""
+
+    path: Path | None = None
+    target: str | None = None
+    positive_class: str | None = None
+    time_column: str | None = None
+    slice_by: tuple[str, ...] = ()
+    link: bool = False
+    task: str | None = None
+
+
+@dataclass
+class DataPlan:
+    """The file, its profile and the project decided from it."""
+
+    source: Path
+    own: bool  # the user's file, not the template's sample
+    profile: Profile
+    plan: Plan
+    sha256: str
+    link: bool = False
+    command: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return self.source.name
+
+    def train_path(self, project_dir: Path | None = None) -> str:
+        """``data.train`` as written in mlprod.yaml."""
+        return str(self.source.resolve()) if self.link else f"data/{self.file_name}"
+
+
+def check_request(request: DataRequest, spec: dict[str, Any] | None, template: str) -> None:
+    """Options that cannot go together, before anything is read."""
+    if request.path is None:
+        for name, value in (
+            ("--target", request.target),
+            ("--positive-class", request.positive_class),
+            ("--time-column", request.time_column),
+            ("--task", request.task),
+        ):
+            if value is not None:
+                raise UsageError(f"{name} goes with --data FILE")
+        if request.link:
+            raise UsageError("--data-link goes with --data FILE")
+        if request.slice_by and spec is None:
+            raise UsageError("--slice-by goes with --data FILE")
+        return
+    if spec is None:
+        raise UsageError(
+            f"--data: template {template} does not say how to use a data file "
+            f"(its cookiecutter.json has no '{DATA_SPEC}')"
+        )
+    if not request.target:
+        raise UsageError("--data needs --target COL: the column to predict")
+
+
+def plan_for(
+    request: DataRequest, spec: dict[str, Any] | None, template_dir: Path | None
+) -> DataPlan | None:
+    """Profile the data (the user's, else the template's sample) and decide the project."""
+    if spec is None or template_dir is None:
+        return None
+    own = request.path is not None
+    if own:
+        source = request.path.expanduser()
+        if source.is_dir():
+            raise DataError(f"--data {source}: is a folder, not a CSV or Parquet file")
+        if not source.exists():
+            raise DataError(f"--data {source}: no such file")
+        plan_request = PlanRequest(
+            target=request.target,
+            positive_class=request.positive_class,
+            time_column=request.time_column,
+            slice_by=request.slice_by,
+            task=request.task,
+        )
+    else:
+        source = template_dir / TEMPLATE_ROOT / spec["sample"]
+        plan_request = PlanRequest(
+            target=spec["target"],
+            positive_class=spec.get("positive_class"),
+            time_column=spec.get("time_column"),
+            slice_by=tuple(request.slice_by or spec.get("slice_by") or ()),
+        )
+    profile = profile_table(source, target=plan_request.target)
+    plan = plan_project(profile, plan_request)
+    command = _command_line(request, source if own else None, plan_request)
+    return DataPlan(source, own, profile, plan, sha256_file(source), request.link, command)
+
+
+def _command_line(request: DataRequest, source: Path | None, plan: PlanRequest) -> str:
+    if source is None:
+        return "mlprod new" + "".join(f" --slice-by {s}" for s in plan.slice_by) + " (the sample)"
+    parts = ["mlprod new NAME", f"--data {source.name}", f"--target {plan.target}"]
+    if request.positive_class:
+        parts.append(f"--positive-class {request.positive_class}")
+    if request.time_column:
+        parts.append(f"--time-column {request.time_column}")
+    parts += [f"--slice-by {s}" for s in request.slice_by]
+    if request.link:
+        parts.append("--data-link")
+    return " ".join(parts)
+
+
+def place_data(
+    data: DataPlan, made: Path, spec: dict[str, Any], *, project: str, package: str
+) -> list[str]:
+    """Put the data into the rendered project and write ``mlprod.yaml``; return warnings."""
+    warnings: list[str] = []
+    folder = made / "data"
+    folder.mkdir(exist_ok=True)
+    if data.own:
+        for leftover in (spec.get("sample"), spec.get("sample_readme")):
+            if leftover:
+                (made / leftover).unlink(missing_ok=True)
+        if not data.link:
+            shutil.copyfile(data.source, folder / data.file_name)
+        atomic_write_text(folder / "README.md", data_readme(data))
+        size = data.source.stat().st_size
+        if size > LARGE_DATA_BYTES and not data.link:
+            with (made / ".gitignore").open("a", encoding="utf-8") as handle:
+                handle.write(
+                    f"\n# {data.file_name} is {size / 1e6:.0f} MB: too large for git history"
+                    " (keep it with git-lfs, DVC or your data store).\n"
+                    f"/data/{data.file_name}\n"
+                )
+            warnings.append(
+                f"data/{data.file_name} ({size / 1e6:.0f} MB) is not committed to git; "
+                "it is listed in .gitignore"
+            )
+    write_config(data, made, project=project, package=package, measured=None)
+    return warnings
+
+
+def write_config(
+    data: DataPlan, project_dir: Path, *, project: str, package: str, measured: Measured | None
+) -> None:
+    source = DataSource(
+        train=data.train_path(),
+        sha256=data.sha256,
+        rows=data.profile.rows,
+        columns=len(data.profile.columns),
+        origin=str(data.source) if data.own else "the bundled sample",
+        linked=data.link,
+    )
+    proposal = None
+    if measured is not None:
+        shares = {}
+        for column in data.plan.slices:
+            counts = data.profile.column(column).counts or {}
+            total = sum(counts.values()) or 1
+            shares[column] = min(counts.values()) / total if counts else 0.5
+        proposal = propose(
+            data.plan.objective, measured, slices=data.plan.slices, slice_shares=shares
+        )
+    text = config_text(
+        project=project,
+        package=package,
+        plan=data.plan,
+        source=source,
+        proposal=proposal,
+        command=data.command,
+    )
+    atomic_write_text(project_dir / "mlprod.yaml", text)
+
+
+def data_readme(data: DataPlan) -> str:
+    """``data/README.md``: the data dictionary, from the profile."""
+    plan, profile = data.plan, data.profile
+    where = str(data.source.resolve()) if data.link else f"data/{data.file_name}"
+    lines = [
+        f"# {data.file_name}",
+        "",
+        f"`{where}`: {profile.rows:,} rows, {len(profile.columns)} columns, sha256 `{data.sha256}`.",
+        f"Profiled by `{data.command}`; `mlprod.yaml` says what was decided from it and why.",
+        "",
+        "| column | kind | missing | distinct | values | role |",
+        "|---|---|---|---|---|---|",
+    ]
+    features = set(plan.features)
+    for column in profile.columns:
+        if column.name == plan.target:
+            role = "**target**"
+        elif column.name in features:
+            role = "feature"
+        else:
+            role = f"excluded: {plan.excluded.get(column.name, '')}"
+        if column.counts:
+            top = list(column.counts.items())[:5]
+            values = ", ".join(f"`{v}` ({n:,})" for v, n in top)
+            values += ", …" if len(column.counts) > 5 else ""
+        elif column.minimum is not None:
+            values = f"{column.minimum} to {column.maximum}"
+        else:
+            values = ", ".join(f"`{e}`" for e in column.examples[:3])
+        lines.append(
+            f"| `{column.name}` | {column.kind} | {100 * column.missing_share:.1f} % "
+            f"| {column.describe_distinct()} | {values.replace('|', '/')} | {role} |"
+        )
+    lines += ["", "Edit this page: say where the data come from and what each column means.", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measure(project_dir: Path, venv: Path | None) -> tuple[Measured | None, str | None]:
+    """Cross-validate the first model and baseline in the project; (measurement, why not).
+
+    Runs ``mlprod train --dry-run`` with the project's own ``.venv`` when it
+    has one (its pinned versions), else with this interpreter. A project
+    whose first training fails on its data is an error (exit 2 naming the
+    reason); an environment that cannot train at all (no scikit-learn) only
+    leaves the gates unmeasured.
+    """
+    from mlprod_cli.adapters.venv import venv_executable
+
+    mlprod = venv_executable(venv, "mlprod") if venv is not None else None
+    command = (
+        [str(mlprod)]
+        if mlprod is not None and mlprod.exists()
+        else [sys.executable, "-m", "mlprod_cli"]
+    )
+    command += ["train", "--dry-run", "--cv", "5", "--format", "json"]
+    env = dict(os.environ, MLPROD_NO_DELEGATE="1", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("MLPROD_FORMAT", None)
+    try:
+        done = subprocess.run(
+            command, cwd=project_dir, capture_output=True, text=True, env=env, timeout=3600
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"measuring the first model failed to run ({exc})"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        if "needs the Python package" in last:
+            return None, last.removeprefix("error: ")
+        raise ScaffoldError(
+            f"the new project's first training failed on its data: {last.removeprefix('error: ')}",
+            hint="fix the data or the options (the project was not created)",
+        )
+    try:
+        report = json.loads(done.stdout)
+        versions = {v["kind"]: v for v in report["versions"]}
+        model = versions["model"]["validation"]["report"]
+        baseline = versions.get("baseline", {}).get("validation", {}).get("report")
+        split = report["split"]
+        return Measured(
+            model=model,
+            baseline=baseline,
+            folds=int(versions["model"]["validation"]["folds"]),
+            scheme=str(versions["model"]["validation"].get("scheme", "stratified")),
+            validated_rows=int(versions["model"]["validation"].get("rows", split["train_rows"])),
+            train_rows=int(split["train_rows"]),
+            test_rows=int(split["test_rows"]),
+            test_counts={str(k): int(v) for k, v in report["test_counts"].items()},
+        ), None
+    except (ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, MlprodError):
+            raise
+        skipped = _skipped(done.stdout)
+        return None, skipped or f"the first model's validation could not be read ({exc})"
+
+
+def _skipped(stdout: str) -> str | None:
+    try:
+        for version in json.loads(stdout)["versions"]:
+            why = version.get("validation", {}).get("skipped")
+            if why:
+                return why
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
