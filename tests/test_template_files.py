@@ -21,7 +21,9 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lint")
-    request = NewRequest("Fraud.Detector-2", output_dir=out, no_input=True, venv=False, git=False)
+    request = NewRequest(
+        "Fraud.Detector-2", output_dir=out, no_input=True, venv=False, git=False, measure=False
+    )
     return create_project(request).project_dir
 
 

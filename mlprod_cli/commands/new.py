@@ -108,6 +108,13 @@ def new(
             "--data-link", help="With --data: refer to the file where it is instead of copying it."
         ),
     ] = False,
+    no_measure: Annotated[
+        bool,
+        typer.Option(
+            "--no-measure",
+            help="Do not validate the first model at new time (then no gates are proposed).",
+        ),
+    ] = False,
     format: FormatOption = Format.table,
 ) -> int:
     from mlprod_cli import console
@@ -136,6 +143,7 @@ def new(
             slice_by=tuple(slice_by or ()),
             link=data_link,
         ),
+        measure=not no_measure,
     )
     with console.steps() as report:
         result = create_project(request, progress=report)

@@ -402,9 +402,13 @@ def _split_columns(grid: Grid, at: int) -> list[Grid]:
     return [first, second]
 
 
+def _warning_lines(result: EvaluationResult) -> list[str]:
+    return [f"warning: {w}" for w in result.warnings]
+
+
 def render_table(result: EvaluationResult, *, all_metrics: bool = False) -> str:
     """The report for people: plain-text tables, undefined values as ``—`` with the reason."""
-    parts = ["\n".join(_meta(result))]
+    parts = ["\n".join(_meta(result) + _warning_lines(result))]
     grids = _sections(result, all_metrics=all_metrics)
     if all_metrics:
         # 21 columns do not fit a terminal: the extra metrics get a table of their own.
@@ -525,6 +529,7 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
         ],
         "gates_enforced": result.gates_enforced,
         "passed": result.passed,
+        "status": result.status,
         "warnings": list(result.warnings),
     }
     return json_ready(data)
@@ -550,13 +555,17 @@ def _headline(result: EvaluationResult) -> tuple[bool, str]:
         text = f"{name}: all {len(result.gates)} gates passed"
     if result.gates and not result.gates_enforced:
         text += " (not enforced)"
+    if result.warnings:
+        n = len(result.warnings)
+        text += f"; {n} warning{'s' if n > 1 else ''}"
     return not failed, text
 
 
 def render_markdown(result: EvaluationResult, *, all_metrics: bool = False) -> str:
     """GitHub-flavoured Markdown for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     passed, headline = _headline(result)
-    parts = [f"## {'✅' if passed else '❌'} {md(headline)}", "  \n".join(map(md, _meta(result)))]
+    mark = {"pass": "✅", "warn": "⚠️", "fail": "❌"}[result.status] if passed else "❌"
+    parts = [f"## {mark} {md(headline)}", "  \n".join(map(md, _meta(result)))]
     if result.warnings:
         parts.append("\n".join(f"> **warning:** {md(w)}" for w in result.warnings))
     parts += [md_grid(grid) for grid in _sections(result, all_metrics=all_metrics)]
@@ -624,7 +633,14 @@ def render_junit(result: EvaluationResult) -> str:
         else:
             skipped += 1
             ET.SubElement(case, "skipped", message="not enforced").text = xml_text(gate.detail)
-    _suite_counts(gates, len(result.gates), failures, skipped, result.created_at)
+    # Warnings are not failures, but not green either: CI shows a skipped case in yellow.
+    for warning in result.warnings:
+        case = ET.SubElement(gates, "testcase", classname="mlprod.warnings", name=xml_text(warning))
+        ET.SubElement(case, "skipped", message=xml_text(f"warning: {warning}"))
+        skipped += 1
+    _suite_counts(
+        gates, len(result.gates) + len(result.warnings), failures, skipped, result.created_at
+    )
 
     metrics = ET.SubElement(root, "testsuite", name="mlprod evaluate metrics")
     for cls in result.primary.report.classes:
@@ -634,7 +650,8 @@ def render_junit(result: EvaluationResult) -> str:
         ET.SubElement(case, "system-out").text = xml_text(_metric_lines(cls))
     n_classes = len(result.primary.report.classes)
     _suite_counts(metrics, n_classes, 0, 0, result.created_at)
-    _suite_counts(root, len(result.gates) + n_classes, failures, skipped, None)
+    total = len(result.gates) + len(result.warnings) + n_classes
+    _suite_counts(root, total, failures, skipped, None)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -804,6 +821,7 @@ def render_html(
         "evaluate.html.j2",
         model=result.primary.name,
         passed=passed,
+        status=result.status if passed else "fail",
         headline=headline,
         meta=_meta(result),
         warnings=result.warnings,

@@ -67,6 +67,7 @@ def render_version(version: Version, fmt: str) -> str:
         ("kind", meta.get("kind")),
         ("created", meta.get("created_at")),
         ("estimator", meta.get("estimator")),
+        *([("rules", meta["description"])] if meta.get("description") else []),
         ("classes", ", ".join(meta.get("classes", []))),
         ("data", "; ".join(f"{d['path']} ({d['rows']} rows, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
         ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),

@@ -18,11 +18,18 @@ def render(result: NewResult, fmt: str = "table") -> str:
         import dataclasses
         import json
 
-        data = dataclasses.asdict(result)
+        data = {
+            f.name: getattr(result, f.name)
+            for f in dataclasses.fields(result)
+            if f.name not in ("profile", "plan")
+        }
         data["timings"] = {k: round(v, 3) for k, v in result.timings.items()}
+        data["profile"] = None if result.profile is None else result.profile.to_dict()
+        data["plan"] = None if result.plan is None else result.plan.to_dict()
         return json.dumps(data, indent=2, default=str)
+    head = profile_lines(result) if result.profile is not None else []
     if result.dry_run:
-        lines = [f"would create {result.project_dir} from template {result.template}:"]
+        lines = [*head, f"would create {result.project_dir} from template {result.template}:"]
         lines += [f"  {name}" for name in result.files]
         lines.append("  .venv/ (installed from requirements.lock)")
         return "\n".join(lines)
@@ -30,7 +37,7 @@ def render(result: NewResult, fmt: str = "table") -> str:
         where = os.path.relpath(result.project_dir)
     except ValueError:  # another drive on Windows
         where = str(result.project_dir)
-    lines = [f"created {result.project_dir} ({len(result.files)} files)"]
+    lines = [*head, f"created {result.project_dir} ({len(result.files)} files)"]
     if result.venv is not None:
         how = f", installed with {result.installer}" if result.installer else ""
         lines.append(f"  .venv: Python {result.python_version}{how}")
@@ -46,3 +53,60 @@ def render(result: NewResult, fmt: str = "table") -> str:
             "  .venv/bin/python -m pip install --require-hashes --no-deps -r requirements.lock --find-links wheels"
         )
     return "\n".join(lines)
+
+
+def profile_lines(result: NewResult) -> list[str]:
+    """The data's profile as a table, and what was decided from it."""
+    from mlprod_cli.render.text import table
+
+    profile, plan = result.profile, result.plan
+    features = set(plan.features)
+    rows = []
+    for column in profile.columns:
+        if column.name == plan.target:
+            role = "target"
+        elif column.name in features:
+            role = "feature"
+        else:
+            role = "excluded"
+        rows.append(
+            (column.name, column.kind, f"{100 * column.missing_share:.1f} %",
+             column.describe_distinct(), role, column.reason)
+        )  # fmt: skip
+    title = (
+        f"profile of {profile.path.name}: {profile.rows:,} rows, "
+        f"{len(profile.columns)} columns ({profile.seconds:.1f} s)"
+    )
+    lines = [
+        table(
+            ["column", "kind", "missing", "distinct", "role", "why"],
+            rows,
+            title=title,
+            right=(2, 3),
+        )
+    ]
+    split = plan.split
+    how = (
+        f"by time on {split['column']} at {split['cutoff']}"
+        if split["by"] == "time"
+        else f"at random, {split['test_size']:.0%} for the test side"
+    )
+    counts = ", ".join(f"{c} {n:,}" for c, n in plan.class_counts.items())
+    decided = [
+        ("task", f"{plan.task} ({plan.reasons.get('task', '')})"),
+        ("target", f"{plan.target}: {counts}"),
+        ("positive class", plan.positive_class or "none (every class counts alike)"),
+        ("objective", f"{plan.objective}: {plan.reasons.get('objective', '')}"),
+        ("split", how),
+        ("features", f"{len(plan.numeric)} numeric, {len(plan.categorical)} categorical"),
+        ("excluded", ", ".join(plan.excluded) or "none"),
+        ("slices", ", ".join(plan.slices) or (
+            f"none chosen; suggested: {', '.join(plan.suggested_slices)} (--slice-by COL)"
+            if plan.suggested_slices else "none"
+        )),
+        ("gates", "measured on a first validation (mlprod.yaml says how)"
+         if result.gates_measured else "not measured (see the warning)"),
+    ]  # fmt: skip
+    lines.append("decided (each with its reason in mlprod.yaml):")
+    lines += [f"  {name:<15} {value}" for name, value in decided]
+    return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -54,7 +55,9 @@ def test_project_mode_json_is_stored_and_has_history(here, capsys):
 
 def test_gate_failure_exits_1_and_still_reports(here, capsys, tmp_path):
     path = here / "mlprod.yaml"
-    path.write_text(path.read_text().replace("min: 0.90}", "min: 0.99}"))
+    path.write_text(
+        re.sub(r"\{metric: auroc, min: [0-9.]+\}", "{metric: auroc, min: 0.99}", path.read_text())
+    )
     out = tmp_path / "gates.xml"
     assert main(["evaluate", "--format", "junit", "--output", str(out), "--no-store"]) == 1
     suite = ET.parse(out).getroot()
@@ -227,3 +230,23 @@ def test_gate_naming_an_unknown_class(here, capsys):
     )
     assert main(["evaluate", "--no-store"]) == 2
     assert 'class "melanomma" is not among the known classes' in capsys.readouterr().err
+
+
+def test_a_majority_only_predictor_is_warn_not_pass_in_every_format(tmp_path, monkeypatch, capsys):
+    import xml.etree.ElementTree as ET
+
+    monkeypatch.chdir(tmp_path)  # outside any project: no gates at all
+    preds = tmp_path / "preds.csv"
+    preds.write_text("y,yhat\n" + "benign,benign\n" * 99 + "melanoma,benign\n")
+    base = ["evaluate", "--predictions", str(preds), "--label-col", "y", "--pred-col", "yhat"]
+    assert main([*base, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "warn" and report["passed"] is True
+    assert any("never predicted" in w for w in report["warnings"])
+    assert main([*base, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("## ⚠️ preds.csv: no gates; 2 warnings")
+    assert main([*base]) == 0
+    assert "warning: accuracy 0.990 equals the share of 'benign'" in capsys.readouterr().out
+    assert main([*base, "--format", "junit"]) == 0
+    suite = ET.fromstring(capsys.readouterr().out).find("testsuite")
+    assert suite.get("skipped") == "2"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mlprod_cli.core import models
@@ -20,7 +22,9 @@ def workspace(trained) -> Workspace:
 def _raise_the_auroc_gate(root):
     """The workspace with the baseline active and an AUROC gate the model cannot meet."""
     path = root / "mlprod.yaml"
-    path.write_text(path.read_text().replace("min: 0.90}", "min: 0.99}"))
+    path.write_text(
+        re.sub(r"\{metric: auroc, min: [0-9.]+\}", "{metric: auroc, min: 0.99}", path.read_text())
+    )
     workspace = Workspace.load(root)
     models.activate(workspace, "v0001")
     return workspace

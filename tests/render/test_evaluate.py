@@ -66,6 +66,7 @@ JSON_KEYS = {
     "gates",
     "gates_enforced",
     "passed",
+    "status",
     "warnings",
 }
 
@@ -297,7 +298,7 @@ def test_every_json_key_is_documented():
 def test_markdown_tables_and_gates(result):
     text = render_markdown(result)
     lines = text.splitlines()
-    assert lines[0] == "## ❌ model v0003: 2 of 4 gates failed"
+    assert lines[0] == "## ❌ model v0003: 2 of 4 gates failed; 1 warning"
     assert "| " + " | ".join(TABLE_COLUMNS) + " |" in lines
     odd = next(line for line in lines if line.startswith("| a&lt;b"))
     assert odd.startswith('| a&lt;b &amp; "c"\\|d | ')
@@ -323,13 +324,16 @@ def test_markdown_of_a_bare_result(bare):
 def test_junit_parses_with_the_counts(result):
     root = ET.fromstring(render_junit(result))
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures")) == ("7", "2")  # 4 gates, 3 classes
+    # 4 gates, 1 warning, 3 classes
+    assert (root.get("tests"), root.get("failures")) == ("8", "2")
     gates, metrics = root.findall("testsuite")
     assert gates.get("name") == "mlprod evaluate"
-    assert (gates.get("tests"), gates.get("failures"), gates.get("skipped")) == ("4", "2", "0")
+    assert (gates.get("tests"), gates.get("failures"), gates.get("skipped")) == ("5", "2", "1")
     cases = gates.findall("testcase")
-    assert [c.get("name") for c in cases] == [g.name for g in result.gates]
-    assert {c.get("classname") for c in cases} == {"mlprod.gates"}
+    assert [c.get("name") for c in cases] == [g.name for g in result.gates] + result.warnings
+    assert [c.get("classname") for c in cases] == ["mlprod.gates"] * 4 + ["mlprod.warnings"]
+    warned = cases[-1].find("skipped")
+    assert warned.get("message") == "warning: 3 rows had no label"
     failure = cases[1].find("failure")
     assert failure.get("message") == "undefined: no predicted positives"
     assert cases[0].find("failure") is None
@@ -341,8 +345,10 @@ def test_junit_parses_with_the_counts(result):
 def test_junit_skips_failed_gates_not_enforced():
     root = ET.fromstring(render_junit(make_result(enforced=False)[0]))
     gates = root.find("testsuite")
-    assert (gates.get("failures"), gates.get("skipped")) == ("0", "2")
-    skipped = [c.find("skipped") for c in gates.findall("testcase")]
+    assert (gates.get("failures"), gates.get("skipped")) == ("0", "3")  # 2 gates, 1 warning
+    skipped = [
+        c.find("skipped") for c in gates.findall("testcase") if c.get("classname") == "mlprod.gates"
+    ]
     assert [s is not None and s.get("message") == "not enforced" for s in skipped] == [
         False,
         True,

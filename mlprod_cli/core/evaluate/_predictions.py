@@ -18,6 +18,7 @@ from mlprod_cli.core.evaluate._scoring import (
     EvaluationResult,
     Scored,
     custom_metrics,
+    metric_lessons,
     report_for,
     slice_reports,
 )
@@ -154,6 +155,7 @@ def evaluate_predictions(
     result = EvaluationResult(
         config.project if config else None, data, primary, gates_enforced=enforce_gates
     )
+    result.warnings += metric_lessons(report)
     if config is not None:
         # Comparisons need the registry; a predictions file stands alone, so those gates are not checked.
         result.gates = [

@@ -137,3 +137,43 @@ class EvaluationResult:
     @property
     def passed(self) -> bool:
         return all(g.passed for g in self.gates)
+
+    @property
+    def status(self) -> str:
+        """``fail`` (an enforced gate failed), ``warn`` (a warning, such as a class never
+        predicted), or ``pass``: a report with warnings is not green."""
+        if self.gates_enforced and not self.passed:
+            return "fail"
+        return "warn" if self.warnings else "pass"
+
+
+MAJORITY_HAIR = 0.005
+"""Accuracy this close to the majority class's share reads as "predicts only the majority"."""
+
+
+def metric_lessons(report: Any) -> list[str]:
+    """The first lesson of metrics, as warnings: what a good-looking number can hide.
+
+    A class that is never predicted, a class whose recall is 0, and an accuracy
+    within a hair of the majority class's share (on 10,000 benign moles and 100
+    melanomas, predicting "benign" always is 99 % accurate and finds nothing).
+    They hold whatever the gates say, with or without a project.
+    """
+    out: list[str] = []
+    n = report.n_samples
+    for cls in report.classes:
+        predicted = cls.tp + cls.fp
+        if cls.support and predicted == 0:
+            out.append(f"'{cls.label}' is never predicted ({cls.support} of its rows, none found)")
+        elif cls.support and cls.tp == 0:
+            out.append(f"recall of '{cls.label}' is 0: none of its {cls.support} rows is found")
+    accuracy = report.accuracy.value
+    if n and accuracy is not None and len(report.classes) > 1:
+        majority = max(report.classes, key=lambda c: c.support)
+        share = majority.support / n
+        if abs(accuracy - share) <= MAJORITY_HAIR and share < 1:
+            out.append(
+                f"accuracy {accuracy:.3f} equals the share of '{majority.label}' ({share:.3f}): "
+                "the model may be predicting only the majority class"
+            )
+    return out

@@ -18,6 +18,7 @@ from mlprod_cli.core.evaluate._scoring import (
     EvaluationResult,
     Scored,
     custom_metrics,
+    metric_lessons,
     predict_with_scores,
     report_for,
     slice_reports,
@@ -110,6 +111,7 @@ def evaluate_version(
 
     primary, primary_scores = score(version)
     outcome = Outcome(EvaluationResult(config.project, data, primary, gates_enforced=enforce_gates))
+    outcome.result.warnings += metric_lessons(primary.report)
     outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
     baseline_version = registry.active("baseline") or (
         registry.latest("baseline") if baseline_fallback else None

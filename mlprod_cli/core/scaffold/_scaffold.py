@@ -79,6 +79,7 @@ class NewRequest:
     git: bool = True
     dry_run: bool = False
     data: DataRequest = field(default_factory=DataRequest)
+    measure: bool = True  # cross-validate the first model to propose gates
 
 
 @dataclass
@@ -558,9 +559,11 @@ def _finish(
             warmup_started = time.perf_counter()
         elif request.install:
             result.warnings.append(f"the template has no {LOCK_NAME}; nothing was installed")
-    if data is not None:
+    if data is not None and not request.measure:
+        result.warnings.append("no gates were proposed: --no-measure")
+    elif data is not None:
         t0 = time.perf_counter()
-        _step(progress, "cross-validating the first model and the baseline (for the gates)")
+        _step(progress, "validating the first model and the baseline (for the gates)")
         usable = result.venv if result.installer else None
         measured, why_not = measure(dest, usable)
         if measured is not None:

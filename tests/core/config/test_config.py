@@ -71,7 +71,12 @@ def test_no_config_anywhere(tmp_path):
             "data.train",
             "data/missing.csv: no such file",
         ),
-        ("min: 0.72}", "min: high}", "metrics.gates[0].min", "expected a number, got 'high'"),
+        (
+            "class: melanoma, min:",
+            "class: melanoma, min: high, max:",
+            "metrics.gates[0].min",
+            "expected a number, got 'high'",
+        ),
         (
             "{metric: auroc,",
             "{metric: aurocc,",
@@ -79,8 +84,8 @@ def test_no_config_anywhere(tmp_path):
             "unknown metric 'aurocc'",
         ),
         (
-            "objective: recall@melanoma",
-            "objective: recal@melanoma",
+            'objective: "recall@melanoma"',
+            'objective: "recal@melanoma"',
             "metrics.objective",
             "unknown metric 'recal'",
         ),
@@ -175,10 +180,10 @@ def test_random_split_and_unquoted_date(project):
 def test_custom_metric_names_are_read_from_the_metrics_module(project):
     _replace(
         project,
-        "beat_baseline: [recall@melanoma]",
-        "beat_baseline: [recall@melanoma, missed_melanoma_rate]",
+        'beat_baseline: ["recall@melanoma"]',
+        'beat_baseline: ["recall@melanoma", worst_class_recall]',
     )
-    assert MetricRef("missed_melanoma_rate") in load_config(project).metrics.beat_baseline
+    assert MetricRef("worst_class_recall") in load_config(project).metrics.beat_baseline
 
 
 def test_skew_thresholds(project):

@@ -89,8 +89,8 @@ def test_slice_reports_one_report_per_value_with_missing_as_its_own_slice():
 def test_custom_metrics_come_from_the_projects_metrics_module(project):
     config = load_config(project)
     found = custom_metrics(config)
-    assert list(found) == ["missed_melanoma_rate"]
-    assert found["missed_melanoma_rate"](["melanoma", "melanoma"], ["melanoma", "nevus"]) == 0.5
+    assert list(found) == ["worst_class_recall"]
+    assert found["worst_class_recall"](["melanoma", "nevus"], ["melanoma", "melanoma"]) == 0.0
     assert custom_metrics(replace(config, metrics=replace(config.metrics, module=None))) == {}
 
 
@@ -175,3 +175,22 @@ def test_a_result_passes_when_every_gate_passes():
 
     assert replace(result, gates=[gate(True), gate(True)]).passed
     assert not replace(result, gates=[gate(True), gate(False)]).passed
+
+
+def test_the_first_lesson_of_metrics_warns_without_any_gate():
+    """On 990 benign and 10 melanomas, "benign" always is 99 % accurate and finds nothing."""
+    from mlprod_cli.core.evaluate import metric_lessons
+    from mlprod_cli.core.metrics import classification_report
+
+    y_true = np.array(["benign"] * 990 + ["melanoma"] * 10)
+    lessons = metric_lessons(classification_report(y_true, np.array(["benign"] * 1000)))
+    assert lessons == [
+        "'melanoma' is never predicted (10 of its rows, none found)",
+        "accuracy 0.990 equals the share of 'benign' (0.990): the model may be predicting only the majority class",
+    ]
+    wrong = np.array(["benign"] * 985 + ["melanoma"] * 5 + ["benign"] * 10)
+    assert metric_lessons(classification_report(y_true, wrong)) == [
+        "recall of 'melanoma' is 0: none of its 10 rows is found"
+    ]
+    good = y_true.copy()
+    assert metric_lessons(classification_report(y_true, good)) == []

@@ -16,6 +16,9 @@ def _request(tmp_path, name="demo", **kwargs) -> NewRequest:
     kwargs.setdefault("no_input", True)
     kwargs.setdefault("venv", False)
     kwargs.setdefault("git", False)
+    kwargs.setdefault(
+        "measure", False
+    )  # the gates are measured in tests/core/scaffold/test_data.py
     return NewRequest(name=name, output_dir=tmp_path, **kwargs)
 
 

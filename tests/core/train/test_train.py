@@ -108,3 +108,44 @@ def test_random_split(project):
         and result.split["test_rows"] == 900
         and result.split["stratified"]
     )
+
+
+def test_a_dry_run_fits_and_validates_but_registers_nothing(project):
+    workspace = Workspace.load(project)
+    result = train(workspace, cv=3, register=False)
+    assert result.versions == [] and workspace.registry.versions() == []
+    assert set(result.unregistered) == {"baseline", "model"}
+    validation = result.unregistered["model"]["validation"]
+    assert validation["folds"] == 3 and "report" in validation
+    assert sum(result.test_counts.values()) == result.split["test_rows"]
+    assert result.unregistered["baseline"]["description"].startswith("if ")
+
+
+def test_a_dry_run_cannot_activate(project):
+    from mlprod_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="--activate and --dry-run exclude each other"):
+        train(Workspace.load(project), register=False, activate=True)
+
+
+def test_validation_folds_follow_the_split(project):
+    """By time: each fold trains on the rows before it; at random: stratified and shuffled."""
+    timed = train(Workspace.load(project), cv=3, register=False).unregistered["model"]
+    assert timed["validation"]["scheme"] == "time"
+    train_rows = timed["split"]["train_rows"]
+    # three blocks of a quarter each are scored; the first (and the remainder) never is
+    assert timed["validation"]["rows"] == 3 * (train_rows // 4)
+    path = project / "mlprod.yaml"
+    text = path.read_text()
+    start = text.index("  split: {by: time")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "  split: {by: random, test_size: 0.2, seed: 42}" + text[end:])
+    shuffled = train(Workspace.load(project), cv=3, register=False).unregistered["model"]
+    assert shuffled["validation"]["scheme"] == "stratified"
+    assert shuffled["validation"]["rows"] == shuffled["split"]["train_rows"]
+
+
+def test_the_baseline_rules_are_kept_in_words(project):
+    result = train(Workspace.load(project), kinds=("baseline",), cv=0)
+    description = result.versions[0].metadata["description"]
+    assert description.startswith("if ") and description.endswith("else nevus")
