@@ -30,6 +30,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from mlprod_cli.adapters.files import atomic_write_text, cache_root
+
 # pytest first, so that it imports (and rewrites) its plugins itself; then
 # mlprod's own first commands in the same process.
 _WARMUP = """\
@@ -71,14 +73,6 @@ if __name__ == '__main__':
 """
 
 _TAG_SCRIPT = "import sys, sysconfig; print(sys.implementation.cache_tag); print(sysconfig.get_paths()['purelib'])"
-
-
-def cache_root() -> Path:
-    """mlprod's cache folder (``MLPROD_CACHE_DIR``, else the XDG cache)."""
-    if os.environ.get("MLPROD_CACHE_DIR"):
-        return Path(os.environ["MLPROD_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mlprod"
 
 
 def _env() -> dict[str, str]:
@@ -222,8 +216,6 @@ class Warmup:
                 shutil.copyfile(pyc, keep)
             except OSError:
                 return  # a read-only or full cache only costs speed next time
-        from mlprod_cli.adapters.files import atomic_write_text
-
         try:
             atomic_write_text(self.listing, "\n".join(sorted(relative)) + "\n")
         except OSError:

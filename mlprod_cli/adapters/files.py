@@ -122,3 +122,11 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """mlprod's cache folder (``MLPROD_CACHE_DIR``, else the XDG cache)."""
+    if os.environ.get("MLPROD_CACHE_DIR"):
+        return Path(os.environ["MLPROD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mlprod"

@@ -108,6 +108,13 @@ def new(
             "--data-link", help="With --data: refer to the file where it is instead of copying it."
         ),
     ] = False,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            help="With --data: classification (a numeric target's values taken as classes).",
+        ),
+    ] = None,
     no_measure: Annotated[
         bool,
         typer.Option(
@@ -142,6 +149,7 @@ def new(
             time_column=time_column,
             slice_by=tuple(slice_by or ()),
             link=data_link,
+            task=task,
         ),
         measure=not no_measure,
     )

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from mlprod_cli.adapters.lockfile import Pin, applies, canonical, read_pyproject
 
-# What mlprod needs only to make projects (``new``), never to serve one: the
-# serving image leaves these requirements of mlprod out, as mlflow-skinny
-# leaves out mlflow's tracking server.
-AUTHORING_ONLY = frozenset({"cookiecutter", "virtualenv", "uv"})
+# What mlprod needs only to make projects (``new``) and for batch work on files
+# (profiling, predict and skew on Parquet), never to serve one: the serving image
+# leaves these requirements of mlprod out, as mlflow-skinny leaves out mlflow's
+# tracking server. A batch command in the image says which package it lacks.
+AUTHORING_ONLY = frozenset({"cookiecutter", "virtualenv", "uv", "pyarrow"})
 
 
 def wheel_pin(path: Path) -> tuple[str, str]:

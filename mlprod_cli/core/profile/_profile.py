@@ -17,11 +17,12 @@ ISO date or datetime, boolean when it holds only true/false words.
 from __future__ import annotations
 
 import csv
-import random
+import functools
+import os
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ COUNTS_CAP = 50
 """Value counts are kept exactly while a column has at most this many distinct values."""
 SAMPLE_SIZE = 100_000
 """Dates sampled (uniformly, Algorithm R) per date column, for quantiles."""
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20  # a block parsed per column; ~0.4 GiB peak whatever the file size
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 # Kinds of column, as decided from what was seen.
@@ -47,8 +48,6 @@ EMPTY = "empty"
 CONSTANT = "constant"
 UNSUPPORTED = "unsupported"
 
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
-_INTEGER = r"^\s*[-+]?\d+(\.0*)?\s*$"
 _DATE = (
     r"^\d{4}(-\d{2}-\d{2}|/\d{2}/\d{2})([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -153,9 +152,10 @@ class _Column:
         self.counts: Counter[str] | None = Counter()
         self.examples: list[str] = []
         self.native: str | None = None  # the Arrow kind of a Parquet column
-        self.sample: list[str] = []
+        self.sample_days: Any = None  # numpy arrays of the sampled days and their labels
+        self.sample_labels: Any = None
         self.sampled = 0
-        self.random = random.Random(seed)
+        self.seed = seed
 
     # ------------------------------------------------------------------ adding a batch
 
@@ -170,6 +170,8 @@ class _Column:
         self.rows += len(array)
         if pa.types.is_large_string(array.type):
             array = array.cast(pa.string())
+        if self.numbers == self.present and self._numeric_batch(array):
+            return
         trimmed = pc.utf8_trim_whitespace(array)
         keep = pc.fill_null(pc.not_equal(trimmed, ""), False)  # whitespace only: missing
         n = pc.sum(keep).as_py() or 0
@@ -180,36 +182,78 @@ class _Column:
         stripped = pc.filter(trimmed, keep)
         if labels is not None:
             labels = pc.filter(labels, keep)
+        before = self.present
         self.present += n
-        is_number = pc.match_substring_regex(values, _NUMBER)
-        numbers = pc.sum(is_number).as_py() or 0
-        self.numbers += numbers
-        if numbers:
-            parsed = pc.cast(pc.filter(stripped, is_number), pa.float64())
-            self._extend_range(pc.min(parsed).as_py(), pc.max(parsed).as_py())
-            self.whole += (
-                pc.sum(pc.match_substring_regex(pc.filter(values, is_number), _INTEGER)).as_py()
-                or 0
-            )
-        is_date = pc.match_substring_regex(stripped, _DATE)
-        dates = pc.sum(is_date).as_py() or 0
-        self.date_like += dates
-        if dates:
-            days = pc.utf8_slice_codeunits(pc.filter(stripped, is_date), 0, 10)
-            days = pc.replace_substring(days, "/", "-")  # 2012/01/31 is 2012-01-31
-            self._sample_dates(days, None if labels is None else pc.filter(labels, is_date))
-        lowered = pc.utf8_lower(stripped)
-        self.bools += pc.sum(pc.is_in(lowered, pa.array(sorted(_BOOLEAN_WORDS)))).as_py() or 0
-        self.length += pc.sum(pc.utf8_length(values)).as_py() or 0
-        self.with_space += pc.sum(pc.match_substring(stripped, " ")).as_py() or 0
+        # A kind stays possible only while every value so far fits it; once one does
+        # not, its check stops (most columns show what they are in their first batch).
+        if self.numbers == before:
+            try:  # every value a number: one cast, no regex
+                parsed = pc.cast(stripped, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                parsed = None
+            if parsed is not None:
+                self.numbers += n
+                self._extend_range(pc.min(parsed).as_py(), pc.max(parsed).as_py())
+                self.whole += pc.sum(pc.equal(pc.floor(parsed), parsed)).as_py() or 0
+        if self.date_like == before:
+            is_date = pc.match_substring_regex(stripped, _DATE)
+            dates = pc.sum(is_date).as_py() or 0
+            self.date_like += dates
+            if dates == n:
+                days = pc.utf8_slice_codeunits(stripped, 0, 10)
+                days = pc.replace_substring(days, "/", "-")  # 2012/01/31 is 2012-01-31
+                self._sample_dates(days, labels)
+        if self.bools == before:
+            lowered = pc.utf8_lower(stripped)
+            self.bools += pc.sum(pc.is_in(lowered, _boolean_words())).as_py() or 0
+        if self.numbers < self.present:  # text: how long, and whether it reads as prose
+            self.length += pc.sum(pc.utf8_length(values)).as_py() or 0
+            self.with_space += pc.sum(pc.match_substring(stripped, " ")).as_py() or 0
         self._distinct(stripped)
 
+    def _numeric_batch(self, array: Any) -> bool:
+        """The fast path of a column of numbers: one cast of the present values, no text work.
+
+        False (nothing counted) when a value is not a number as it stands, such as
+        a blank or a word: the general path then looks at the batch.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = array.drop_null()
+        if len(values) == 0:
+            return False
+        try:
+            parsed = pc.cast(values, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        n = len(values)
+        self.missing += len(array) - n
+        self.present += n
+        self.numbers += n
+        bounds = pc.min_max(parsed).as_py()
+        self._extend_range(bounds["min"], bounds["max"])
+        self.whole += pc.sum(pc.equal(pc.floor(parsed), parsed)).as_py() or 0
+        if self.date_like == self.present - n:
+            self.date_like = -1  # numbers are not dates
+        if (
+            self.bools == self.present - n
+            and not pc.all(pc.is_in(values, _boolean_words())).as_py()
+        ):
+            self.bools = -1
+        self._distinct(values)
+        return True
+
     def add_native(self, array: Any, labels: Any = None) -> None:
-        """A batch of a Parquet column, typed by the file."""
+        """A batch of a column typed by the file (Parquet) or the reader (a typed CSV pass)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         kind = array.type
+        if pa.types.is_null(kind):  # a CSV block with nothing in this column
+            self.rows += len(array)
+            self.missing += len(array)
+            return
         if pa.types.is_dictionary(kind):
             array = array.cast(kind.value_type)
             kind = array.type
@@ -239,7 +283,8 @@ class _Column:
         elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
             self.native = DATETIME
             if n:
-                days = pc.strftime(values.cast(pa.timestamp("s")), format="%Y-%m-%d")
+                # Days, not instants; only the sampled ones are ever turned into text.
+                days = values if pa.types.is_date(kind) else pc.cast(values, pa.date32())
                 self._sample_dates(days, labels)
         else:
             self.native = UNSUPPORTED
@@ -256,45 +301,90 @@ class _Column:
         self.high = high if self.high is None else max(self.high, high)
 
     def _distinct(self, values: Any) -> None:
+        """Distinct values (exact up to the cap), duplicates, value counts while few."""
         import pyarrow.compute as pc
 
         if self.seen is None and self.counts is None:
             return
+        unique = pc.unique(values)
+        if len(unique) < len(values):
+            self.duplicates = True
+        if len(self.examples) < 5:
+            self.examples += unique.slice(0, 5 - len(self.examples)).to_pylist()
         if self.counts is not None:
-            counted = pc.value_counts(values)
-            for item in counted.to_pylist():
-                self.counts[item["values"]] += item["counts"]
-            if len(self.counts) > COUNTS_CAP:
-                self.counts = None
+            if len(self.counts) + len(unique) > COUNTS_CAP and len(unique) > COUNTS_CAP:
+                self.counts = None  # many values: no counts kept (nor paid for)
+            else:
+                counted = pc.value_counts(values)
+                for item in counted.to_pylist():
+                    self.counts[item["values"]] += item["counts"]
+                if len(self.counts) > COUNTS_CAP:
+                    self.counts = None
         if self.seen is not None:
-            unique = pc.unique(values)
-            if len(unique) < len(values):
-                self.duplicates = True
+            if len(self.seen) + len(unique) > DISTINCT_CAP and len(unique) > DISTINCT_CAP:
+                self.capped = True  # more distinct values than kept, from this batch alone
+                self.seen = None
+                return
             before = len(self.seen)
             batch = unique.to_pylist()
             self.seen.update(batch)
             if len(self.seen) < before + len(batch):
                 self.duplicates = True
-            if len(self.examples) < 5:
-                self.examples += [v for v in batch[: 5 - len(self.examples)]]
             if len(self.seen) > DISTINCT_CAP:
                 self.capped = True
                 self.seen = None
 
     def _sample_dates(self, days: Any, labels: Any) -> None:
-        """Keep a uniform sample of (day, label) pairs (Algorithm R over the stream)."""
-        if self.sampled > 10 * SAMPLE_SIZE and self.date_like < self.present:
-            return  # not a date column after all: stop paying for the sample
-        found = labels.to_pylist() if labels is not None else repeat(None)
-        pairs = zip(days.to_pylist(), found, strict=False)
-        for pair in pairs:
-            self.sampled += 1
-            if len(self.sample) < SAMPLE_SIZE:
-                self.sample.append(pair)
-            else:
-                j = self.random.randrange(self.sampled)
-                if j < SAMPLE_SIZE:
-                    self.sample[j] = pair
+        """Keep a uniform sample of (day, label) pairs: Algorithm R, vectorised per batch.
+
+        Item ``t`` (counting from 1) replaces a random slot with probability
+        ``SAMPLE_SIZE / t``; assigning the batch's winners in order (a later one
+        overwrites an earlier one in the same slot) is the sequential algorithm.
+        Only the winners become Python values.
+        """
+        import numpy as np
+        import pyarrow as pa
+
+        def values(array: Any, index: Any = None) -> Any:
+            if array is None:
+                return np.full(len(index) if index is not None else len(days), None, dtype=object)
+            if index is not None:
+                array = array.take(pa.array(index))
+            if pa.types.is_date(array.type):
+                array = array.cast(pa.string())  # ISO days
+            return np.asarray(array.to_pylist(), dtype=object)
+
+        if self.sample_days is None:
+            self.rng = np.random.default_rng(self.seed)
+            self.sample_days = np.empty(0, dtype=object)
+            self.sample_labels = np.empty(0, dtype=object)
+        room = SAMPLE_SIZE - len(self.sample_days)
+        start = 0
+        if room > 0:
+            head = min(room, len(days))
+            self.sample_days = np.concatenate([self.sample_days, values(days.slice(0, head))])
+            self.sample_labels = np.concatenate(
+                [
+                    self.sample_labels,
+                    values(
+                        None if labels is None else labels.slice(0, head),
+                        np.arange(head) if labels is None else None,
+                    ),
+                ]
+            )
+            self.sampled += head
+            start = head
+        rest = len(days) - start
+        if rest <= 0:
+            return
+        t = self.sampled + np.arange(1, rest + 1)
+        slots = (self.rng.random(rest) * t).astype(np.int64)
+        winners = np.flatnonzero(slots < SAMPLE_SIZE)
+        if len(winners):
+            index = winners + start
+            self.sample_days[slots[winners]] = values(days, index)
+            self.sample_labels[slots[winners]] = values(labels, index)
+        self.sampled += rest
 
     # ------------------------------------------------------------------ deciding the kind
 
@@ -317,8 +407,9 @@ class _Column:
         out.kind, out.reason = self._kind(out)
         if out.kind in (NUMERIC,) and self.low is not None:
             out.minimum, out.maximum = self.low, self.high
-        if out.kind == DATETIME and self.sample:
-            out.dates = sorted(self.sample, key=lambda pair: pair[0])
+        if out.kind == DATETIME and self.sample_days is not None and len(self.sample_days):
+            pairs = zip(self.sample_days.tolist(), self.sample_labels.tolist(), strict=True)
+            out.dates = sorted(pairs, key=lambda pair: pair[0])
             out.minimum, out.maximum = out.dates[0][0], out.dates[-1][0]
         return out
 
@@ -356,6 +447,13 @@ class _Column:
         return CATEGORICAL, f"text with {out.distinct:,} distinct values"
 
 
+@functools.cache
+def _boolean_words() -> Any:
+    import pyarrow as pa
+
+    return pa.array(sorted(_BOOLEAN_WORDS))
+
+
 def _header(path: Path) -> list[str]:
     """The column names of a CSV file (quoting handled as the csv module does)."""
     try:
@@ -377,18 +475,27 @@ def _header(path: Path) -> list[str]:
     return names
 
 
-def _csv_batches(path: Path, names: list[str]):
+class _Retype(Exception):
+    """A later block of a CSV does not fit the types read from its first: read it as text."""
+
+
+def _csv_batches(path: Path, names: list[str], *, typed: bool):
+    """The CSV in Arrow batches: typed as pyarrow infers from the first block (fast, like a
+    typed parse), or every column as text (always works; the profile types the text)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     options = pcsv.ConvertOptions(
-        column_types={name: pa.string() for name in names}, strings_can_be_null=True
+        column_types=None if typed else {name: pa.string() for name in names},
+        strings_can_be_null=True,
     )
     read = pcsv.ReadOptions(block_size=BLOCK_BYTES)
     try:
         reader = pcsv.open_csv(path, read_options=read, convert_options=options)
         yield from reader
     except pa.ArrowInvalid as exc:
+        if typed:
+            raise _Retype from None
         raise DataError(f"{path}: cannot read it as CSV: {_first_line(exc)}") from None
 
 
@@ -426,6 +533,31 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _pass(
+    path: Path, names: list[str] | None, target: str | None, seed: int, *, typed: bool
+) -> dict[str, _Column]:
+    """One pass over the file: every column's running state."""
+    columns: dict[str, _Column] = {}
+    if names is not None:
+        columns = {name: _Column(name, seed + i) for i, name in enumerate(names)}
+        batches = _csv_batches(path, names, typed=typed)
+    else:
+        batches = _parquet_batches(path)
+    # Arrow's kernels release the GIL: the columns of a batch are profiled side by side.
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+        for batch in batches:
+            if not columns:
+                columns = {n: _Column(n, seed + i) for i, n in enumerate(batch.schema.names)}
+            labels = _labels(batch, target)
+            jobs = [
+                pool.submit(columns[name].add_native, array, labels)
+                for name, array in zip(batch.schema.names, batch.columns, strict=True)
+            ]
+            for job in jobs:
+                job.result()
+    return columns
+
+
 def profile_table(path: Path, *, target: str | None = None, seed: int = 0) -> Profile:
     """Profile the CSV or Parquet table at ``path`` in one streaming pass.
 
@@ -452,21 +584,11 @@ def profile_table(path: Path, *, target: str | None = None, seed: int = 0) -> Pr
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    columns: dict[str, _Column] = {}
-    if suffix == ".csv":
-        names = _header(path)
-        columns = {name: _Column(name, seed + i) for i, name in enumerate(names)}
-        for batch in _csv_batches(path, names):
-            labels = _labels(batch, target)
-            for name, array in zip(batch.schema.names, batch.columns, strict=True):
-                columns[name].add_text(array, labels)
-    else:
-        for batch in _parquet_batches(path):
-            if not columns:
-                columns = {n: _Column(n, seed + i) for i, n in enumerate(batch.schema.names)}
-            labels = _labels(batch, target)
-            for name, array in zip(batch.schema.names, batch.columns, strict=True):
-                columns[name].add_native(array, labels)
+    names = _header(path) if suffix == ".csv" else None
+    try:
+        columns = _pass(path, names, target, seed, typed=True)
+    except _Retype:
+        columns = _pass(path, names, target, seed, typed=False)
     profiles = [column.result() for column in columns.values()]
     rows = profiles[0].rows if profiles else 0
     if rows == 0:

@@ -18,7 +18,7 @@ from typing import Any
 from mlprod_cli.core.profile import Plan
 from mlprod_cli.core.scaffold._gates import Proposal
 
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ./-]*$")
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ./@-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 COMMENT_COLUMN = 40
 

@@ -16,6 +16,7 @@ and slices its ``cookiecutter.json`` names under ``_mlprod_data``):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from mlprod_cli.adapters.files import atomic_write_text, sha256_file
 from mlprod_cli.core.profile import Plan, PlanRequest, Profile, plan_project, profile_table
 from mlprod_cli.core.scaffold._config_text import DataSource, config_text
 from mlprod_cli.core.scaffold._gates import Measured, propose
-from mlprod_cli.errors import DataError, MlprodError, ScaffoldError, UsageError
+from mlprod_cli.errors import DataError, ScaffoldError, UsageError
 
 DATA_SPEC = "_mlprod_data"
 """The cookiecutter.json key of a template that takes ``--data``: its sample and how to read it."""
@@ -177,7 +178,8 @@ def place_data(
 
 def write_config(
     data: DataPlan, project_dir: Path, *, project: str, package: str, measured: Measured | None
-) -> None:
+) -> list[str]:
+    """Write ``mlprod.yaml``; return warnings (the first model not beating its baseline)."""
     source = DataSource(
         train=data.train_path(),
         sha256=data.sha256,
@@ -205,6 +207,15 @@ def write_config(
         command=data.command,
     )
     atomic_write_text(project_dir / "mlprod.yaml", text)
+    if proposal is not None and proposal.model_value is not None:
+        base = proposal.baseline_value
+        if base is not None and proposal.model_value <= base:
+            return [
+                f"in validation the first model ({proposal.model_value:.3f}) does not beat the "
+                f"baseline ({base:.3f}) on {data.plan.objective}: launch with the baseline's "
+                "rules, or improve the model before activating it (the beat_baseline gate will fail)"
+            ]
+    return []
 
 
 def data_readme(data: DataPlan) -> str:
@@ -247,42 +258,99 @@ def data_readme(data: DataPlan) -> str:
 # --------------------------------------------------------------------------- measuring
 
 
-def measure(project_dir: Path, venv: Path | None) -> tuple[Measured | None, str | None]:
+def _measure_key(project_dir: Path, venv_used: bool, names: tuple[str, ...] = ()) -> str:
+    """What the figures depend on: mlprod, the pinned (or running) libraries, config, code, data.
+
+    Fitting is seeded, so the same inputs give the same figures: a second
+    project made from the same data (the sample, say) reuses them, as the
+    bytecode cache reuses compiled files. The project's own names (``names``)
+    are left out, so two projects differing only in name share the figures.
+    """
+
+    def plain(data: bytes) -> bytes:
+        for i, name in enumerate(sorted(names, key=len, reverse=True)):
+            data = data.replace(name.encode(), f"\0name{i}\0".encode())
+        return data
+
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    from mlprod_cli import __version__
+    from mlprod_cli.adapters.lockfile import LOCK_NAME
+
+    digest = hashlib.sha256(f"measure 1 {__version__}\n".encode())
+    if venv_used:
+        lock = project_dir / LOCK_NAME
+        digest.update(lock.read_bytes() if lock.is_file() else b"no lock")
+        cfg = project_dir / ".venv" / "pyvenv.cfg"
+        text = cfg.read_text(encoding="utf-8", errors="replace") if cfg.is_file() else ""
+        digest.update("".join(x for x in text.splitlines() if x.startswith("version")).encode())
+    else:
+        digest.update(platform.python_version().encode())
+        for name in ("scikit-learn", "numpy", "pandas", "scipy", "skops"):
+            try:
+                digest.update(f"{name}={metadata.version(name)}\n".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"{name} missing\n".encode())
+    digest.update(plain((project_dir / "mlprod.yaml").read_bytes()))
+    for path in sorted((project_dir / "src").rglob("*.py")):
+        digest.update(plain(path.relative_to(project_dir).as_posix().encode()) + b"\0")
+        digest.update(plain(path.read_bytes()))
+    for path in sorted((project_dir / "data").glob("*")):
+        if path.is_file() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
+            digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def measure(
+    project_dir: Path, venv: Path | None, names: tuple[str, ...] = ()
+) -> tuple[Measured | None, str | None]:
     """Cross-validate the first model and baseline in the project; (measurement, why not).
 
     Runs ``mlprod train --dry-run`` with the project's own ``.venv`` when it
     has one (its pinned versions), else with this interpreter. A project
     whose first training fails on its data is an error (exit 2 naming the
     reason); an environment that cannot train at all (no scikit-learn) only
-    leaves the gates unmeasured.
+    leaves the gates unmeasured. Results are cached (see :func:`_measure_key`).
     """
+    from mlprod_cli.adapters.files import cache_root
     from mlprod_cli.adapters.venv import venv_executable
 
     mlprod = venv_executable(venv, "mlprod") if venv is not None else None
-    command = (
-        [str(mlprod)]
-        if mlprod is not None and mlprod.exists()
-        else [sys.executable, "-m", "mlprod_cli"]
-    )
+    in_venv = mlprod is not None and mlprod.exists()
+    command = [str(mlprod)] if in_venv else [sys.executable, "-m", "mlprod_cli"]
     command += ["train", "--dry-run", "--cv", "5", "--format", "json"]
-    env = dict(os.environ, MLPROD_NO_DELEGATE="1", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("MLPROD_FORMAT", None)
+    cached = cache_root() / "measure" / f"{_measure_key(project_dir, in_venv, names)}.json"
+    stdout = None
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        stdout = cached.read_text(encoding="utf-8")
+    if stdout is None:
+        env = dict(os.environ, MLPROD_NO_DELEGATE="1")
+        env.pop("MLPROD_FORMAT", None)
+        try:
+            done = subprocess.run(
+                command, cwd=project_dir, capture_output=True, text=True, env=env, timeout=3600
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"measuring the first model failed to run ({exc})"
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            if "needs the Python package" in last:
+                return None, last.removeprefix("error: ")
+            raise ScaffoldError(
+                f"the new project's first training failed on its data: {last.removeprefix('error: ')}",
+                hint="fix the data or the options (the project was not created)",
+            )
+        stdout = done.stdout
+        with contextlib.suppress(OSError):  # a read-only cache only costs time next time
+            atomic_write_text(cached, stdout)
+    return _read_measured(stdout)
+
+
+def _read_measured(stdout: str) -> tuple[Measured | None, str | None]:
     try:
-        done = subprocess.run(
-            command, cwd=project_dir, capture_output=True, text=True, env=env, timeout=3600
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, f"measuring the first model failed to run ({exc})"
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-        if "needs the Python package" in last:
-            return None, last.removeprefix("error: ")
-        raise ScaffoldError(
-            f"the new project's first training failed on its data: {last.removeprefix('error: ')}",
-            hint="fix the data or the options (the project was not created)",
-        )
-    try:
-        report = json.loads(done.stdout)
+        report = json.loads(stdout)
         versions = {v["kind"]: v for v in report["versions"]}
         model = versions["model"]["validation"]["report"]
         baseline = versions.get("baseline", {}).get("validation", {}).get("report")
@@ -298,9 +366,7 @@ def measure(project_dir: Path, venv: Path | None) -> tuple[Measured | None, str 
             test_counts={str(k): int(v) for k, v in report["test_counts"].items()},
         ), None
     except (ValueError, KeyError, TypeError) as exc:
-        if isinstance(exc, MlprodError):
-            raise
-        skipped = _skipped(done.stdout)
+        skipped = _skipped(stdout)
         return None, skipped or f"the first model's validation could not be read ({exc})"
 
 

@@ -49,6 +49,8 @@ class Proposal:
     max_regression: dict[str, float] = field(default_factory=dict)
     max_slice_gap: tuple[float, str] | None = None  # bound on the objective's gap, and why
     headline: str = ""
+    model_value: float | None = None  # the objective, as validated
+    baseline_value: float | None = None
 
 
 def parse_ref(text: str) -> MetricRef:
@@ -114,6 +116,7 @@ def propose(
     out = Proposal()
     model_value = _value(measured.model, ref)
     base_value = _value(measured.baseline, ref)
+    out.model_value, out.baseline_value = model_value, base_value
     how = (
         f"{measured.folds} folds in time (each trained on the rows before it, scored on the "
         f"next {measured.validated_rows:,} of the {measured.train_rows:,} training rows)"

@@ -559,15 +559,15 @@ def _finish(
             warmup_started = time.perf_counter()
         elif request.install:
             result.warnings.append(f"the template has no {LOCK_NAME}; nothing was installed")
-    if data is not None and not request.measure:
-        result.warnings.append("no gates were proposed: --no-measure")
-    elif data is not None:
+    if data is not None and request.measure:  # --no-measure: the user said no gates yet
         t0 = time.perf_counter()
         _step(progress, "validating the first model and the baseline (for the gates)")
         usable = result.venv if result.installer else None
-        measured, why_not = measure(dest, usable)
+        measured, why_not = measure(dest, usable, (dest.name, package))
         if measured is not None:
-            write_config(data, dest, project=dest.name, package=package, measured=measured)
+            result.warnings += write_config(
+                data, dest, project=dest.name, package=package, measured=measured
+            )
             result.gates_measured = True
         else:
             result.warnings.append(f"no gates were proposed: {why_not}")

@@ -84,8 +84,8 @@ def test_no_config_anywhere(tmp_path):
             "unknown metric 'aurocc'",
         ),
         (
-            'objective: "recall@melanoma"',
-            'objective: "recal@melanoma"',
+            "objective: recall@melanoma",
+            "objective: recal@melanoma",
             "metrics.objective",
             "unknown metric 'recal'",
         ),
@@ -180,8 +180,8 @@ def test_random_split_and_unquoted_date(project):
 def test_custom_metric_names_are_read_from_the_metrics_module(project):
     _replace(
         project,
-        'beat_baseline: ["recall@melanoma"]',
-        'beat_baseline: ["recall@melanoma", worst_class_recall]',
+        "beat_baseline: [recall@melanoma]",
+        "beat_baseline: [recall@melanoma, worst_class_recall]",
     )
     assert MetricRef("worst_class_recall") in load_config(project).metrics.beat_baseline
 
