@@ -87,6 +87,7 @@ def evaluate(
     from mlprod_cli import console
     from mlprod_cli.core import evaluate as core
     from mlprod_cli.core.project import find_project_root
+    from mlprod_cli.core.words import plural
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
     from mlprod_cli.render import evaluate as render
@@ -139,6 +140,6 @@ def evaluate(
     console.warn(result.warnings)
     failed = [g for g in result.gates if not g.passed]
     if failed and not no_gate:
-        console.status(f"{len(failed)} of {len(result.gates)} gates failed")
+        console.status(f"{len(failed)} of {plural(len(result.gates), 'gate')} failed")
         return 1
     return 0

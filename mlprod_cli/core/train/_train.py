@@ -266,6 +266,7 @@ def train(
     X, y = dataset.features_and_target(config, parts.train)
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
+    config.check_classes(labels)  # a misspelled class in an objective or gate: before fitting
     schema = dataset.infer_schema(X)
     custom = custom_metrics(config)
     order = dataset.time_order(config, parts.train)

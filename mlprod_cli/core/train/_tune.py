@@ -112,11 +112,7 @@ def tune(
     source = train_data.files[0]["path"]
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
-    if objective.cls is not None and objective.cls not in labels:
-        raise config.error(
-            "metrics.objective",
-            f"class {objective.cls!r} is not in the training data (classes: {', '.join(labels)})",
-        )
+    config.check_classes(labels)
     folds = min(config.tune.cv, int(y.value_counts().min()))
     if folds < 2:
         raise DataError(
