@@ -247,6 +247,14 @@ def check_report(*, ok: bool = False) -> CheckReport:
     if not ok:
         problems = ("numpy: 1.26.0 in .venv, 2.0.0 in the lock", "pandas: missing in .venv")
         items.append(CheckItem("venv", False, problems[0], problems))
+        extra = (
+            "matplotlib 3.9.0 is not in requirements.lock",
+            "seaborn 0.13.2 is not in requirements.lock",
+        )
+        detail = (
+            ".venv has 2 packages requirements.lock does not pin: matplotlib 3.9.0, seaborn 0.13.2"
+        )
+        items.append(CheckItem("unlocked", True, detail, extra, warning=True))
     return CheckReport(Path("/project"), items)
 
 
