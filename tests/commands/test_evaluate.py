@@ -357,3 +357,86 @@ def test_a_majority_only_predictor_is_warn_not_pass_in_every_format(tmp_path, mo
     assert main([*base, "--format", "junit"]) == 0
     suite = ET.fromstring(capsys.readouterr().out).find("testsuite")
     assert suite.get("skipped") == "2"
+
+
+def _evaluate_json(args, capsys) -> tuple[int, dict]:
+    code = main(["evaluate", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_predicted_class_no_row_has_is_reported_as_sklearn_does(tmp_path, monkeypatch, capsys):
+    from sklearn.metrics import classification_report, precision_recall_fscore_support
+
+    monkeypatch.chdir(tmp_path)
+    y = ["a", "b", "c", "c", "a", "b", "c", "a"]
+    p = ["a", "b", "d", "c", "a", "d", "c", "b"]  # 'd' is predicted, never a label
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"y": y, "p": p}).to_csv(path, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(path), "--label-col", "y", "--pred-col", "p"], capsys
+    )
+    assert code == 0
+    expected = classification_report(y, p, output_dict=True, zero_division=0)
+    labels = [c["label"] for c in report["classes"]]
+    assert labels == ["a", "b", "c", "d"] == [k for k in expected if len(k) == 1]
+    precision, recall, _, support = precision_recall_fscore_support(y, p, zero_division=0)
+    for j, cls in enumerate(report["classes"]):
+        assert cls["support"] == support[j]
+        assert cls["precision"] == pytest.approx(precision[j], abs=1e-12)
+        if support[j]:
+            assert cls["recall"] == pytest.approx(recall[j], abs=1e-12)
+    d = report["classes"][3]
+    assert (d["support"], d["tp"], d["fp"], d["precision"], d["recall"]) == (0, 0, 2, 0.0, None)
+    assert report["confusion"]["labels"] == ["a", "b", "c", "d"]
+
+
+def test_integer_classes_sort_by_value_not_as_text(tmp_path, monkeypatch, capsys):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    monkeypatch.chdir(tmp_path)
+    y = [2, 10, 33, 2, 10, 33, 2, 10]
+    p = [2, 10, 33, 10, 10, 2, 2, 33]
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"y": y, "p": p}).to_csv(path, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(path), "--label-col", "y", "--pred-col", "p"], capsys
+    )
+    assert code == 0
+    assert [c["label"] for c in report["classes"]] == ["2", "10", "33"]  # not 10, 2, 33
+    precision, recall, f1, support = precision_recall_fscore_support(y, p, labels=[2, 10, 33])
+    for j, cls in enumerate(report["classes"]):
+        assert (cls["precision"], cls["recall"], cls["support"]) == pytest.approx(
+            (precision[j], recall[j], support[j]), abs=1e-12
+        )
+        assert cls["f1_score"] == pytest.approx(f1[j], abs=1e-12)
+
+
+def test_a_slice_gate_on_a_column_the_predictions_lack_is_listed_not_passed(here, capsys):
+    from mlprod_cli.core import dataset
+    from mlprod_cli.core.workspace import Workspace
+
+    path = here / "mlprod.yaml"
+    text = path.read_text().replace(
+        "  gates:\n", "  gates:\n    - {metric: recall, class: melanoma, min: 0.1, slice: sex}\n", 1
+    )
+    path.write_text(text)
+    config = Workspace.load(here).config
+    frame = dataset.load_file(config, config.data.train)
+    preds = here / "preds.csv"  # no 'sex' column
+    pd.DataFrame({"y": frame["diagnosis"], "p": frame["diagnosis"]}).to_csv(preds, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(preds), "--label-col", "y", "--pred-col", "p", "--no-store"], capsys
+    )
+    assert code == 1  # a gate that cannot be checked has not passed
+    unchecked = [g for g in report["gates"] if "sex" in g["name"]]  # auroc: no scores here
+    assert [(g["name"], g["passed"], g["reason"]) for g in unchecked] == [
+        ("recall@melanoma >= 0.1 [sex]", False, "predictions have no column 'sex'"),
+        ("recall@melanoma gap across sex <= 0.2", False, "predictions have no column 'sex'"),
+    ]
+    assert main(["evaluate", "--predictions", str(preds), "--label-col", "y", "--pred-col", "p",
+                 "--no-store"]) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert (
+        "FAIL     recall@melanoma gap across sex   needs <= 0.2, cannot be checked: "
+        "predictions have no column 'sex'"
+    ) in out
