@@ -209,7 +209,8 @@ def history(*, points: bool = True) -> History:
     previous = None
     for n, value in enumerate(values if points else ()):
         change = None if value is None or previous is None else value - previous
-        series.append(Point(f"run-{n}", T0 + timedelta(hours=n), f"v{n + 1}", value, change))
+        when = T0 + timedelta(hours=n)
+        series.append(Point(f"run-{n}", when, f"v{n + 1}", value, change, "model", "data/test.csv"))
         previous = value
     return History(
         "skin-lesions", "recall", "melanoma", "sex=female", "sqlite:///.mlprod/metrics.db",
