@@ -427,3 +427,20 @@ def test_render_dispatches_every_format(bare):
     assert set(FORMATS) == {"table", "json", "markdown", "junit", "html"}
     with pytest.raises(UsageError, match="unknown format 'csv'"):
         render(bare, "csv")
+
+
+def test_one_of_a_kind_reads_singular():
+    from dataclasses import replace
+
+    report = classification_report(["x"], ["x"])
+    one = EvaluationResult(
+        "p", {"source": "one.csv", "rows": 1}, Evaluated("preds.csv", None, "predictions", report)
+    )
+    one.gates = threshold_gate(Gate("recall", "x", min=0.5), report)
+    one.warnings = ["only one row"]
+    text = render_table(one)
+    assert "preds.csv (predictions) on one.csv (1 row)" in text
+    assert "preds.csv: per class (1 sample)" in text
+    assert render_markdown(one).startswith("## ⚠️ preds.csv: its one gate passed; 1 warning")
+    two = replace(one, gates=one.gates * 2, warnings=[])
+    assert render_markdown(two).startswith("## ✅ preds.csv: all 2 gates passed")

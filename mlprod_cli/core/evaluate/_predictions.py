@@ -27,6 +27,7 @@ from mlprod_cli.core.evaluate._scoring import (
     slice_reports,
 )
 from mlprod_cli.core.evaluate._version import Outcome, gate_slice_columns, unique
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError, UsageError
 
 
@@ -125,7 +126,7 @@ def evaluate_predictions(
         config.check_classes(labels)  # a misspelled class in the objective or a gate
     if spec.score_cols and len(spec.score_cols) != len(labels):
         raise UsageError(
-            f"--score-cols: {len(spec.score_cols)} columns for {len(labels)} classes ({', '.join(labels)})"
+            f"--score-cols: {plural(len(spec.score_cols), 'column')} for {plural(len(labels), 'class', 'classes')} ({', '.join(labels)})"
         )
     known = set(labels)
     for values, what in ((y_true, spec.label_col), (y_pred, spec.pred_col)):

@@ -21,6 +21,7 @@ from mlprod_cli.core.code import build_estimator
 from mlprod_cli.core.config import Config, MetricRef
 from mlprod_cli.core.registry import Version
 from mlprod_cli.core.train._train import train
+from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import ConfigError, DataError, UsageError
 
@@ -116,7 +117,7 @@ def tune(
     folds = min(config.tune.cv, int(y.value_counts().min()))
     if folds < 2:
         raise DataError(
-            f"{source}: the rarest class has {int(y.value_counts().min())} rows; cross-validation needs 2 or more"
+            f"{source}: the rarest class has {plural(int(y.value_counts().min()), 'row')}; cross-validation needs 2 or more"
         )
     splits = list(
         StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.tune.seed).split(X, y)
