@@ -103,8 +103,7 @@ def evaluate_version(
     X, y = dataset.features_and_target(config, parts.test)
     y_true = np.asarray(y)
     labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
-    if version.kind == "model":
-        config.check_classes(labels)  # a misspelled class in the objective or a gate
+    config.check_classes(labels)  # a misspelled class in the objective or a gate
     unknown = sorted(set(y_true.tolist()) - set(labels))
     if unknown:
         raise DataError(
