@@ -4,8 +4,8 @@ Fast by design (it runs in pre-commit hooks): it reads files only. It never
 starts the project's interpreter or imports its code or its ML stack; the one
 column it reads of the training data (the target, to prove that every class
 ``metrics`` names is in the data) is read with the standard library's CSV reader
-(pyarrow for Parquet); with a ``data.loader`` the classes come from the newest
-registered version's metadata instead.
+(pyarrow for Parquet), and only until a version is registered: then the classes
+come from the newest version's metadata.
 """
 
 from __future__ import annotations
@@ -122,16 +122,19 @@ def unlocked_item(pins: list, venv: Path, project_name: str | None) -> CheckItem
 
 
 def data_classes(config: Config) -> list[str] | None:
-    """The classes of the target column in the training file, read without pandas.
+    """The data's classes: those the newest registered version was trained on, else the
+    target column of the training file, read without pandas.
 
-    When the project reads its data with its own ``data.loader`` (its code is not
-    imported here), the classes the newest registered version was trained on, or
-    None before anything is trained. A file that cannot be read raises DataError.
+    The metadata first: it is one small file, where the training file may be large
+    and ``check`` runs before every commit. Before anything is trained, a project
+    that reads its data with its own ``data.loader`` (its code is not imported
+    here) gives None. A file that cannot be read raises DataError.
     """
     from mlprod_cli.errors import DataError
 
-    if config.data.loader is not None:
-        return _registered_classes(config)
+    registered = _registered_classes(config)
+    if registered is not None or config.data.loader is not None:
+        return registered
     path, target = config.data.train, config.data.target
     if path.suffix.lower() == ".parquet":
         try:
