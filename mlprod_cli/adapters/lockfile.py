@@ -217,3 +217,25 @@ def check_venv(pins: list[Pin], venv: Path, lock_name: str = LOCK_NAME) -> list[
         elif have != pin.version:
             problems.append(f"{venv.name} has {pin.name} {have}, {lock_name} pins {pin.version}")
     return problems
+
+
+# Installers and build tools every virtualenv holds, whatever the lock says.
+TOOLING = frozenset({"pip", "setuptools", "wheel"})
+
+
+def unlocked_packages(
+    pins: list[Pin], venv: Path, *, ignore: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """``{name: version}`` installed in ``venv`` that the lock does not pin, sorted by name.
+
+    pip, setuptools and wheel are left out (every venv has them), and so are the
+    names in ``ignore`` (the project itself, installed in development mode).
+    """
+    pinned = {pin.name for pin in pins}
+    skip = TOOLING | {canonical(name) for name in ignore}
+    installed = installed_versions(venv)
+    return {
+        name: installed[name]
+        for name in sorted(installed)
+        if name not in pinned and name not in skip
+    }

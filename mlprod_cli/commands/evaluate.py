@@ -11,9 +11,9 @@ from mlprod_cli.options import ModelOption, OutputOption, ReportFormat, ReportFo
 
 HELP = """Evaluate a model version on the test split, or any predictions file, behind the gates.
 
-In a project: the newest model (or --model VERSION) on the test split, with the
-active baseline and the active model side by side, per slice, and every gate
-of mlprod.yaml. Anywhere: --predictions FILE --label-col C --pred-col C
+In a project: the active model (else the newest; or --model VERSION) on the
+test split, with the baseline it must beat and the active model side by side,
+per slice, and every gate of mlprod.yaml (the gates models activate checks). Anywhere: --predictions FILE --label-col C --pred-col C
 [--score-cols ...]. Exit code 1 when a gate fails (unless --no-gate), 2 on bad
 input. Each run is stored in the metrics store unless --no-store.
 """
@@ -31,7 +31,7 @@ def _split_list(values: list[str] | None) -> tuple[str, ...]:
 
 
 def evaluate(
-    model: ModelOption("A version id (default: the newest model).") = None,
+    model: ModelOption("A version id (default: the active model, else the newest).") = None,
     predictions: Annotated[
         Path | None,
         typer.Option(
@@ -87,6 +87,7 @@ def evaluate(
     from mlprod_cli import console
     from mlprod_cli.core import evaluate as core
     from mlprod_cli.core.project import find_project_root
+    from mlprod_cli.core.words import plural
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
     from mlprod_cli.render import evaluate as render
@@ -139,6 +140,6 @@ def evaluate(
     console.warn(result.warnings)
     failed = [g for g in result.gates if not g.passed]
     if failed and not no_gate:
-        console.status(f"{len(failed)} of {len(result.gates)} gates failed")
+        console.status(f"{len(failed)} of {plural(len(result.gates), 'gate')} failed")
         return 1
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +18,21 @@ One row per run (when, model version, value, change from the run before) and a
 sparkline with first → last, min and max; --plot draws the same as a chart.
 The metric defaults to metrics.objective of mlprod.yaml (else f1_score macro);
 without --class the macro average is shown, or the overall value for metrics
-without one (accuracy). The store is 'store' of mlprod.yaml, or
-MLPROD_STORE_URL when set.
+without one (accuracy). --kind keeps the runs of registered models, baselines
+or predictions files (evaluate --predictions); --model keeps one version's runs
+(or one predictions file's, as the history shows it). The store is 'store' of
+mlprod.yaml, or MLPROD_STORE_URL when set.
 
 Exit code 0 with the table (or an empty JSON history and a note on stderr when
-nothing is stored yet); 2 for an unknown metric, class or slice, or a store
-that cannot be reached.
+nothing is stored yet); 2 for an unknown metric, class, slice, kind or
+model, or a store that cannot be reached.
 """
+
+
+class RunKind(str, Enum):
+    model = "model"
+    baseline = "baseline"
+    predictions = "predictions"
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +61,17 @@ def history(
     last: Annotated[
         int | None,
         typer.Option("--last", "-n", min=1, help="Only the newest N runs."),
+    ] = None,
+    kind: Annotated[
+        RunKind | None,
+        typer.Option("--kind", help="Only runs of this kind (default: every run)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Only runs of this version (e.g. v0002), or of this predictions file.",
+        ),
     ] = None,
     format: FormatOption = Format.table,
     output: OutputOption = None,
@@ -85,6 +105,8 @@ def history(
             last=last,
             objective=None if objective is None else (objective.metric, objective.cls),
             known_metrics=KNOWN_METRICS,
+            kind=None if kind is None else kind.value,
+            model=model,
         )
     if result.note:
         console.status(result.note)

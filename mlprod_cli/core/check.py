@@ -1,7 +1,11 @@
 """``mlprod check``: is this project's configuration, lock and venv in order?
 
 Fast by design (it runs in pre-commit hooks): it reads files only. It never
-starts the project's interpreter or imports its code or its ML stack.
+starts the project's interpreter or imports its code or its ML stack; the one
+column it reads of the training data (the target, to prove that every class
+``metrics`` names is in the data) is read with the standard library's CSV reader
+(pyarrow for Parquet), and only until a version is registered: then the classes
+come from the newest version's metadata.
 """
 
 from __future__ import annotations
@@ -9,9 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlprod_cli.adapters.lockfile import LOCK_NAME, check_against_pyproject, check_venv, read_lock
+from mlprod_cli.adapters.lockfile import (
+    LOCK_NAME,
+    check_against_pyproject,
+    check_venv,
+    read_lock,
+    read_pyproject,
+    unlocked_packages,
+)
 from mlprod_cli.core.config import Config, load_config
 from mlprod_cli.core.project import VENV_NAME
+from mlprod_cli.core.words import plural
+from mlprod_cli.errors import MlprodError
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,11 @@ class CheckItem:
     ok: bool
     detail: str
     problems: tuple[str, ...] = ()
+    warning: bool = False  # ok (exit 0), but worth saying: ``warn`` in the report
+
+    @property
+    def status(self) -> str:
+        return "fail" if not self.ok else "warn" if self.warning else "ok"
 
 
 @dataclass
@@ -39,6 +57,7 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
     report.items.append(
         CheckItem("config", True, f"{config.path.name} is valid (project {config.project})")
     )
+    report.items.append(classes_item(config))
 
     lock_path = config.root / LOCK_NAME
     if not lock_path.is_file():
@@ -48,7 +67,7 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
         return report
     pins = read_lock(lock_path)  # ConfigError on an unpinned or unhashed line
     report.items.append(
-        CheckItem("lock", True, f"{LOCK_NAME}: {len(pins)} packages pinned with hashes")
+        CheckItem("lock", True, f"{LOCK_NAME}: {plural(len(pins), 'package')} pinned with hashes")
     )
 
     pyproject = config.root / "pyproject.toml"
@@ -69,4 +88,112 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
             problems = check_venv(pins, venv_path)
             detail = f"{VENV_NAME} matches {LOCK_NAME}" if not problems else problems[0]
             report.items.append(CheckItem("venv", not problems, detail, tuple(problems)))
+            extra = unlocked_item(pins, venv_path, _project_name(pyproject))
+            if extra is not None:
+                report.items.append(extra)
     return report
+
+
+def _project_name(pyproject: Path) -> str | None:
+    if not pyproject.is_file():
+        return None
+    try:
+        return read_pyproject(pyproject).get("project", {}).get("name")
+    except MlprodError:
+        return None  # the pyproject item has said what is wrong with it
+
+
+def unlocked_item(pins: list, venv: Path, project_name: str | None) -> CheckItem | None:
+    """A warning when ``venv`` holds packages the lock does not pin (None when it holds none).
+
+    They work on this machine and nowhere else: the Docker image, CI and a
+    colleague's ``mlprod new`` install the lock only.
+    """
+    extra = unlocked_packages(pins, venv, ignore=(project_name,) if project_name else ())
+    if not extra:
+        return None
+    listing = [f"{name} {version}" for name, version in extra.items()]
+    detail = (
+        f"{VENV_NAME} has {plural(len(extra), 'package')} {LOCK_NAME} does not pin: "
+        + ", ".join(listing)
+    )
+    problems = tuple(f"{item} is not in {LOCK_NAME}" for item in listing)
+    return CheckItem("unlocked", True, detail, problems, warning=True)
+
+
+def data_classes(config: Config) -> list[str] | None:
+    """The data's classes: those the newest registered version was trained on, else the
+    target column of the training file, read without pandas.
+
+    The metadata first: it is one small file, where the training file may be large
+    and ``check`` runs before every commit. Before anything is trained, a project
+    that reads its data with its own ``data.loader`` (its code is not imported
+    here) gives None. A file that cannot be read raises DataError.
+    """
+    from mlprod_cli.errors import DataError
+
+    registered = _registered_classes(config)
+    if registered is not None or config.data.loader is not None:
+        return registered
+    path, target = config.data.train, config.data.target
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            column = pq.read_table(path, columns=[target]).column(0)
+        except Exception as exc:  # pyarrow's errors: a missing column, a corrupt file
+            raise DataError(f"{path}: cannot read the target '{target}': {exc}") from None
+        values = {str(v) for v in column.to_pylist() if v is not None}
+    else:
+        import csv
+
+        try:
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, [])
+                if target not in header:
+                    raise DataError(
+                        f"{path}: the target column '{target}' is missing (columns: {', '.join(header)})"
+                    )
+                at = header.index(target)
+                values = {row[at] for row in reader if len(row) > at and row[at] != ""}
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise DataError(f"{path}: cannot read it: {exc}") from None
+    return sorted(values)
+
+
+def _registered_classes(config: Config) -> list[str] | None:
+    """The classes the newest registered version was trained on (its metadata), if any."""
+    from mlprod_cli.core.registry import Registry
+
+    if not config.registry.is_dir():
+        return None
+    registry = Registry(config.registry)
+    newest = registry.latest("model") or registry.latest("baseline")
+    classes = newest.metadata.get("classes") if newest is not None else None
+    return [str(c) for c in classes] if isinstance(classes, list) and classes else None
+
+
+def classes_item(config: Config) -> CheckItem:
+    """Every class ``metrics`` names (objective, gates) is one of the data's classes."""
+    named = config.named_classes()
+    if not named:
+        return CheckItem("classes", True, "metrics names no class")
+    try:
+        classes = data_classes(config)
+    except MlprodError as exc:
+        return CheckItem("classes", False, exc.message, (exc.message,))
+    if classes is None:
+        return CheckItem(
+            "classes",
+            True,
+            "not checked yet: data.loader reads the data and no version is trained (train checks them)",
+        )
+    problem = config.class_error(classes)
+    if problem is not None:
+        return CheckItem("classes", False, problem.message, (problem.message,))
+    distinct = sorted({cls for _, cls in named})
+    verb = "is" if len(distinct) == 1 else "are"
+    return CheckItem(
+        "classes", True, f"{', '.join(distinct)} {verb} in the data (as metrics names them)"
+    )

@@ -31,6 +31,13 @@ class Point:
     model_version: str | None
     value: float | None
     change: float | None  # from the run before; None when either value is undefined
+    kind: str | None = None  # the run's kind: model, baseline, predictions
+    source: str | None = None  # the data or predictions file the run read
+
+    @property
+    def model(self) -> str | None:
+        """The version, or for a predictions file (no version) the file."""
+        return self.model_version or (self.source if self.kind == "predictions" else None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class History:
     store: str  # the store's URL, password redacted
     points: tuple[Point, ...]
     note: str | None = None  # why there are no points, when there are none
+    kind: str | None = None  # --kind: only runs of this kind
+    model: str | None = None  # --model: only runs of this version or predictions file
 
     @property
     def label(self) -> str:
@@ -98,7 +107,9 @@ def series(points: Sequence[HistoryPoint]) -> tuple[Point, ...]:
     previous: float | None = None
     for i, p in enumerate(points):
         change = None if i == 0 or previous is None or p.value is None else _diff(p.value, previous)
-        out.append(Point(p.run_id, p.created_at, p.model_version, p.value, change))
+        out.append(
+            Point(p.run_id, p.created_at, p.model_version, p.value, change, p.model_kind, p.source)
+        )
         previous = p.value
     return tuple(out)
 
@@ -133,6 +144,11 @@ def sparkline(values: Sequence[float | None], *, width: int = 60) -> str:
     )
 
 
+def _runs_of(kind: str | None, model: str | None) -> str:
+    """``predictions`` / ``model v0002`` / ``model`` for the note of an empty filtered history."""
+    return " ".join(part for part in (kind, model) if part) or "stored"
+
+
 def _describe(keys: Sequence[MetricKey], metric: str) -> str:
     classes = sorted({k.cls for k in keys if k.metric == metric and k.cls is not None})
     slices = sorted({k.slice for k in keys if k.metric == metric and k.slice is not None})
@@ -156,6 +172,8 @@ def load_history(
     last: int | None = None,
     objective: tuple[str, str | None] | None = None,
     known_metrics: Sequence[str] = (),
+    kind: str | None = None,
+    model: str | None = None,
 ) -> History:
     """Read one series of ``project`` from ``store``, oldest run first.
 
@@ -166,6 +184,10 @@ def load_history(
     neither known nor stored, and for a class or slice the project never stored
     for that metric, naming what there is instead. A project without runs, or a
     known metric no run has stored yet, gives an empty history with a ``note``.
+
+    ``kind`` (model, baseline, predictions) and ``model`` (a version, or a
+    predictions file as stored) keep only those runs; a ``model`` no run has is a
+    UsageError naming ``--model`` and what there is.
     """
     if metric is None:
         metric, default_cls = objective if objective is not None else (DEFAULT_METRIC, None)
@@ -180,12 +202,19 @@ def load_history(
 
     keys = store.metric_keys(project)
     stored_names = {k.metric for k in keys}
+    if model is not None:
+        known = store.run_models(project)
+        if model not in {name for _, name in known}:
+            listing = ", ".join(name for _, name in known) or "none yet"
+            raise UsageError(
+                f"--model {model}: no stored run of project '{project}' is of it (stored: {listing})"
+            )
     if metric not in known_metrics and metric not in stored_names:
         names = ", ".join(sorted(set(known_metrics) | stored_names))
         raise UsageError(f"unknown metric '{metric}' (known: {names})")
 
     def empty(resolved_cls: str | None, note: str) -> History:
-        return History(project, metric, resolved_cls, slice, store.url, (), note)
+        return History(project, metric, resolved_cls, slice, store.url, (), note, kind, model)
 
     if not keys:
         return empty(
@@ -201,8 +230,16 @@ def load_history(
     wanted = [cls] if cls is not None else [DEFAULT_CLASS, None]
     for candidate in wanted:
         if MetricKey(metric, candidate, slice) in keys:
-            points = store.history(project, metric, cls=candidate, slice=slice, last=last)
-            return History(project, metric, candidate, slice, store.url, series(points))
+            points = store.history(
+                project, metric, cls=candidate, slice=slice, last=last, kind=kind, model=model
+            )
+            note = None
+            if not points:
+                label = metric if candidate is None else f"{metric}@{candidate}"
+                note = f"no {_runs_of(kind, model)} run of project '{project}' has stored {label}"
+            return History(
+                project, metric, candidate, slice, store.url, series(points), note, kind, model
+            )
     label = metric if cls is None else f"{metric}@{cls}"
     where = "" if slice is None else f" on slice {slice}"
     raise UsageError(

@@ -9,9 +9,11 @@ if TYPE_CHECKING:
 
 __all__ = ["render"]
 
+_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
 
 def render(report: CheckReport, fmt: str) -> str:
-    """``ok   lock      …`` or ``FAIL venv      …`` per check, every problem under its check.
+    """``ok   lock      …``, ``warn unlocked  …`` or ``FAIL venv      …`` per check, problems under it.
 
     JSON also says which mlprod ran the checks (version, interpreter, prefix), since a
     project may be checked by another mlprod than its own.
@@ -28,7 +30,13 @@ def render(report: CheckReport, fmt: str) -> str:
                 "mlprod": {"version": __version__, "python": sys.executable, "prefix": sys.prefix},
                 "ok": report.ok,
                 "checks": [
-                    {"name": i.name, "ok": i.ok, "detail": i.detail, "problems": list(i.problems)}
+                    {
+                        "name": i.name,
+                        "ok": i.ok,
+                        "status": i.status,
+                        "detail": i.detail,
+                        "problems": list(i.problems),
+                    }
                     for i in report.items
                 ],
             },
@@ -36,6 +44,6 @@ def render(report: CheckReport, fmt: str) -> str:
         )
     lines = []
     for item in report.items:
-        lines.append(f"{'ok  ' if item.ok else 'FAIL'} {item.name:<9} {item.detail}")
+        lines.append(f"{_MARKS[item.status]} {item.name:<9} {item.detail}")
         lines += [f"     {'':<9} {p}" for p in item.problems[1:]]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render import charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
@@ -175,7 +176,7 @@ def _class_grid(evaluated: Evaluated, *, all_metrics: bool = False) -> Grid:
     ]
     rows.append(accuracy_row)
     grid = Grid(
-        f"{evaluated.name}: per class ({report.n_samples} samples)",
+        f"{evaluated.name}: per class ({plural(report.n_samples, 'sample')})",
         headers,
         rows,
         right=set(range(1, len(headers))),
@@ -337,7 +338,7 @@ def _gate_grid(result: EvaluationResult) -> Grid | None:
     rows = [
         [
             text_cell("PASS" if gate.passed else "FAIL"),
-            text_cell(gate.name),
+            text_cell(gate.subject or gate.name),
             text_cell(gate.detail),
         ]
         for gate in result.gates
@@ -355,6 +356,12 @@ def _gate_summary(result: EvaluationResult) -> str:
     return f"gates: {counts}"
 
 
+_SELECTED = {
+    "active": "the active model (default; --model picks another)",
+    "newest": "the newest model (none is active)",
+}
+
+
 def _meta(result: EvaluationResult) -> list[str]:
     """Where the numbers come from: model, data, project, run."""
     primary = result.primary
@@ -362,11 +369,14 @@ def _meta(result: EvaluationResult) -> list[str]:
     lines = [f"{primary.name} ({primary.kind}) on {data.get('source') or 'the data'}"]
     facts = []
     if data.get("rows") is not None:
-        facts.append(f"{data['rows']} rows")
+        facts.append(plural(data["rows"], "row"))
     if data.get("sha256"):
         facts.append(f"sha256 {str(data['sha256'])[:12]}")
     if facts:
         lines[0] += f" ({', '.join(facts)})"
+    chosen = _SELECTED.get(result.selected or "")
+    if chosen:
+        lines.append(f"{primary.name} is {chosen}")
     run = [f"project {result.project}"] if result.project else []
     if result.run_id:
         run.append(f"run {result.run_id}" + (" (stored)" if result.stored else ""))
@@ -492,6 +502,7 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
         "stored": result.stored,
         "data": result.data,
         "model": _model_json(primary),
+        "selected": result.selected,
         "n_samples": body["n_samples"],
         "classes": body["classes"],
         "averages": body["averages"],
@@ -524,6 +535,11 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
                 "passed": g.passed,
                 "value": g.value,
                 "detail": g.detail,
+                "subject": g.subject or g.name,
+                "required": g.required or None,
+                "limit": g.limit,
+                "checked": g.reason is None,
+                "reason": g.reason,
             }
             for g in result.gates
         ],
@@ -550,14 +566,15 @@ def _headline(result: EvaluationResult) -> tuple[bool, str]:
     if not result.gates:
         text = f"{name}: no gates"
     elif failed:
-        text = f"{name}: {failed} of {len(result.gates)} gates failed"
+        text = f"{name}: {failed} of {plural(len(result.gates), 'gate')} failed"
+    elif len(result.gates) == 1:
+        text = f"{name}: its one gate passed"
     else:
-        text = f"{name}: all {len(result.gates)} gates passed"
+        text = f"{name}: all {plural(len(result.gates), 'gate')} passed"
     if result.gates and not result.gates_enforced:
         text += " (not enforced)"
     if result.warnings:
-        n = len(result.warnings)
-        text += f"; {n} warning{'s' if n > 1 else ''}"
+        text += f"; {plural(len(result.warnings), 'warning')}"
     return not failed, text
 
 
@@ -611,6 +628,7 @@ def render_junit(result: EvaluationResult) -> str:
     facts = {
         "model": result.primary.name,
         "version": result.primary.version,
+        "selected": result.selected,
         "project": result.project,
         "run_id": result.run_id,
         "data": (result.data or {}).get("source"),
@@ -750,7 +768,9 @@ def _curves_png(
         else:
             notes.append(f"{label}: only one class present in y_true (no curve)")
     if len(drawable) > _MAX_CURVE_CLASSES:
-        notes.append(f"the first {_MAX_CURVE_CLASSES} of {len(drawable)} classes are drawn")
+        notes.append(
+            f"the first {_MAX_CURVE_CLASSES} of {plural(len(drawable), 'class', 'classes')} are drawn"
+        )
         drawable = drawable[:_MAX_CURVE_CLASSES]
     if not drawable:
         return "", notes

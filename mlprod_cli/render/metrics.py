@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render import charts
 
 if TYPE_CHECKING:
@@ -38,12 +39,16 @@ def _json(result: History) -> str:
             "metric": result.metric,
             "class": result.cls,
             "slice": result.slice,
+            "kind": result.kind,
+            "model": result.model,
             "store": result.store,
             "points": [
                 {
                     "run_id": p.run_id,
                     "created_at": p.created_at.isoformat(),
                     "model_version": p.model_version,
+                    "kind": p.kind,
+                    "source": p.source,
                     "value": p.value,
                     "change": p.change,
                 }
@@ -75,21 +80,27 @@ def render_history(result: History, fmt: str) -> str:
     rows = [
         (
             p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            p.model_version or "-",
+            p.kind or "-",
+            p.model or "-",
             _num(p.value),
             _change(p.change),
         )
         for p in result.points
     ]
-    header = ("when (UTC)", "model version", "value", "change")
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(4)]
+    header = ("when (UTC)", "kind", "model version", "value", "change")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(5)]
 
     def line(cells) -> str:
-        left = f"{cells[0]:<{widths[0]}}  {cells[1]:<{widths[1]}}"
-        return f"{left}  {cells[2]:>{widths[2]}}  {cells[3]:>{widths[3]}}".rstrip()
+        left = "  ".join(f"{cells[i]:<{widths[i]}}" for i in range(3))
+        return f"{left}  {cells[3]:>{widths[3]}}  {cells[4]:>{widths[4]}}".rstrip()
 
-    runs = len(result.points)
-    lines = [f"{result.label} of {result.project}, {runs} run{'s' * (runs != 1)}", ""]
+    only = ", ".join(
+        f"{name} {value}"
+        for name, value in (("kind", result.kind), ("model", result.model))
+        if value
+    )
+    title = f"{result.label} of {result.project}, {plural(len(result.points), 'run')}"
+    lines = [title + (f" (only {only})" if only else ""), ""]
     lines += [line(header), *(line(r) for r in rows), ""]
     trend = result.trend
     if trend is None:
@@ -102,7 +113,7 @@ def render_history(result: History, fmt: str) -> str:
         lines.append(
             f"       min {_num(trend.min.value)} ({trend.min.model_version or trend.min.run_id})"
             f"  max {_num(trend.max.value)} ({trend.max.model_version or trend.max.run_id})"
-            + (f"  undefined in {trend.undefined} run(s)" if trend.undefined else "")
+            + (f"  undefined in {plural(trend.undefined, 'run')}" if trend.undefined else "")
         )
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.grid import UNDEFINED
 from mlprod_cli.render.text import number, table, to_json
 
@@ -24,6 +25,10 @@ def objective_score(version: Version | dict, objective: MetricRef | None) -> str
     if objective is None or not validation:
         return UNDEFINED
     return number(value_from_dict(validation, objective))
+
+
+def _rows(n: object) -> str:
+    return plural(n, "row") if isinstance(n, int) else f"{n} rows"
 
 
 def render(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
@@ -65,7 +70,7 @@ def render(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
         for version_id, meta in entries
     ]
     split = result.split
-    title = f"trained on {split.get('train_rows')} rows, test split {split.get('test_rows')} rows held out"
+    title = f"trained on {_rows(split.get('train_rows'))}, test split {_rows(split.get('test_rows'))} held out"
     text = table(
         ["version", "kind", "estimator", "fit s", f"{objective or 'objective'} (cv)", "active"],
         rows,

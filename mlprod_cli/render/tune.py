@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.text import number, table, to_json
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def render(result: TuneResult, fmt: str) -> str:
         (c["rank"], _params(c["params"]), number(c["mean"]), number(c["std"]))
         for c in result.candidates
     ]
-    title = f"{result.search} search: {len(rows)} candidates, ranked by {result.objective} (cross-validated)"
+    title = f"{result.search} search: {plural(len(rows), 'candidate')}, ranked by {result.objective} (cross-validated)"
     text = table(
         ["rank", "parameters", f"{result.objective} mean", "std"],
         rows,

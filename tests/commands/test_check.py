@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 
+import pytest
+
+from mlprod_cli.adapters.lockfile import applies, marker_environment, read_lock
 from mlprod_cli.cli import main
 
 
@@ -27,7 +32,8 @@ def test_check_no_venv_json(project, monkeypatch, capsys):
     assert main(["check", "--no-venv", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True
-    assert [c["name"] for c in report["checks"]] == ["config", "lock", "pyproject"]
+    assert [c["name"] for c in report["checks"]] == ["config", "classes", "lock", "pyproject"]
+    assert [c["status"] for c in report["checks"]] == ["ok"] * 4
 
 
 def test_check_malformed_config_is_exit_2_naming_the_line(
@@ -67,3 +73,79 @@ def test_check_output_file(project, monkeypatch, tmp_path):
     target = tmp_path / "report.json"
     assert main(["check", "--no-venv", "--format", "json", "--output", str(target)]) == 0
     assert json.loads(target.read_text())["ok"] is True
+
+
+def _fake_venv(project, extra: dict[str, str]) -> None:
+    """A .venv holding exactly the locked versions, plus ``extra`` (name → version)."""
+    site = (
+        project
+        / ".venv"
+        / "lib"
+        / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+        / "site-packages"
+    )
+    site.mkdir(parents=True)
+    version = ".".join(map(str, sys.version_info[:3]))
+    (project / ".venv" / "pyvenv.cfg").write_text(f"version_info = {version}\n")
+    env = marker_environment(version)
+    pins = {
+        pin.name: pin.version
+        for pin in read_lock(project / "requirements.lock")
+        if applies(pin.marker, env)
+    }
+    for name, number in {**pins, **extra}.items():
+        (site / f"{name.replace('-', '_')}-{number}.dist-info").mkdir()
+
+
+def test_check_warns_of_packages_the_lock_does_not_pin(project, monkeypatch, capsys):
+    _fake_venv(
+        project,
+        {"matplotlib": "3.9.0", "Seaborn": "0.13.2", "pip": "24.0", "setuptools": "70.0.0",
+         "wheel": "0.43.0", "skin-lesions": "0.1.0"},
+    )  # fmt: skip
+    monkeypatch.chdir(project)
+    assert main(["check"]) == 0  # a warning, not a failure
+    out = capsys.readouterr().out.splitlines()
+    assert "ok   venv      .venv matches requirements.lock" in out
+    at = out.index(
+        "warn unlocked  .venv has 2 packages requirements.lock does not pin: "
+        "matplotlib 3.9.0, seaborn 0.13.2"
+    )
+    assert out[at + 1].strip() == "seaborn 0.13.2 is not in requirements.lock"
+    assert main(["check", "--format", "json"]) == 0
+    [item] = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["name"] == "unlocked"]
+    assert (item["ok"], item["status"]) == (True, "warn")
+    assert item["problems"] == [
+        "matplotlib 3.9.0 is not in requirements.lock",
+        "seaborn 0.13.2 is not in requirements.lock",
+    ]
+
+
+def test_check_says_nothing_of_a_venv_holding_only_the_lock(project, monkeypatch, capsys):
+    _fake_venv(project, {"pip": "24.0"})
+    monkeypatch.chdir(project)
+    assert main(["check"]) == 0
+    assert "unlocked" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("loader", [True, False], ids=["registry-classes", "csv-classes"])
+def test_check_fails_a_class_the_data_does_not_have(trained, monkeypatch, capsys, loader):
+    path = trained / "mlprod.yaml"
+    text = path.read_text()
+    if not loader:  # nothing registered, no loader: the CSV's target column is read
+        text = "\n".join(line for line in text.splitlines() if "loader:" not in line) + "\n"
+        shutil.rmtree(trained / "models")
+    path.write_text(text)
+    monkeypatch.chdir(trained)
+    assert main(["check", "--no-venv"]) == 0
+    assert "ok   classes   melanoma is in the data (as metrics names them)" in (
+        capsys.readouterr().out
+    )
+    path.write_text(text.replace("recall@melanoma", "recall@melanomma", 1))
+    assert main(["check", "--no-venv"]) == 1
+    out = capsys.readouterr().out
+    line = 1 + text.splitlines().index("  objective: recall@melanoma")
+    assert (
+        f"FAIL classes   mlprod.yaml:{line}: metrics.objective: class 'melanomma' is not in the data "
+        "(classes: melanoma, nevus, seborrheic_keratosis)"
+    ) in out.splitlines()

@@ -66,7 +66,7 @@ def test_gate_failure_exits_1_and_still_reports(here, capsys, tmp_path):
     assert "1 of 4 gates failed" in capsys.readouterr().err
     assert main(["evaluate", "--no-gate", "--no-store", "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
-    assert markdown.startswith("## ❌") and "auroc &gt;= 0.99" in markdown
+    assert markdown.startswith("## ❌") and "| auroc | needs &gt;= 0.99, measured " in markdown
     assert not (here / ".mlprod" / "metrics.db").exists()  # --no-store wrote nothing
 
 
@@ -229,7 +229,114 @@ def test_gate_naming_an_unknown_class(here, capsys):
         )
     )
     assert main(["evaluate", "--no-store"]) == 2
-    assert 'class "melanomma" is not among the known classes' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == (
+        "error: mlprod.yaml:33: metrics.gates[0].class: class 'melanomma' is not in the data "
+        "(classes: melanoma, nevus, seborrheic_keratosis)\n"
+    )
+
+
+@pytest.mark.parametrize("raise_auroc", [False, True], ids=["passing", "failing"])
+def test_train_then_activate_agrees_with_evaluate(project, monkeypatch, capsys, raise_auroc):
+    """The README's sequence: train, evaluate, activate; activate passes exactly when evaluate does."""
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("MLPROD_STORE_URL", raising=False)
+    if raise_auroc:
+        path = project / "mlprod.yaml"
+        path.write_text(
+            re.sub(
+                r"\{metric: auroc, min: [0-9.]+\}", "{metric: auroc, min: 0.99}", path.read_text()
+            )
+        )
+    assert main(["train", "--cv", "0"]) == 0
+    capsys.readouterr()
+    evaluated = main(["evaluate", "--no-store", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    [beat] = [g for g in report["gates"] if g["kind"] == "beat_baseline"]
+    assert beat["passed"] and beat["name"] == "recall@melanoma beats baseline v0001"
+    assert evaluated == (1 if raise_auroc else 0)
+    assert main(["models", "activate", "v0002"]) == evaluated  # the same gates, the same verdict
+    err = capsys.readouterr().err
+    assert ("no baseline to compare with" in err) is False
+    assert main(["models", "list", "--format", "json"]) == 0
+    active = json.loads(capsys.readouterr().out)["active"]["model"]
+    assert active == (None if raise_auroc else "v0002")
+
+
+def test_evaluate_defaults_to_the_active_model_and_says_so(here, capsys):
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
+
+    assert main(["models", "activate", "v0002"]) == 0
+    newer = train(Workspace.load(here), kinds=("model",), cv=0).versions[0].id  # v0003
+    capsys.readouterr()
+    assert main(["evaluate", "--no-store", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["model"]["version"], report["selected"]) == ("v0002", "active")
+    assert main(["evaluate", "--no-store"]) in (0, 1)
+    assert "model v0002 is the active model (default; --model picks another)" in (
+        capsys.readouterr().out
+    )
+    assert main(["models", "activate", newer]) == 0
+    assert main(["models", "rollback"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--no-store", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["model"]["version"], report["selected"]) == ("v0002", "active")
+    assert main(["evaluate", "--no-store", "--model", newer, "--format", "json"]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    assert (report["model"]["version"], report["selected"]) == (newer, "given")
+
+
+def test_evaluate_without_an_active_model_takes_the_newest_and_says_so(
+    trained, monkeypatch, capsys
+):
+    monkeypatch.chdir(trained)
+    assert main(["evaluate", "--no-store", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["model"]["version"], report["selected"]) == ("v0002", "newest")
+    assert main(["evaluate", "--no-store"]) == 0
+    assert "model v0002 is the newest model (none is active)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "line"),
+    [
+        ("objective: recall@melanoma", "objective: recall@melanomma", "metrics.objective", 28),
+        (
+            "beat_baseline: [recall@melanoma]",
+            "beat_baseline: [recall@melanomma]",
+            "metrics.beat_baseline[0]",
+            35,
+        ),
+    ],
+)
+def test_a_misspelled_class_is_refused_by_train_evaluate_and_check(
+    trained, monkeypatch, capsys, tree_snapshot, old, new, key, line
+):
+    monkeypatch.chdir(trained)
+    path = trained / "mlprod.yaml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    message = (
+        f"error: mlprod.yaml:{line}: {key}: class 'melanomma' is not in the data "
+        "(classes: melanoma, nevus, seborrheic_keratosis)\n"
+    )
+    before = tree_snapshot(trained)
+    for args in (["train", "--cv", "0"], ["evaluate"], ["evaluate", "--model", "v0002"]):
+        assert main(args) == 2, args
+        assert capsys.readouterr().err == message, args
+    assert tree_snapshot(trained) == before  # no version registered, no run stored
+    preds = trained / "preds.csv"
+    preds.write_text("y,p\nmelanoma,melanoma\nnevus,nevus\nseborrheic_keratosis,nevus\n")
+    assert (
+        main(["evaluate", "--predictions", str(preds), "--label-col", "y", "--pred-col", "p"]) == 2
+    )
+    assert capsys.readouterr().err == message
+    assert main(["check", "--no-venv", "--format", "json"]) == 1
+    items = {i["name"]: i for i in json.loads(capsys.readouterr().out)["checks"]}
+    assert not items["classes"]["ok"]
+    assert items["classes"]["detail"] == message.removeprefix("error: ").strip()
 
 
 def test_a_majority_only_predictor_is_warn_not_pass_in_every_format(tmp_path, monkeypatch, capsys):
@@ -250,3 +357,86 @@ def test_a_majority_only_predictor_is_warn_not_pass_in_every_format(tmp_path, mo
     assert main([*base, "--format", "junit"]) == 0
     suite = ET.fromstring(capsys.readouterr().out).find("testsuite")
     assert suite.get("skipped") == "2"
+
+
+def _evaluate_json(args, capsys) -> tuple[int, dict]:
+    code = main(["evaluate", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_a_predicted_class_no_row_has_is_reported_as_sklearn_does(tmp_path, monkeypatch, capsys):
+    from sklearn.metrics import classification_report, precision_recall_fscore_support
+
+    monkeypatch.chdir(tmp_path)
+    y = ["a", "b", "c", "c", "a", "b", "c", "a"]
+    p = ["a", "b", "d", "c", "a", "d", "c", "b"]  # 'd' is predicted, never a label
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"y": y, "p": p}).to_csv(path, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(path), "--label-col", "y", "--pred-col", "p"], capsys
+    )
+    assert code == 0
+    expected = classification_report(y, p, output_dict=True, zero_division=0)
+    labels = [c["label"] for c in report["classes"]]
+    assert labels == ["a", "b", "c", "d"] == [k for k in expected if len(k) == 1]
+    precision, recall, _, support = precision_recall_fscore_support(y, p, zero_division=0)
+    for j, cls in enumerate(report["classes"]):
+        assert cls["support"] == support[j]
+        assert cls["precision"] == pytest.approx(precision[j], abs=1e-12)
+        if support[j]:
+            assert cls["recall"] == pytest.approx(recall[j], abs=1e-12)
+    d = report["classes"][3]
+    assert (d["support"], d["tp"], d["fp"], d["precision"], d["recall"]) == (0, 0, 2, 0.0, None)
+    assert report["confusion"]["labels"] == ["a", "b", "c", "d"]
+
+
+def test_integer_classes_sort_by_value_not_as_text(tmp_path, monkeypatch, capsys):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    monkeypatch.chdir(tmp_path)
+    y = [2, 10, 33, 2, 10, 33, 2, 10]
+    p = [2, 10, 33, 10, 10, 2, 2, 33]
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"y": y, "p": p}).to_csv(path, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(path), "--label-col", "y", "--pred-col", "p"], capsys
+    )
+    assert code == 0
+    assert [c["label"] for c in report["classes"]] == ["2", "10", "33"]  # not 10, 2, 33
+    precision, recall, f1, support = precision_recall_fscore_support(y, p, labels=[2, 10, 33])
+    for j, cls in enumerate(report["classes"]):
+        assert (cls["precision"], cls["recall"], cls["support"]) == pytest.approx(
+            (precision[j], recall[j], support[j]), abs=1e-12
+        )
+        assert cls["f1_score"] == pytest.approx(f1[j], abs=1e-12)
+
+
+def test_a_slice_gate_on_a_column_the_predictions_lack_is_listed_not_passed(here, capsys):
+    from mlprod_cli.core import dataset
+    from mlprod_cli.core.workspace import Workspace
+
+    path = here / "mlprod.yaml"
+    text = path.read_text().replace(
+        "  gates:\n", "  gates:\n    - {metric: recall, class: melanoma, min: 0.1, slice: sex}\n", 1
+    )
+    path.write_text(text)
+    config = Workspace.load(here).config
+    frame = dataset.load_file(config, config.data.train)
+    preds = here / "preds.csv"  # no 'sex' column
+    pd.DataFrame({"y": frame["diagnosis"], "p": frame["diagnosis"]}).to_csv(preds, index=False)
+    code, report = _evaluate_json(
+        ["--predictions", str(preds), "--label-col", "y", "--pred-col", "p", "--no-store"], capsys
+    )
+    assert code == 1  # a gate that cannot be checked has not passed
+    unchecked = [g for g in report["gates"] if "sex" in g["name"]]  # auroc: no scores here
+    assert [(g["name"], g["passed"], g["reason"]) for g in unchecked] == [
+        ("recall@melanoma >= 0.1 [sex]", False, "predictions have no column 'sex'"),
+        ("recall@melanoma gap across sex <= 0.2", False, "predictions have no column 'sex'"),
+    ]
+    assert main(["evaluate", "--predictions", str(preds), "--label-col", "y", "--pred-col", "p",
+                 "--no-store"]) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert (
+        "FAIL     recall@melanoma gap across sex   needs <= 0.2, cannot be checked: "
+        "predictions have no column 'sex'"
+    ) in out

@@ -45,6 +45,8 @@ def add_runs(root, values=(0.6, 0.72, None, 0.8), project=PROJECT):
                     T0 + timedelta(hours=n),
                     project,
                     model_version=f"v{n + 1}",
+                    model_kind="model",
+                    source="data/lesions.csv",
                     rows=(
                         MetricRow("recall", value, "melanoma"),
                         MetricRow("recall", 0.5 + n / 10, "melanoma", "sex=female"),
@@ -71,14 +73,14 @@ def test_table_defaults_to_the_objective(stored, capsys):
     assert seen.out == (
         "recall@melanoma of skin-lesions, 4 runs\n"
         "\n"
-        "when (UTC)           model version   value   change\n"
-        "2024-07-01 12:00:00  v1             0.6000\n"
-        "2024-07-01 13:00:00  v2             0.7200  +0.1200\n"
-        "2024-07-01 14:00:00  v3                n/a\n"
-        "2024-07-01 15:00:00  v4             0.8000\n"
+        "when (UTC)           kind   model version   value   change\n"
+        "2024-07-01 12:00:00  model  v1             0.6000\n"
+        "2024-07-01 13:00:00  model  v2             0.7200  +0.1200\n"
+        "2024-07-01 14:00:00  model  v3                n/a\n"
+        "2024-07-01 15:00:00  model  v4             0.8000\n"
         "\n"
         "trend  ▁▅ █  0.6000 → 0.8000 (+0.2000)\n"
-        "       min 0.6000 (v1)  max 0.8000 (v4)  undefined in 1 run(s)\n"
+        "       min 0.6000 (v1)  max 0.8000 (v4)  undefined in 1 run\n"
     )
     assert seen.err == ""
 
@@ -86,7 +88,9 @@ def test_table_defaults_to_the_objective(stored, capsys):
 def test_json_has_stable_keys(stored, capsys):
     assert main(["metrics", "history", "--format", "json", "-m", "accuracy"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert list(data) == ["project", "metric", "class", "slice", "store", "points", "trend"]
+    assert list(data) == [
+        "project", "metric", "class", "slice", "kind", "model", "store", "points", "trend",
+    ]  # fmt: skip
     assert (data["project"], data["metric"], data["class"], data["slice"]) == (
         PROJECT,
         "accuracy",
@@ -95,12 +99,14 @@ def test_json_has_stable_keys(stored, capsys):
     )
     assert data["store"].endswith("/.mlprod/metrics.db")
     assert [list(p) for p in data["points"]] == [
-        ["run_id", "created_at", "model_version", "value", "change"]
+        ["run_id", "created_at", "model_version", "kind", "source", "value", "change"]
     ] * 4
     assert data["points"][1] == {
         "run_id": "run-1",
         "created_at": "2024-07-01T13:00:00+00:00",
         "model_version": "v2",
+        "kind": "model",
+        "source": "data/lesions.csv",
         "value": 0.81,
         "change": 0.01,
     }
@@ -133,7 +139,7 @@ def test_choosing_the_series(stored, capsys, argv, label, values):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{label} of skin-lesions, {len(values)} run{'s' * (len(values) > 1)}"
     rows = out[3 : 3 + len(values)]
-    assert [row.split()[3] for row in rows] == values  # date, time, version, value, change
+    assert [row.split()[4] for row in rows] == values  # date, time, kind, version, value, change
 
 
 def test_unknown_metric_is_exit_2_naming_it(stored, capsys):
@@ -290,3 +296,62 @@ def test_help_imports_no_store_or_plot_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_kind_and_model_filters_keep_predictions_runs_apart(trained, monkeypatch, capsys):
+    """evaluate --predictions inside a project is stored beside model runs; --kind parts them."""
+    import pandas as pd
+
+    from mlprod_cli.core import dataset
+    from mlprod_cli.core.workspace import Workspace
+
+    monkeypatch.chdir(trained)
+    assert main(["models", "activate", "v0001"]) == 0
+    assert main(["evaluate"]) == 0  # model v0002
+    config = Workspace.load(trained).config
+    frame = dataset.load_file(config, config.data.train)
+    preds = trained / "preds.csv"
+    pd.DataFrame({"y": frame["diagnosis"], "p": frame["diagnosis"], "sex": frame["sex"]}).to_csv(
+        preds, index=False
+    )
+    predicted = ["evaluate", "--predictions", "preds.csv", "--label-col", "y", "--pred-col", "p"]
+    assert main(predicted) in (0, 1)
+    capsys.readouterr()
+
+    assert main(["metrics", "history", "--format", "json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert [(p["kind"], p["model_version"]) for p in every["points"]] == [
+        ("model", "v0002"),
+        ("predictions", None),
+    ]
+    assert every["points"][1]["source"] == "preds.csv" and every["points"][1]["value"] == 1.0
+    assert main(["metrics", "history", "--kind", "model", "--format", "json"]) == 0
+    models = json.loads(capsys.readouterr().out)
+    assert models["kind"] == "model"
+    assert [p["model_version"] for p in models["points"]] == ["v0002"]
+
+    assert main(["metrics", "history", "--kind", "predictions"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "recall@melanoma of skin-lesions, 1 run (only kind predictions)"
+    assert out[3].split()[2:4] == ["predictions", "preds.csv"]
+    assert main(["metrics", "history", "--model", "v0002"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "recall@melanoma of skin-lesions, 1 run (only model v0002)"
+    assert out[3].split()[2:4] == ["model", "v0002"]
+    assert main(["metrics", "history", "--kind", "baseline"]) == 0
+    seen = capsys.readouterr()
+    assert seen.out == ""
+    assert "no baseline run of project 'skin-lesions' has stored recall@melanoma" in seen.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "modle"], "--kind"),
+        (["--model", "v0099"], "--model v0099: no stored run of project 'skin-lesions' is of it (stored: v1, v2, v3, v4)"),
+    ],
+)  # fmt: skip
+def test_bad_filters_are_one_line_exit_2(stored, capsys, args, message):
+    assert main(["metrics", "history", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1

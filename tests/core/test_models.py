@@ -58,8 +58,21 @@ def test_a_baseline_is_activated_without_gates(workspace):
     assert workspace.registry.active_id("baseline") == "v0001"
 
 
-def test_without_an_active_baseline_the_baseline_gate_fails(workspace):
-    with pytest.raises(CheckFailed, match="beats baseline: no baseline to compare with"):
+def test_without_an_active_baseline_the_newest_is_beaten_as_evaluate_does(workspace):
+    from mlprod_cli.core.evaluate import evaluate_version
+
+    evaluated = evaluate_version(workspace, version_id="v0002").result.gates
+    activation = models.activate(workspace, "v0002")  # right after train: nothing active
+    assert activation.gates == evaluated
+    [beat] = [g for g in activation.gates if g.kind == "beat_baseline"]
+    assert beat.passed and beat.name == "recall@melanoma beats baseline v0001"
+
+
+def test_without_any_baseline_the_baseline_gate_fails(workspace):
+    import shutil
+
+    shutil.rmtree(workspace.root / "models" / "v0001")
+    with pytest.raises(CheckFailed, match="cannot be checked: no baseline to compare with"):
         models.activate(workspace, "v0002")
 
 

@@ -384,6 +384,7 @@ CASES = [
     Case("tune/value-the-model-refuses", ("tune", "--jobs", "1"), "tune.params: fitting the model with classifier__C='abc' failed", (edit(GRID, "classifier__C: [0.1, abc]"),)),
     Case("tune/unknown-search", ("tune",), "tune.search: expected one of grid, random", (edit("search: grid", "search: bayes"),)),
     Case("tune/zero-jobs", ("tune", "--jobs", "0"), "--jobs 0"),
+    Case("tune/objective-class-not-in-data", ("tune",), "metrics.objective: class 'melanomma' is not in the data (classes: melanoma, nevus, seborrheic_keratosis)", (edit("objective: recall@melanoma", "objective: recall@melanomma"),)),
     # ---- models: unknown versions, empty registry, broken state
     Case("models/show-unknown", ("models", "show", "v0009"), "model version 'v0009' not found"),
     Case("models/show-empty-registry", ("models", "show", "v0001"), "(versions: none yet)", base="rendered"),
@@ -421,6 +422,9 @@ CASES = [
     Case("evaluate/broken-version", ("evaluate", "--model", "v0002"), "v0002/metadata.json is unreadable", (write("models/v0002/metadata.json", "{"),)),
     Case("evaluate/tampered-artifact", ("evaluate",), "model.skops does not match its metadata", (append_byte("models/v0002/model.skops"),)),
     Case("evaluate/unknown-slice", ("evaluate", "--slice-by", "planet"), "slice column 'planet' is not in the data"),
+    Case("evaluate/objective-class-not-in-data", ("evaluate",), "metrics.objective: class 'melanomma' is not in the data (classes: melanoma, nevus, seborrheic_keratosis)", (edit("objective: recall@melanoma", "objective: recall@melanomma"),)),
+    Case("evaluate/gate-class-not-in-data", ("evaluate",), "metrics.gates[0].class: class 'melanomma' is not in the data", (edit("{metric: recall, class: melanoma,", "{metric: recall, class: melanomma,"),)),
+    Case("train/objective-class-not-in-data", ("train", "--cv", "0"), "metrics.objective: class 'melanomma' is not in the data", (edit("objective: recall@melanoma", "objective: recall@melanomma"),)),
     Case("evaluate/label-col-alone", ("evaluate", "--label-col", "y"), "--label-col goes with --predictions FILE"),
     Case("evaluate/labels-alone", ("evaluate", "--labels", "l.csv"), "--labels goes with --predictions FILE"),
     Case("evaluate/bad-format", ("evaluate", "--format", "pdf"), "'pdf' is not one of"),
@@ -456,7 +460,7 @@ CASES = [
     Case(
         "predictions/score-cols-count",
         (*PRED, "--score-cols", "score_a,score_b", "--classes", "a"),
-        "--score-cols: 2 columns for 1 classes",
+        "--score-cols: 2 columns for 1 class",
         (write("p.csv", PREDICTIONS),),
         base="empty",
     ),
@@ -516,6 +520,8 @@ CASES = [
     Case("history/last-zero", ("metrics", "history", "--last", "0"), "'--last'"),
     Case("history/plot-format", ("metrics", "history", "--plot", "x.gif"), "--plot x.gif: the file must end in .png"),
     Case("history/bad-format", ("metrics", "history", "--format", "csv"), "'--format'"),
+    Case("history/bad-kind", ("metrics", "history", "--kind", "modle"), "'--kind'"),
+    Case("history/unknown-model", ("metrics", "history", "--model", "v0099"), "--model v0099: no stored run of project 'skin-lesions'"),
     # ---- predict
     Case("predict/no-active-model", ("predict", "in.csv", "-o", "out.csv"), "no active model in models/", (write("in.csv", ROWS),)),
     Case("predict/missing-input", ("predict", "in.csv", "-o", "out.csv"), "in.csv: no such input file", (ACTIVE,)),

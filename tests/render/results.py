@@ -209,7 +209,8 @@ def history(*, points: bool = True) -> History:
     previous = None
     for n, value in enumerate(values if points else ()):
         change = None if value is None or previous is None else value - previous
-        series.append(Point(f"run-{n}", T0 + timedelta(hours=n), f"v{n + 1}", value, change))
+        when = T0 + timedelta(hours=n)
+        series.append(Point(f"run-{n}", when, f"v{n + 1}", value, change, "model", "data/test.csv"))
         previous = value
     return History(
         "skin-lesions", "recall", "melanoma", "sex=female", "sqlite:///.mlprod/metrics.db",
@@ -247,6 +248,14 @@ def check_report(*, ok: bool = False) -> CheckReport:
     if not ok:
         problems = ("numpy: 1.26.0 in .venv, 2.0.0 in the lock", "pandas: missing in .venv")
         items.append(CheckItem("venv", False, problems[0], problems))
+        extra = (
+            "matplotlib 3.9.0 is not in requirements.lock",
+            "seaborn 0.13.2 is not in requirements.lock",
+        )
+        detail = (
+            ".venv has 2 packages requirements.lock does not pin: matplotlib 3.9.0, seaborn 0.13.2"
+        )
+        items.append(CheckItem("unlocked", True, detail, extra, warning=True))
     return CheckReport(Path("/project"), items)
 
 

@@ -14,7 +14,15 @@ def test_check_lists_every_problem_under_its_check():
         "ok   lock      requirements.lock: 42 packages pinned with hashes",
         "FAIL venv      numpy: 1.26.0 in .venv, 2.0.0 in the lock",
         "               pandas: missing in .venv",
+        "warn unlocked  .venv has 2 packages requirements.lock does not pin: matplotlib 3.9.0, seaborn 0.13.2",
+        "               seaborn 0.13.2 is not in requirements.lock",
     ]
+
+
+def test_a_warning_is_ok_in_json_with_its_status():
+    data = json.loads(render_check(check_report(), "json"))
+    statuses = [(c["name"], c["ok"], c["status"]) for c in data["checks"]]
+    assert statuses[-2:] == [("venv", False, "fail"), ("unlocked", True, "warn")]
 
 
 def test_check_json_says_which_mlprod_checked():
@@ -24,6 +32,7 @@ def test_check_json_says_which_mlprod_checked():
     assert data["checks"][0] == {
         "name": "config",
         "ok": True,
+        "status": "ok",
         "detail": "mlprod.yaml is valid (project skin-lesions)",
         "problems": [],
     }

@@ -54,6 +54,7 @@ JSON_KEYS = {
     "stored",
     "data",
     "model",
+    "selected",
     "n_samples",
     "classes",
     "averages",
@@ -179,7 +180,12 @@ def test_table_compares_slices_and_gates(result):
         line.strip() for line in text.splitlines() if line.strip()[:4] in ("PASS", "FAIL")
     ]
     assert [line[:4] for line in gate_lines] == ["PASS", "FAIL", "PASS", "FAIL"]
-    assert f"recall@{ODD} >= 0.5" in gate_lines[0]
+    # What was required and what was measured, never "0.0000 >= 0.72" beside FAIL.
+    assert f"recall@{ODD}" in gate_lines[0] and ">= 0.5" not in gate_lines[0].split("needs")[0]
+    assert gate_lines[0].endswith(f"needs >= 0.5, measured {result.gates[0].value:.4f}")
+    assert gate_lines[1].endswith(
+        "needs >= 0.5, cannot be checked: undefined: no predicted positives"
+    )
     assert text.rstrip().endswith("gates: 2 passed, 2 failed")
 
 
@@ -271,8 +277,16 @@ def test_json_comparisons_slices_gaps_and_gates(result):
         "kind": "threshold",
         "passed": False,
         "value": None,
-        "detail": "undefined: no predicted positives",
+        "detail": "needs >= 0.5, cannot be checked: undefined: no predicted positives",
+        "subject": f"precision@{SEB}",
+        "required": ">= 0.5",
+        "limit": None,
+        "checked": False,
+        "reason": "undefined: no predicted positives",
     }
+    passed = data["gates"][0]
+    assert (passed["required"], passed["limit"], passed["checked"]) == (">= 0.5", 0.5, True)
+    assert passed["detail"] == f"needs >= 0.5, measured {passed['value']:.4f}"
     assert data["gates_enforced"] is True and data["passed"] is False
 
 
@@ -306,7 +320,10 @@ def test_markdown_tables_and_gates(result):
     cells = len(TABLE_COLUMNS)
     assert len(re.split(r"(?<!\\)\|", odd)) == cells + 2
     assert "| bénin \\[x\\] |" in text
-    assert f"| ❌ FAIL | precision@{SEB} &gt;= 0.5 | undefined: no predicted positives |" in lines
+    assert (
+        f"| ❌ FAIL | precision@{SEB} | needs &gt;= 0.5, cannot be checked: undefined: no predicted positives |"
+        in lines
+    )
     assert sum(line.startswith("| ✅ PASS |") for line in lines) == 2
     assert "> **warning:** 3 rows had no label" in text
     assert "<" not in text.replace("&lt;", "")  # no raw HTML
@@ -335,7 +352,9 @@ def test_junit_parses_with_the_counts(result):
     warned = cases[-1].find("skipped")
     assert warned.get("message") == "warning: 3 rows had no label"
     failure = cases[1].find("failure")
-    assert failure.get("message") == "undefined: no predicted positives"
+    assert failure.get("message") == (
+        "needs >= 0.5, cannot be checked: undefined: no predicted positives"
+    )
     assert cases[0].find("failure") is None
     assert [c.get("name") for c in metrics.findall("testcase")] == LABELS
     out = metrics.find("testcase").find("system-out").text
@@ -408,3 +427,20 @@ def test_render_dispatches_every_format(bare):
     assert set(FORMATS) == {"table", "json", "markdown", "junit", "html"}
     with pytest.raises(UsageError, match="unknown format 'csv'"):
         render(bare, "csv")
+
+
+def test_one_of_a_kind_reads_singular():
+    from dataclasses import replace
+
+    report = classification_report(["x"], ["x"])
+    one = EvaluationResult(
+        "p", {"source": "one.csv", "rows": 1}, Evaluated("preds.csv", None, "predictions", report)
+    )
+    one.gates = threshold_gate(Gate("recall", "x", min=0.5), report)
+    one.warnings = ["only one row"]
+    text = render_table(one)
+    assert "preds.csv (predictions) on one.csv (1 row)" in text
+    assert "preds.csv: per class (1 sample)" in text
+    assert render_markdown(one).startswith("## ⚠️ preds.csv: its one gate passed; 1 warning")
+    two = replace(one, gates=one.gates * 2, warnings=[])
+    assert render_markdown(two).startswith("## ✅ preds.csv: all 2 gates passed")

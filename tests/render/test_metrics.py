@@ -17,14 +17,14 @@ def test_table_rows_and_trend():
     assert render_history(history(), "table").splitlines() == [
         "recall@melanoma [sex=female] of skin-lesions, 4 runs",
         "",
-        "when (UTC)           model version   value   change",
-        "2024-07-01 12:00:00  v1             0.6000",
-        "2024-07-01 13:00:00  v2             0.7200  +0.1200",
-        "2024-07-01 14:00:00  v3                n/a",
-        "2024-07-01 15:00:00  v4             0.8000",
+        "when (UTC)           kind   model version   value   change",
+        "2024-07-01 12:00:00  model  v1             0.6000",
+        "2024-07-01 13:00:00  model  v2             0.7200  +0.1200",
+        "2024-07-01 14:00:00  model  v3                n/a",
+        "2024-07-01 15:00:00  model  v4             0.8000",
         "",
         "trend  ▁▅ █  0.6000 → 0.8000 (+0.2000)",
-        "       min 0.6000 (v1)  max 0.8000 (v4)  undefined in 1 run(s)",
+        "       min 0.6000 (v1)  max 0.8000 (v4)  undefined in 1 run",
     ]
 
 
@@ -36,12 +36,16 @@ def test_table_without_points():
 
 def test_json_has_stable_keys():
     data = json.loads(render_history(history(), "json"))
-    assert list(data) == ["project", "metric", "class", "slice", "store", "points", "trend"]
+    assert list(data) == [
+        "project", "metric", "class", "slice", "kind", "model", "store", "points", "trend",
+    ]  # fmt: skip
     assert (data["metric"], data["class"], data["slice"]) == ("recall", "melanoma", "sex=female")
     assert data["points"][1] == {
         "run_id": "run-1",
         "created_at": "2024-07-01T13:00:00+00:00",
         "model_version": "v2",
+        "kind": "model",
+        "source": "data/test.csv",
         "value": 0.72,
         "change": pytest.approx(0.12),
     }

@@ -108,6 +108,10 @@ def test_activation():
         "passed": False,
         "value": None,
         "detail": "undefined",
+        "subject": "",
+        "required": "",
+        "limit": None,
+        "reason": None,
     }
 
 

@@ -126,6 +126,8 @@ class HistoryPoint:
     created_at: datetime
     model_version: str | None
     value: float | None
+    model_kind: str | None = None  # "model", "baseline", "predictions"
+    source: str | None = None  # the data (or predictions file) the run read
 
 
 def new_run_id() -> str:
@@ -303,20 +305,45 @@ class Store(ABC):
         cls: str | None = None,
         slice: str | None = None,
         last: int | None = None,
+        kind: str | None = None,
+        model: str | None = None,
     ) -> list[HistoryPoint]:
-        """The values of one series, oldest first; ``last`` keeps the newest N runs."""
+        """The values of one series, oldest first; ``last`` keeps the newest N runs.
+
+        ``kind`` keeps the runs of one ``model_kind`` (model, baseline, predictions);
+        ``model`` the runs of one model version, or of one predictions file (its
+        ``source`` as stored).
+        """
+        where = "r.project = ? AND m.metric = ? AND m.cls = ? AND m.slice = ?"
+        params: list[Any] = [project, metric, db_key(cls), db_key(slice)]
+        if kind is not None:
+            where += " AND r.model_kind = ?"
+            params.append(kind)
+        if model is not None:
+            where += " AND (r.model_version = ? OR (r.model_version IS NULL AND r.source = ?))"
+            params += [model, model]
         sql = (
-            "SELECT r.run_id, r.created_at, r.model_version, m.value "
-            "FROM runs r JOIN metrics m ON m.run_id = r.run_id "
-            "WHERE r.project = ? AND m.metric = ? AND m.cls = ? AND m.slice = ? "
+            "SELECT r.run_id, r.created_at, r.model_version, m.value, r.model_kind, r.source "
+            f"FROM runs r JOIN metrics m ON m.run_id = r.run_id WHERE {where} "
             "ORDER BY r.created_at DESC, r.run_id DESC"
         )
-        params: list[Any] = [project, metric, db_key(cls), db_key(slice)]
         rows = self._read(*_limited(sql, params, last))
         return [
-            HistoryPoint(run_id, self._time(created), version, value)
-            for run_id, created, version, value in reversed(rows)
+            HistoryPoint(run_id, self._time(created), version, value, run_kind, source)
+            for run_id, created, version, value, run_kind, source in reversed(rows)
         ]
+
+    def run_models(self, project: str) -> list[tuple[str | None, str]]:
+        """Every (model kind, version or predictions file) the project's runs have, sorted."""
+        rows = self._read(
+            "SELECT DISTINCT model_kind, COALESCE(model_version, source) FROM runs "
+            "WHERE project = ?",
+            [project],
+        )
+        return sorted(
+            {(kind, name) for kind, name in rows if name is not None},
+            key=lambda r: (r[0] or "", r[1]),
+        )
 
     def runs(self, project: str, *, last: int | None = None) -> list[Run]:
         """The project's runs with all their rows, oldest first."""

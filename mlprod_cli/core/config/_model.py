@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,42 @@ class Config:
     def error(self, key: str, message: str) -> ConfigError:
         """A ConfigError pointing at ``key`` in this file (for checks made after loading)."""
         return config_error(self.path, self.lines.get(key), key, message)
+
+    def named_classes(self) -> list[tuple[str, str]]:
+        """Every class ``metrics`` names, as (dotted key, class), in the order of the file."""
+        spec = self.metrics
+        named: list[tuple[str, str | None]] = [
+            ("metrics.objective", spec.objective.cls if spec.objective else None)
+        ]
+        named += [(f"metrics.gates[{i}].class", gate.cls) for i, gate in enumerate(spec.gates)]
+        named += [
+            (f"metrics.beat_baseline[{i}]", ref.cls) for i, ref in enumerate(spec.beat_baseline)
+        ]
+        named += [(f"metrics.max_regression.{ref}", ref.cls) for ref in spec.max_regression]
+        named += [(f"metrics.max_slice_gap.{ref}", ref.cls) for ref in spec.max_slice_gap]
+        return [(key, cls) for key, cls in named if cls is not None]
+
+    def class_error(self, classes: Sequence[Any]) -> ConfigError | None:
+        """The error for the first class ``metrics`` names that ``classes`` (the data's) lacks.
+
+        ``recall@melanomma`` in ``metrics.objective`` or a gate is a typo, not a class:
+        train, evaluate, tune and check all call this once the classes are known, so the
+        typo is the same one-line error everywhere (``mlprod.yaml:12: metrics.objective:
+        class 'melanomma' is not in the data (classes: benign, melanoma)``). None when
+        every named class is there.
+        """
+        known = [str(c) for c in classes]
+        for key, cls in self.named_classes():
+            if cls not in known:
+                listing = ", ".join(known) if known else "none"
+                return self.error(key, f"class {cls!r} is not in the data (classes: {listing})")
+        return None
+
+    def check_classes(self, classes: Sequence[Any]) -> None:
+        """Raise :meth:`class_error` when there is one (exit code 2)."""
+        problem = self.class_error(classes)
+        if problem is not None:
+            raise problem
 
 
 def config_error(path: Path, line: int | None, key: str, message: str) -> ConfigError:

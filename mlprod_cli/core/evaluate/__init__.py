@@ -15,8 +15,13 @@ from mlprod_cli.core.evaluate._gates import (
     compare_gate,
     slice_gap_gate,
     threshold_gate,
+    unchecked,
 )
-from mlprod_cli.core.evaluate._predictions import PredictionsSpec, evaluate_predictions
+from mlprod_cli.core.evaluate._predictions import (
+    PredictionsSpec,
+    evaluate_predictions,
+    sort_classes,
+)
 from mlprod_cli.core.evaluate._scoring import (
     Evaluated,
     EvaluationResult,
@@ -29,7 +34,12 @@ from mlprod_cli.core.evaluate._scoring import (
     value_from_dict,
 )
 from mlprod_cli.core.evaluate._store import metric_rows, store_result
-from mlprod_cli.core.evaluate._version import Outcome, evaluate_version
+from mlprod_cli.core.evaluate._version import (
+    Outcome,
+    evaluate_version,
+    gate_baseline,
+    select_version,
+)
 
 __all__ = [
     "Evaluated",
@@ -43,13 +53,17 @@ __all__ = [
     "custom_metrics",
     "evaluate_predictions",
     "evaluate_version",
+    "gate_baseline",
     "metric_lessons",
     "metric_rows",
     "predict_with_scores",
     "report_for",
+    "select_version",
     "slice_gap_gate",
     "slice_reports",
+    "sort_classes",
     "store_result",
     "threshold_gate",
+    "unchecked",
     "value_from_dict",
 ]

@@ -15,23 +15,32 @@ reason: a gate that cannot be checked is not a gate that passed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mlprod_cli.core.config import Config, Gate, MetricRef
+from mlprod_cli.core.words import plural
 
 
 @dataclass(frozen=True)
 class GateResult:
+    """One gate, checked: what it required, what was measured, and whether that sufficed.
+
+    ``name`` is the gate's stable identity (JSON, JUnit test names); ``detail`` says
+    in words what was required and what was measured (``needs >= 0.72, measured
+    0.6500``), or why the gate could not be checked (``reason``), which fails it.
+    """
+
     name: str  # e.g. "recall@melanoma >= 0.72"
     kind: str  # threshold | beat_baseline | max_regression | max_slice_gap
     passed: bool
-    value: float | None
+    value: float | None  # what was measured (the evaluated model's value, or the gap)
     detail: str
-
-
-def _lookup(report: Any, metric: str, cls: str | None):
-    return report.value(metric, label=cls)
+    subject: str = ""  # what is measured: "recall@melanoma [sex=female]"
+    required: str = ""  # ">= 0.72", "> 0.5000 (baseline v0001)"
+    limit: float | None = None  # the number the measured value was held against
+    reason: str | None = None  # why the gate could not be checked, when it could not
 
 
 def _higher_is_better(metric: str) -> bool:
@@ -44,11 +53,31 @@ def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-def threshold_gate(
-    gate: Gate, report: Any, slices: dict[str, dict[str, Any]] | None = None
-) -> list[GateResult]:
-    ref = MetricRef(gate.metric, gate.cls)
-    bounds = " and ".join(
+def _measured(
+    name: str,
+    kind: str,
+    subject: str,
+    required: str,
+    *,
+    passed: bool,
+    value: float,
+    limit: float | None,
+    measured: str | None = None,
+) -> GateResult:
+    detail = f"needs {required}, measured {measured or _fmt(value)}"
+    return GateResult(name, kind, passed, value, detail, subject, required, limit)
+
+
+def unchecked(
+    name: str, kind: str, subject: str, required: str, reason: str, value: float | None = None
+) -> GateResult:
+    """A gate that cannot be checked: listed, not passed, with the reason."""
+    detail = f"needs {required}, cannot be checked: {reason}"
+    return GateResult(name, kind, False, value, detail, subject, required, None, reason)
+
+
+def _bounds(gate: Gate) -> str:
+    return " and ".join(
         part
         for part in (
             f">= {gate.min:g}" if gate.min is not None else "",
@@ -56,9 +85,30 @@ def threshold_gate(
         )
         if part
     )
+
+
+def threshold_gate(
+    gate: Gate,
+    report: Any,
+    slices: dict[str, dict[str, Any]] | None = None,
+    unavailable: Mapping[str, str] | None = None,
+) -> list[GateResult]:
+    """``gate`` on ``report`` (or on each slice it names); ``unavailable``: column → why not sliced."""
+    ref = MetricRef(gate.metric, gate.cls)
+    bounds = _bounds(gate)
     targets = [("", report)]
     if gate.slice is not None:
         column, _, wanted = gate.slice.partition("=")
+        if column in (unavailable or {}):
+            return [
+                unchecked(
+                    f"{ref} {bounds} [{gate.slice}]",
+                    "threshold",
+                    f"{ref} [{gate.slice}]",
+                    bounds,
+                    unavailable[column],
+                )
+            ]
         groups = (slices or {}).get(column, {})
         targets = [
             (f" [{column}={value}]", r)
@@ -67,25 +117,29 @@ def threshold_gate(
         ]
         if not targets:
             return [
-                GateResult(
+                unchecked(
                     f"{ref} {bounds} [{gate.slice}]",
                     "threshold",
-                    False,
-                    None,
+                    f"{ref} [{gate.slice}]",
+                    bounds,
                     f"no slice {gate.slice} in the data",
                 )
             ]
+    limit = gate.min if gate.min is not None else gate.max
     out = []
     for suffix, target in targets:
-        value = _lookup(target, gate.metric, gate.cls)
+        value = target.value(gate.metric, label=gate.cls)
         name = f"{ref} {bounds}{suffix}"
+        subject = f"{ref}{suffix}"
         if value.value is None:
-            out.append(GateResult(name, "threshold", False, None, f"undefined: {value.reason}"))
+            out.append(unchecked(name, "threshold", subject, bounds, f"undefined: {value.reason}"))
             continue
         ok = (gate.min is None or value.value >= gate.min) and (
             gate.max is None or value.value <= gate.max
         )
-        out.append(GateResult(name, "threshold", ok, value.value, f"{_fmt(value.value)} {bounds}"))
+        out.append(
+            _measured(name, "threshold", subject, bounds, passed=ok, value=value.value, limit=limit)
+        )
     return out
 
 
@@ -93,46 +147,75 @@ def compare_gate(
     ref: MetricRef, report: Any, other: Any, *, kind: str, tolerance: float, other_name: str
 ) -> GateResult:
     """``kind`` beat_baseline (strictly better) or max_regression (no worse than ``tolerance``)."""
-    mine = _lookup(report, ref.metric, ref.cls)
-    theirs = _lookup(other, ref.metric, ref.cls)
-    name = (
-        f"{ref} beats {other_name}"
-        if kind == "beat_baseline"
-        else f"{ref} regression <= {tolerance:g} vs {other_name}"
-    )
+    mine = report.value(ref.metric, label=ref.cls)
+    theirs = other.value(ref.metric, label=ref.cls)
+    higher = _higher_is_better(ref.metric)
+    if kind == "beat_baseline":
+        name = f"{ref} beats {other_name}"
+        wording = f"{'>' if higher else '<'} {other_name}"
+    else:
+        name = f"{ref} regression <= {tolerance:g} vs {other_name}"
+        wording = f"{'>=' if higher else '<='} {other_name} {'-' if higher else '+'} {tolerance:g}"
+    subject = str(ref)
     if mine.value is None or theirs.value is None:
         reason = mine.reason if mine.value is None else theirs.reason
-        return GateResult(name, kind, False, mine.value, f"undefined: {reason}")
-    sign = 1.0 if _higher_is_better(ref.metric) else -1.0
+        whose = "" if mine.value is None else f" for {other_name}"
+        return unchecked(name, kind, subject, wording, f"undefined{whose}: {reason}", mine.value)
+    sign = 1.0 if higher else -1.0
     gain = sign * (mine.value - theirs.value)
     ok = gain > 0 if kind == "beat_baseline" else gain >= -tolerance
-    detail = f"{_fmt(mine.value)} vs {_fmt(theirs.value)} ({'+' if gain >= 0 else ''}{gain:.4f})"
-    return GateResult(name, kind, ok, mine.value, detail)
+    if kind == "beat_baseline":
+        limit = theirs.value
+        required = f"{'>' if higher else '<'} {_fmt(limit)} ({other_name})"
+    else:
+        limit = theirs.value - sign * tolerance
+        required = f"{'>=' if higher else '<='} {_fmt(limit)} ({other_name} {_fmt(theirs.value)} {'-' if higher else '+'} {tolerance:g})"
+    measured = f"{_fmt(mine.value)} ({'+' if gain >= 0 else ''}{gain:.4f})"
+    return _measured(
+        name, kind, subject, required, passed=ok, value=mine.value, limit=limit, measured=measured
+    )
 
 
 def slice_gap_gate(ref: MetricRef, column: str, groups: dict[str, Any], bound: float) -> GateResult:
     name = f"{ref} gap across {column} <= {bound:g}"
+    subject = f"{ref} gap across {column}"
+    required = f"<= {bound:g}"
     values = {}
     for value, report in groups.items():
-        v = _lookup(report, ref.metric, ref.cls)
+        v = report.value(ref.metric, label=ref.cls)
         if v.value is None:
-            return GateResult(
-                name, "max_slice_gap", False, None, f"undefined for {column}={value}: {v.reason}"
+            return unchecked(
+                name,
+                "max_slice_gap",
+                subject,
+                required,
+                f"undefined for {column}={value}: {v.reason}",
             )
         values[value] = v.value
     if len(values) < 2:
         return GateResult(
-            name, "max_slice_gap", True, 0.0, f"only {len(values)} slice of {column} in the data"
+            name,
+            "max_slice_gap",
+            True,
+            0.0,
+            f"needs {required}, measured no gap: only {plural(len(values), 'slice')} of {column} in the data",
+            subject,
+            required,
+            bound,
         )
     ordered = sorted(values, key=values.get)  # ties keep slice order: low and high differ
     low, high = ordered[0], ordered[-1]
     gap = values[high] - values[low]
-    return GateResult(
+    measured = f"{gap:.4f} ({column}={low} {values[low]:.4f}, {column}={high} {values[high]:.4f})"
+    return _measured(
         name,
         "max_slice_gap",
-        gap <= bound,
-        gap,
-        f"{gap:.4f} ({column}={low} {values[low]:.4f}, {column}={high} {values[high]:.4f})",
+        subject,
+        required,
+        passed=gap <= bound,
+        value=gap,
+        limit=bound,
+        measured=measured,
     )
 
 
@@ -145,20 +228,27 @@ def check_gates(
     active: Any | None = None,
     active_name: str = "active model",
     slices: dict[str, dict[str, Any]] | None = None,
+    unavailable: Mapping[str, str] | None = None,
 ) -> list[GateResult]:
-    """Every gate of ``config`` checked on ``report`` (and the comparison reports given)."""
+    """Every gate of ``config`` checked on ``report`` (and the comparison reports given).
+
+    ``unavailable`` maps a slice column the rows do not have to the reason (``predictions
+    have no column 'sex'``): its gates are listed as not passed with that reason, never
+    dropped.
+    """
     spec = config.metrics
+    unavailable = unavailable or {}
     results: list[GateResult] = []
     for gate in spec.gates:
-        results += threshold_gate(gate, report, slices)
+        results += threshold_gate(gate, report, slices, unavailable)
     for ref in spec.beat_baseline:
         if baseline is None:
             results.append(
-                GateResult(
+                unchecked(
                     f"{ref} beats baseline",
                     "beat_baseline",
-                    False,
-                    None,
+                    str(ref),
+                    f"{'>' if _higher_is_better(ref.metric) else '<'} the baseline",
                     "no baseline to compare with (train one)",
                 )
             )
@@ -191,4 +281,14 @@ def check_gates(
         for column in spec.slices:
             if column in (slices or {}):
                 results.append(slice_gap_gate(ref, column, slices[column], bound))
+            elif column in unavailable:
+                results.append(
+                    unchecked(
+                        f"{ref} gap across {column} <= {bound:g}",
+                        "max_slice_gap",
+                        f"{ref} gap across {column}",
+                        f"<= {bound:g}",
+                        unavailable[column],
+                    )
+                )
     return results

@@ -1,7 +1,11 @@
 """Any predictions file evaluated: a label column, a prediction column, score columns.
 
 From any model in any language. Inside a project its gates apply (there is no
-baseline to compare with) and the run is stored like a model's.
+baseline to compare with) and the run is stored like a model's. The classes are
+those of scikit-learn's ``unique_labels``: every value seen as a label or as a
+prediction, in value order (numbers numerically), unless ``--classes`` names them.
+A configured slice column the file lacks leaves its gates listed as not passed,
+with the reason, never silently dropped.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from mlprod_cli.core.evaluate._scoring import (
     report_for,
     slice_reports,
 )
-from mlprod_cli.core.evaluate._version import Outcome, unique
+from mlprod_cli.core.evaluate._version import Outcome, gate_slice_columns, unique
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError, UsageError
 
 
@@ -69,6 +74,18 @@ def _as_text(column: Any, path: Path, name: str, *, allow_missing: bool = False)
     return np.asarray(values).astype(str)
 
 
+def sort_classes(classes: Any) -> list[str]:
+    """Classes (as text) in value order: numerically when every one is a number (2, 10, 33)."""
+    texts = [str(c) for c in classes]
+    try:
+        numbers = {t: float(t) for t in texts}
+    except ValueError:
+        return sorted(texts)
+    if any(v != v for v in numbers.values()):  # "nan" is a name here, not a number
+        return sorted(texts)
+    return sorted(texts, key=lambda t: (numbers[t], t))
+
+
 def evaluate_predictions(
     spec: PredictionsSpec,
     *,
@@ -103,10 +120,13 @@ def evaluate_predictions(
                 "--score-cols: name them score_<class>, or give --classes in the same order"
             )
     if not labels:
-        labels = sorted(set(y_true.tolist()))
+        # As scikit-learn's unique_labels: every class seen, as a label or as a prediction.
+        labels = sort_classes(set(y_true.tolist()) | set(y_pred.tolist()))
+    if config is not None:
+        config.check_classes(labels)  # a misspelled class in the objective or a gate
     if spec.score_cols and len(spec.score_cols) != len(labels):
         raise UsageError(
-            f"--score-cols: {len(spec.score_cols)} columns for {len(labels)} classes ({', '.join(labels)})"
+            f"--score-cols: {plural(len(spec.score_cols), 'column')} for {plural(len(labels), 'class', 'classes')} ({', '.join(labels)})"
         )
     known = set(labels)
     for values, what in ((y_true, spec.label_col), (y_pred, spec.pred_col)):
@@ -132,14 +152,18 @@ def evaluate_predictions(
         scores = np.column_stack(columns)
     from mlprod_cli.adapters.files import sha256_file
 
-    slices = unique((config.metrics.slices if config else ()) + slice_by)
+    configured = unique(config.metrics.slices + gate_slice_columns(config)) if config else ()
+    slices = unique(configured + slice_by)
     slice_frame = frame
     for column in slices:
         if column not in frame.columns and column in truth_frame.columns:
             slice_frame = slice_frame.assign(**{column: truth_frame[column].to_numpy()})
     missing = [c for c in slices if c not in slice_frame.columns]
-    if missing and slice_by and missing[0] in slice_by:
-        raise DataError(f"{spec.path}: slice column '{missing[0]}' is not in the file (--slice-by)")
+    asked = [c for c in missing if c in slice_by]
+    if asked:
+        raise DataError(f"{spec.path}: slice column '{asked[0]}' is not in the file (--slice-by)")
+    # A configured slice the file lacks cannot be gated: its gates say so instead of vanishing.
+    unavailable = {c: f"predictions have no column '{c}'" for c in missing}
     slices = tuple(c for c in slices if c in slice_frame.columns)
     custom = custom_metrics(config) if config else {}
     scored = Scored(labels, y_pred, scores)
@@ -160,7 +184,7 @@ def evaluate_predictions(
         # Comparisons need the registry; a predictions file stands alone, so those gates are not checked.
         result.gates = [
             g
-            for g in check_gates(config, report, slices=primary.slices)
+            for g in check_gates(config, report, slices=primary.slices, unavailable=unavailable)
             if g.kind != "beat_baseline"
         ]
     return Outcome(result, {primary.name: (y_true, scores, labels)})

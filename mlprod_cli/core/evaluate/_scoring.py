@@ -133,6 +133,9 @@ class EvaluationResult:
     created_at: str | None = None
     stored: bool = False
     warnings: list[str] = field(default_factory=list)
+    # How the evaluated version was chosen: "given" (--model), "active" (the default),
+    # "newest" (no model is active); None for a predictions file.
+    selected: str | None = None
 
     @property
     def passed(self) -> bool:

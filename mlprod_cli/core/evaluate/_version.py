@@ -1,8 +1,10 @@
 """A registered version scored on the project's test split, with the actives beside it.
 
-The version (default: the newest model) is scored on the test split, with the
-active baseline and the active model beside it, per slice, and the gates of
-``mlprod.yaml`` are checked against its report.
+The version (default: the active model, else the newest) is scored on the test
+split, with the gate baseline and the active model beside it, per slice, and the
+gates of ``mlprod.yaml`` are checked against its report. ``models activate``
+calls the same function, so a model is activated exactly when ``evaluate``
+passes it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,37 @@ def unique(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def gate_slice_columns(config: Any) -> tuple[str, ...]:
+    """The columns ``metrics.gates`` slice by (``slice: sex`` or ``slice: sex=female``)."""
+    return tuple(g.slice.partition("=")[0] for g in config.metrics.gates if g.slice)
+
+
+def gate_baseline(registry: Any) -> Any | None:
+    """The baseline a model's ``beat_baseline`` gates compare with: the active one, else the newest.
+
+    One lookup for ``evaluate`` and ``models activate``: right after ``mlprod train``
+    nothing is active, and the baseline trained beside the model is the one to beat.
+    """
+    return registry.active("baseline") or registry.latest("baseline")
+
+
+def select_version(registry: Any, version_id: str | None, registry_name: str) -> tuple[Any, str]:
+    """(the version to evaluate, how it was chosen): given, else the active model, else the newest."""
+    from mlprod_cli.core.registry import RegistryError
+
+    if version_id is not None:
+        return registry.get(version_id), "given"
+    active = registry.active("model")
+    if active is not None:
+        return active, "active"
+    newest = registry.latest("model")
+    if newest is None:
+        raise RegistryError(
+            f"no model in {registry_name}/ to evaluate", hint="run 'mlprod train' first"
+        )
+    return newest, "newest"
+
+
 def evaluate_version(
     workspace: Workspace,
     *,
@@ -50,39 +83,33 @@ def evaluate_version(
     baseline_fallback: bool = True,
     progress: Progress | None = None,
 ) -> Outcome:
-    """Score a version (default: the newest model) on the test split, with the actives beside it.
+    """Score a version (default: the active model, else the newest) on the test split.
 
-    The baseline compared with is the active one, else (``baseline_fallback``)
-    the newest; ``models activate`` passes False, so a model is activated only
-    against a baseline that is itself active.
+    Beside it, the baseline of :func:`gate_baseline` and the active model.
+    ``baseline_fallback`` is accepted for callers written before the gate baseline
+    was one lookup, and ignored: ``evaluate`` and ``models activate`` must judge the
+    ``beat_baseline`` gates alike.
     """
     import numpy as np
 
-    from mlprod_cli.core.registry import RegistryError
-
+    del baseline_fallback
     step = progress or (lambda _text: None)
     config = workspace.config
     registry = workspace.registry
-    if version_id is not None:
-        version = registry.get(version_id)
-    else:
-        version = registry.latest("model")
-        if version is None:
-            raise RegistryError(
-                f"no model in {config.registry.name}/ to evaluate", hint="run 'mlprod train' first"
-            )
+    version, selected = select_version(registry, version_id, config.registry.name)
     step("loading the test split")
     train, test = dataset.load_training_data(config)
     parts = dataset.split(config, train, test)
     X, y = dataset.features_and_target(config, parts.test)
     y_true = np.asarray(y)
     labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
+    config.check_classes(labels)  # a misspelled class in the objective or a gate
     unknown = sorted(set(y_true.tolist()) - set(labels))
     if unknown:
         raise DataError(
             f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
         )
-    slices = unique(config.metrics.slices + slice_by)
+    slices = unique(config.metrics.slices + gate_slice_columns(config) + slice_by)
     missing = [c for c in slices if c not in parts.test.columns]
     if missing:
         raise DataError(
@@ -110,12 +137,14 @@ def evaluate_version(
         ), scored
 
     primary, primary_scores = score(version)
-    outcome = Outcome(EvaluationResult(config.project, data, primary, gates_enforced=enforce_gates))
+    outcome = Outcome(
+        EvaluationResult(
+            config.project, data, primary, gates_enforced=enforce_gates, selected=selected
+        )
+    )
     outcome.result.warnings += metric_lessons(primary.report)
     outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
-    baseline_version = registry.active("baseline") or (
-        registry.latest("baseline") if baseline_fallback else None
-    )
+    baseline_version = gate_baseline(registry)
     active_version = registry.active("model")
     for other in (baseline_version, active_version):
         if other is None or other.id == version.id:

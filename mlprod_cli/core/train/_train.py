@@ -23,6 +23,7 @@ from mlprod_cli import __version__
 from mlprod_cli.core import dataset
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.registry import Version
+from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, MlprodError, UsageError
 
@@ -186,9 +187,8 @@ def validation_metrics(
     if order is None:
         folds = min(cv, smallest)
         if folds < 2:
-            return {
-                "skipped": f"cross-validation needs 2 folds ({'cv is off' if cv < 2 else f'the rarest class has {smallest} rows'})"
-            }
+            why = "cv is off" if cv < 2 else f"the rarest class has {plural(smallest, 'row')}"
+            return {"skipped": f"cross-validation needs 2 folds ({why})"}
         splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(X, y))
         scheme = "stratified"
     else:
@@ -266,6 +266,7 @@ def train(
     X, y = dataset.features_and_target(config, parts.train)
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
+    config.check_classes(labels)  # a misspelled class in an objective or gate: before fitting
     schema = dataset.infer_schema(X)
     custom = custom_metrics(config)
     order = dataset.time_order(config, parts.train)
@@ -292,7 +293,7 @@ def train(
     built = {kind: (estimators or {}).get(kind) or build_estimator(config, kind) for kind in kinds}
     fitted = []
     for kind, estimator in built.items():
-        step(f"fitting the {kind} on {len(X)} rows")
+        step(f"fitting the {kind} on {plural(len(X), 'row')}")
         started = time.perf_counter()
         with _project_code(config, kind, f"{source}: fitting the {kind}"):
             estimator.fit(X, y)

@@ -21,6 +21,7 @@ from mlprod_cli.core.code import build_estimator
 from mlprod_cli.core.config import Config, MetricRef
 from mlprod_cli.core.registry import Version
 from mlprod_cli.core.train._train import train
+from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import ConfigError, DataError, UsageError
 
@@ -112,15 +113,11 @@ def tune(
     source = train_data.files[0]["path"]
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
-    if objective.cls is not None and objective.cls not in labels:
-        raise config.error(
-            "metrics.objective",
-            f"class {objective.cls!r} is not in the training data (classes: {', '.join(labels)})",
-        )
+    config.check_classes(labels)
     folds = min(config.tune.cv, int(y.value_counts().min()))
     if folds < 2:
         raise DataError(
-            f"{source}: the rarest class has {int(y.value_counts().min())} rows; cross-validation needs 2 or more"
+            f"{source}: the rarest class has {plural(int(y.value_counts().min()), 'row')}; cross-validation needs 2 or more"
         )
     splits = list(
         StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.tune.seed).split(X, y)

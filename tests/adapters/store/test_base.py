@@ -108,6 +108,36 @@ def test_history_filters_by_class_slice_and_project(store):
     assert [p.value for p in store.history("other", "accuracy")] == pytest.approx([0.59])
 
 
+def test_history_filters_by_run_kind_and_model(store):
+    store.add_run(make_run(0))
+    store.add_run(make_run(1, model_version=None, model_kind="predictions", source="preds.csv"))
+    store.add_run(make_run(2, model_version="v1", model_kind="baseline"))
+    store.add_run(make_run(3))
+    every = store.history("skin", "accuracy")
+    assert [(p.model_kind, p.model_version, p.source) for p in every] == [
+        ("model", "v0", "evaluate"),
+        ("predictions", None, "preds.csv"),
+        ("baseline", "v1", "evaluate"),
+        ("model", "v3", "evaluate"),
+    ]
+    models = store.history("skin", "accuracy", kind="model")
+    assert [p.run_id for p in models] == ["run-skin-0", "run-skin-3"]
+    assert [p.run_id for p in store.history("skin", "accuracy", kind="predictions")] == [
+        "run-skin-1"
+    ]
+    assert [p.run_id for p in store.history("skin", "accuracy", model="v1")] == ["run-skin-2"]
+    assert [p.run_id for p in store.history("skin", "accuracy", model="preds.csv")] == [
+        "run-skin-1"
+    ]
+    assert store.history("skin", "accuracy", kind="baseline", model="v0") == []
+    assert [p.run_id for p in store.history("skin", "accuracy", kind="model", last=1)] == [
+        "run-skin-3"
+    ]
+    assert store.run_models("skin") == [
+        ("baseline", "v1"), ("model", "v0"), ("model", "v3"), ("predictions", "preds.csv"),
+    ]  # fmt: skip
+
+
 def test_history_is_oldest_first_whatever_the_insert_order(store):
     for n in (5, 1, 3, 2, 4):
         store.add_run(make_run(n))

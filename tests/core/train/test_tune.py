@@ -130,6 +130,6 @@ def test_tune_refuses_before_any_work(config):
     absent = replace(
         config, metrics=replace(config.metrics, objective=MetricRef("recall", "zebra"))
     )
-    with pytest.raises(ConfigError, match="class 'zebra' is not in the training data"):
+    with pytest.raises(ConfigError, match="class 'zebra' is not in the data"):
         tune(Workspace(absent), n_jobs=1)
     assert Workspace(config).registry.versions() == []
