@@ -15,6 +15,7 @@ from typing import Any
 
 from mlprod_cli.core.code import import_object
 from mlprod_cli.core.config import Config
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError
 
 # A categorical feature with more distinct values than this keeps no category
@@ -57,12 +58,12 @@ class Findings:
 
     def warnings(self) -> list[str]:
         out = [
-            f"{count} rows with a category of '{col}' never seen in training"
+            f"{plural(count, 'row')} with a category of '{col}' never seen in training"
             for col, count in self.unseen_categories.items()
             if count
         ]
         out += [
-            f"{count} rows with '{col}' outside the training range"
+            f"{plural(count, 'row')} with '{col}' outside the training range"
             for col, count in self.out_of_range.items()
             if count
         ]
@@ -154,7 +155,7 @@ def check_columns(config: Config, frame: Any, source: str) -> None:
         )
     if frame[target].isna().any():
         rows = int(frame[target].isna().sum())
-        raise DataError(f"{source}: the target column '{target}' is empty in {rows} rows")
+        raise DataError(f"{source}: the target column '{target}' is empty in {plural(rows, 'row')}")
 
 
 def split(config: Config, train: Dataset, test: Dataset | None) -> Split:

@@ -338,7 +338,7 @@ def test_conform_converts_to_the_training_types_and_counts_surprises():
     assert findings.rows == 4
     assert findings.out_of_range == {"age": 2} and findings.unseen_categories == {"sex": 1}
     assert findings.warnings() == [
-        "1 rows with a category of 'sex' never seen in training",
+        "1 row with a category of 'sex' never seen in training",
         "2 rows with 'age' outside the training range",
     ]
 

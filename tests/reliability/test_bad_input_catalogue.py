@@ -270,7 +270,7 @@ CASES = [
     Case("new/data-unknown-target", ("new", "ok", "--target", "nope", *DATA_NEW), "--target nope: no such column in t.csv", (write("t.csv", TABLE),), base="empty"),
     Case("new/data-one-class", ("new", "ok", "--target", "same", *DATA_NEW), "--target same: one class only", (write("t.csv", TABLE),), base="empty"),
     Case("new/data-all-missing-target", ("new", "ok", "--target", "blank", *DATA_NEW), "--target blank: every value is missing", (write("t.csv", TABLE),), base="empty"),
-    Case("new/data-unlabelled-rows", ("new", "ok", "--target", "y", *DATA_NEW), "--target y: 1 of 40 rows have no label", (write("t.csv", TABLE.replace(",a,s,,day 1\n", ",,s,,day 1\n")),), base="empty"),
+    Case("new/data-unlabelled-rows", ("new", "ok", "--target", "y", *DATA_NEW), "--target y: 1 of 40 rows has no label", (write("t.csv", TABLE.replace(",a,s,,day 1\n", ",,s,,day 1\n")),), base="empty"),
     Case("new/data-regression-target", ("new", "ok", "--target", "x", *DATA_NEW), "look like a regression target", (write("t.csv", TABLE),), base="empty"),
     Case("new/data-date-does-not-parse", ("new", "ok", "--target", "y", "--time-column", "when", *DATA_NEW), "--time-column when: is not a date column", (write("t.csv", TABLE),), base="empty"),
     Case("new/data-time-column-all-missing", ("new", "ok", "--target", "y", "--time-column", "blank", *DATA_NEW), "--time-column blank: every value is missing", (write("t.csv", TABLE),), base="empty"),
@@ -328,7 +328,7 @@ CASES = [
     # ---- data files, through train
     Case("data/missing-label-column", ("train", "--cv", "0"), "the target column 'diagnosis' is missing", (write(DATA, "a,b\n1,2\n3,4\n"),)),
     Case("data/single-class", ("train", "--cv", "0"), "has one class only (nevus)", (_single_class,)),
-    Case("data/nan-label", ("train", "--cv", "0"), "the target column 'diagnosis' is empty in 1 rows", (_blank_label,)),
+    Case("data/nan-label", ("train", "--cv", "0"), "the target column 'diagnosis' is empty in 1 row", (_blank_label,)),
     Case("data/binary-garbage", ("train", "--cv", "0"), "lesions.csv: the loader skin_lesions.data:load failed", (write(DATA, b"\x00\xff\xfe\x89PNG\r\n\x1a\n"),)),
     Case("data/latin-1", ("train", "--cv", "0"), "UnicodeDecodeError", (_latin1,)),
     Case("data/empty-file", ("train", "--cv", "0"), "lesions.csv: the file is empty", (write(DATA, ""),)),

@@ -25,6 +25,7 @@ from mlprod_cli.core.profile._profile import (
     ColumnProfile,
     Profile,
 )
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError, UsageError
 
 IMBALANCED_BELOW = 0.4
@@ -127,7 +128,8 @@ def _classes(profile: Profile, request: PlanRequest) -> tuple[ColumnProfile, dic
         raise DataError(f"{where}: {target.reason}; a target must be text, numbers or true/false")
     if target.missing:
         raise DataError(
-            f"{where}: {target.missing:,} of {target.rows:,} rows have no label; "
+            f"{where}: {target.missing:,} of {plural(target.rows, 'row')} "
+            f"{'has' if target.missing == 1 else 'have'} no label; "
             "remove or label them before training on the file"
         )
     numeric = target.kind == NUMERIC
@@ -298,7 +300,8 @@ def _split(
             )
         if column.missing:
             raise DataError(
-                f"--time-column {column.name}: {column.missing:,} rows have no date; "
+                f"--time-column {column.name}: {plural(column.missing, 'row')} "
+                f"{'has' if column.missing == 1 else 'have'} no date; "
                 "a split by time cannot place them"
             )
         found = _time_split(column, classes, reasons, explicit=True)
@@ -385,7 +388,7 @@ def plan_project(profile: Profile, request: PlanRequest) -> Plan:
         and c.name not in slices
     ]
     warnings = [
-        f"class {c!r} has only {n} rows: its metrics will be noisy"
+        f"class {c!r} has only {plural(n, 'row')}: its metrics will be noisy"
         for c, n in sorted(counts.items())
         if n < 10
     ]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data, schema as schema_module
+from {{ cookiecutter.package_name }} import data
+from {{ cookiecutter.package_name }} import schema as schema_module
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

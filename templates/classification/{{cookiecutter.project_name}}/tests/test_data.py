@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data, schema as schema_module
+from {{ cookiecutter.package_name }} import data
+from {{ cookiecutter.package_name }} import schema as schema_module
 
 
 def test_load_gives_the_schema_dtypes(

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import features, schema as schema_module
+from {{ cookiecutter.package_name }} import features
+from {{ cookiecutter.package_name }} import schema as schema_module
 
 
 def test_transform_is_complete_and_named(xy, schema: schema_module.Schema) -> None:
@@ -49,9 +50,7 @@ def test_every_feature_column_is_required(xy, schema) -> None:
 
 
 def test_categories_beyond_the_limit_share_one_column() -> None:
-    schema = schema_module.Schema(
-        root=None, train=None, target="y", numeric=(), categorical=("c",)
-    )
+    schema = schema_module.Schema(root=None, train=None, target="y", numeric=(), categorical=("c",))
     X = pd.DataFrame({"c": [f"v{i % 40}" for i in range(400)]})
     out = features.build(schema).fit_transform(X)
     assert out.shape[1] == features.MAX_CATEGORIES

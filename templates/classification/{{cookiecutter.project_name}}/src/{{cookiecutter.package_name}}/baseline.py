@@ -12,10 +12,10 @@ below a threshold, or a category), and the whole list reads at most
 ``max_columns`` columns (two: a rule of thumb a person can hold in mind, not
 a model in disguise). Rules are picked greedily: the rule that best finds one
 class (by F1 on the rows no earlier rule took) comes first, each class gets
-one rule at most, and rules stop when none finds its class better than chance. It is trained, versioned
-and evaluated exactly like the model (``mlprod models show`` prints the rules
-in words), and the model must beat it (``beat_baseline`` in ``mlprod.yaml``)
-to be worth its complexity.
+one rule at most, and rules stop when none finds its class better than
+chance. It is trained, versioned and evaluated exactly like the model
+(``mlprod models show`` prints the rules in words), and the model must beat
+it (``beat_baseline`` in ``mlprod.yaml``) to be worth its complexity.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ class Condition:
 
     def __str__(self) -> str:
         value = self.value if self.op == "==" else _round(float(self.value))
-        return f"{self.column} {self.op} {value!r}" if self.op == "==" else f"{self.column} {self.op} {value}"
+        return (
+            f"{self.column} {self.op} {value!r}"
+            if self.op == "=="
+            else f"{self.column} {self.op} {value}"
+        )
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,4 @@ def build() -> RuleListBaseline:
     """
     schema = schema_module.load()
     classes = (schema.positive_class,) if schema.positive_class else None
-    return RuleListBaseline(
-        numeric=schema.numeric, categorical=schema.categorical, classes=classes
-    )
+    return RuleListBaseline(numeric=schema.numeric, categorical=schema.categorical, classes=classes)
