@@ -18,6 +18,7 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render import charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
@@ -86,19 +87,18 @@ def _flagged(run: SkewRun) -> dict[str, list[str]]:
 
 
 def headline(run: SkewRun, fail_on: str = "fail") -> str:
-    """``skew FAIL: 2 fail (diameter_mm, sex), 1 warns (color_count) of 8 features``."""
+    """``skew FAIL: 2 failures (diameter_mm, sex), 1 warning (color_count); 8 features compared``."""
     flagged = _flagged(run)
     n = len(run.report.features)
     parts = []
     if flagged["fail"]:
-        parts.append(f"{len(flagged['fail'])} fail ({_names(flagged['fail'])})")
+        parts.append(f"{plural(len(flagged['fail']), 'failure')} ({_names(flagged['fail'])})")
     if flagged["warn"]:
-        verb = "warn" if len(flagged["warn"]) > 1 else "warns"
-        parts.append(f"{len(flagged['warn'])} {verb} ({_names(flagged['warn'])})")
+        parts.append(f"{plural(len(flagged['warn']), 'warning')} ({_names(flagged['warn'])})")
     text = ", ".join(parts) if parts else "all ok"
     status = run.report.status.upper()
     suffix = " (--fail-on warn)" if fail_on == "warn" and run.report.status == "warn" else ""
-    return f"skew {status}{suffix}: {text}; {n} feature{'s' if n != 1 else ''} compared"
+    return f"skew {status}{suffix}: {text}; {plural(n, 'feature')} compared"
 
 
 def _names(items: list[str], limit: int = 6) -> str:
@@ -113,7 +113,7 @@ def _meta(run: SkewRun) -> list[str]:
     if run.project:
         who.append(f"project {run.project}")
     lines.append(", ".join(who))
-    facts = [f"{ref.get('rows', 0):,} rows"]
+    facts = [plural(ref.get("rows", 0), "row")]
     if ref.get("sha256"):
         facts.append(f"sha256 {str(ref['sha256'])[:12]}")
     if ref.get("cached"):
@@ -125,19 +125,15 @@ def _meta(run: SkewRun) -> list[str]:
     )
     files = cur.get("files") or []
     shown = f"{cur.get('kind', 'files')} {cur.get('source', '')}".strip()
-    count = (
-        f"{len(files)} file{'s' if len(files) != 1 else ''}, "
-        if cur.get("kind") == "request log"
-        else ""
-    )
-    lines.append(f"current: {shown} ({count}{cur.get('rows', 0):,} rows)")
+    count = f"{plural(len(files), 'file')}, " if cur.get("kind") == "request log" else ""
+    lines.append(f"current: {shown} ({count}{plural(cur.get('rows', 0), 'row')})")
     return lines
 
 
 def _prediction_line(run: SkewRun) -> str:
     info = run.prediction_skew
     if info.get("checked"):
-        text = f"prediction skew: {info['rows']:,} served rows re-scored offline with {run.version}"
+        text = f"prediction skew: {plural(info['rows'], 'served row')} re-scored offline with {run.version}"
         if info.get("score_rows"):
             text += f" ({info['score_rows']:,} with scores)"
         return text
@@ -193,7 +189,7 @@ def _feature_grid(run: SkewRun) -> Grid:
     sampled = [f.name for f in run.report.features if f.sampled]
     if sampled:
         grid.notes.append(
-            f"ks and wasserstein of {_names(sampled)} are estimated from samples of {run.report.sample_size:,} values"
+            f"ks and wasserstein of {_names(sampled)} are estimated from samples of {plural(run.report.sample_size, 'value')}"
         )
     return grid
 

@@ -82,9 +82,9 @@ def test_a_shifted_feature_fails_and_is_named(here, served, capsys):
     served.log(here, X.assign(age=X["age"] + 15))
     assert main(["skew"]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("skew FAIL: 1 fail (age)")
+    assert captured.out.startswith("skew FAIL: 1 failure (age)")
     assert re.search(r"^ age +numeric +FAIL", captured.out, re.MULTILINE)
-    assert "mlprod: skew FAIL: 1 fail (age)" in captured.err
+    assert "mlprod: skew FAIL: 1 failure (age)" in captured.err
 
 
 def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, served, capsys):
@@ -126,7 +126,7 @@ def test_fail_on_warn(here, served, capsys):
     ]
     assert main(["skew", "--fail-on", "warn"]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("skew WARN (--fail-on warn): 1 warns (anatomic_site)")
+    assert captured.out.startswith("skew WARN (--fail-on warn): 1 warning (anatomic_site)")
 
 
 def test_junit_parses_and_fails_what_fails(here, served, capsys, tmp_path):

@@ -38,6 +38,7 @@ from mlprod_cli.core.skew._reference import PREDICTION, ReferenceFeature, Refere
 from mlprod_cli.core.skew._report import FeatureSkew, SchemaFinding, SkewReport, Statistic
 from mlprod_cli.core.skew._thresholds import FAIL, WARN, Threshold, resolve_thresholds, worst
 from mlprod_cli.core.skew._values import MAX_EXAMPLES
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError
 
 # The statistics of a report per kind of feature, in report order (null_rate comes last).
@@ -102,7 +103,7 @@ def compare(
                 "extra_column",
                 column,
                 WARN,
-                f"'{column}' is in the serving data ({rows} rows) but not among the training features",
+                f"'{column}' is in the serving data ({plural(rows, 'row')}) but not among the training features",
                 count=rows,
             )
         )
@@ -178,7 +179,7 @@ def _numeric_skew(
                     "type_change",
                     f.name,
                     FAIL,
-                    f"'{f.name}' is numeric in training but arrives as {dtypes}: {state.invalid} values are not numbers, e.g. {quoted(state.examples)}",
+                    f"'{f.name}' is numeric in training but arrives as {dtypes}: {plural(state.invalid, 'value is not a number', 'values are not numbers')}, e.g. {quoted(state.examples)}",
                     count=state.invalid,
                     share=share,
                     examples=tuple(state.examples),
@@ -201,7 +202,7 @@ def _numeric_skew(
                 "out_of_range",
                 f.name,
                 limits["out_of_range"].status(share),
-                f"{outside} values of '{f.name}' ({share:.2%}) are outside the training range [{f.low:g}, {f.high:g}]: {state.below} below, {state.above} above",
+                f"{plural(outside, 'value')} of '{f.name}' ({share:.2%}) {'is' if outside == 1 else 'are'} outside the training range [{f.low:g}, {f.high:g}]: {state.below} below, {state.above} above",
                 count=outside,
                 share=share,
             )
@@ -300,7 +301,7 @@ def _categorical_skew(
                 "unseen_categories",
                 f.name,
                 WARN,
-                f"{unseen_total} values of '{f.name}' ({unseen_total / values:.2%}) are categories never seen in training ({distinct}{more} distinct), e.g. {quoted([c for c, _ in top])}",
+                f"{plural(unseen_total, 'value')} of '{f.name}' ({unseen_total / values:.2%}) {'is a category' if unseen_total == 1 else 'are categories'} never seen in training ({distinct}{more} distinct), e.g. {quoted([c for c, _ in top])}",
                 count=unseen_total,
                 share=unseen_total / values,
                 examples=tuple(c for c, _ in top),
@@ -333,7 +334,7 @@ def _datetime_skew(
                 "type_change",
                 f.name,
                 FAIL,
-                f"'{f.name}' holds dates in training but {state.invalid} serving values are not dates, e.g. {quoted(state.examples)}",
+                f"'{f.name}' holds dates in training but {plural(state.invalid, 'serving value is not a date', 'serving values are not dates')}, e.g. {quoted(state.examples)}",
                 count=state.invalid,
                 examples=tuple(state.examples),
             )
