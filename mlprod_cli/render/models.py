@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.grid import UNDEFINED
 from mlprod_cli.render.text import table, to_json
 from mlprod_cli.render.train import objective_score
@@ -69,7 +70,7 @@ def render_version(version: Version, fmt: str) -> str:
         ("estimator", meta.get("estimator")),
         *([("rules", meta["description"])] if meta.get("description") else []),
         ("classes", ", ".join(meta.get("classes", []))),
-        ("data", "; ".join(f"{d['path']} ({d['rows']} rows, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
+        ("data", "; ".join(f"{d['path']} ({plural(d['rows'], 'row')}, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
         ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),
         ("git", f"{git.get('commit')}{' (dirty)' if git.get('dirty') else ''}"),
         ("lock sha256", meta.get("lock_sha256")),
@@ -81,7 +82,7 @@ def render_version(version: Version, fmt: str) -> str:
     tune = meta.get("tune")
     if tune:
         rows.append(
-            ("tuned", f"{tune.get('search')} search, {len(tune.get('candidates', []))} candidates, best {tune.get('best_params')}")
+            ("tuned", f"{tune.get('search')} search, {plural(len(tune.get('candidates', [])), 'candidate')}, best {tune.get('best_params')}")
         )  # fmt: skip
     return table(["field", "value"], rows, title=f"{version.id}")
 
@@ -107,8 +108,10 @@ def render_activation(outcome: Activation, fmt: str) -> str:
     return text
 
 
-def render_rollback(kind: str, current: str, target: str) -> str:
-    """``v0002 is the active model again (was v0003)``."""
+def render_rollback(kind: str, current: str, target: str, fmt: str = "table") -> str:
+    """``v0002 is the active model again (was v0003)``, or the same as JSON."""
+    if fmt == "json":
+        return to_json({"kind": kind, "version": target, "previous": current})
     return f"{target} is the active {kind} again (was {current})"
 
 
