@@ -152,7 +152,33 @@ def _stat_cell(f: FeatureSkew, name: str) -> Cell:
     text = number(stat.value)
     if stat.status != "ok":
         text += f" {stat.status}"
+    elif name in _overridden(f):
+        text += "*"  # over its threshold, but not significant for this sample (a note says so)
     return Cell(text, status=stat.status)
+
+
+def _overridden(f: FeatureSkew) -> dict[str, str]:
+    return (f.significance or {}).get("overridden") or {}
+
+
+_TESTS = {"ks": "KS", "chi2": "chi-square"}
+
+
+def _significance_notes(features: list[FeatureSkew]) -> list[str]:
+    """``* age: psi above its fail level, but not significant at n=51 (KS p = 0.84 ≥ 0.01): judged ok``."""
+    notes = []
+    for f in features:
+        overridden = _overridden(f)
+        if not overridden:
+            continue
+        sig = f.significance or {}
+        above = ", ".join(f"{name} above its {status} level" for name, status in overridden.items())
+        test = _TESTS.get(sig.get("test"), sig.get("test"))
+        notes.append(
+            f"* {f.name}: {above}, but not significant at n={sig.get('values', 0):,} "
+            f"({test} p = {sig.get('pvalue', 0):.2g} ≥ {sig.get('level')}): judged ok"
+        )
+    return notes
 
 
 def _null_cell(f: FeatureSkew) -> Cell:
@@ -186,6 +212,7 @@ def _feature_grid(run: SkewRun) -> Grid:
         right=set(range(3, len(headers))),
     )
     grid.notes = reason_notes(grid, names=_names)
+    grid.notes += _significance_notes(run.report.features)
     sampled = [f.name for f in run.report.features if f.sampled]
     if sampled:
         grid.notes.append(
@@ -236,6 +263,7 @@ def _prediction_grid(run: SkewRun) -> Grid | None:
         right={1, 2, 3},
     )
     grid.notes = reason_notes(grid, names=_names)
+    grid.notes += _significance_notes([p])
     summary = p.summary or {}
     if summary.get("compared"):
         grid.notes.append(
