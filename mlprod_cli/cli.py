@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "Abort":  # click turns Ctrl-C into Abort
             _print_error("interrupted")
             return EXIT_INTERRUPTED
+        if kind == "NoArgsIsHelp":
+            # Bare ``mlprod`` or ``mlprod models``: the help itself, as click prints
+            # it (stderr, exit 2), not flattened onto an ``error:`` line.
+            sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
+            sys.stderr.flush()
+            return EXIT_USAGE
         if kind == "ClickException":
             # Usage errors from the parser: one line naming the option, exit 2.
             message = exc.format_message().strip().replace("\n", " ")
@@ -171,6 +177,8 @@ def _click_kind(exc: BaseException) -> str | None:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "Abort" in names:
         return "Abort"
+    if "NoArgsIsHelpError" in names:  # click 8.2+: a group run without its subcommand
+        return "NoArgsIsHelp"
     if "ClickException" in names:
         return "ClickException"
     return None

@@ -25,9 +25,13 @@ FormatOption = Annotated[
     typer.Option("--format", "-f", help="How to print the result.", envvar="MLPROD_FORMAT"),
 ]
 SummaryFormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="How to print the summary.")
+    Format,
+    typer.Option("--format", "-f", help="How to print the summary.", envvar="MLPROD_FORMAT"),
 ]
-"""``--format`` of a command whose result is a file (predict): it shapes the summary only."""
+"""``--format`` of a command whose result is a file (predict): it shapes the summary only.
+
+The file's own format follows its suffix (``--output``); ``MLPROD_FORMAT`` is the
+default of the summary, as of every other report."""
 
 OutputOption = Annotated[
     Path | None,

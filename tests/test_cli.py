@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mlprod_cli import __version__
 from mlprod_cli.cli import main
 
@@ -58,6 +60,27 @@ def test_unknown_command(capsys):
     assert main(["frobnicate"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "frobnicate" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "listed"),
+    [
+        ([], "Usage: mlprod [OPTIONS] COMMAND", ("new", "train", "models", "skew")),
+        (["models"], "Usage: mlprod models [OPTIONS] COMMAND", ("list", "rollback", "diff")),
+        (["metrics"], "Usage: mlprod metrics [OPTIONS] COMMAND", ("history",)),
+    ],
+)
+def test_a_group_without_its_subcommand_prints_the_help(capsys, args, usage, listed):
+    # As click's no_args_is_help does: the help, line by line, exit 2 (it is a usage error).
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert not err.startswith("error:")
+    lines = err.splitlines()
+    assert lines[0].startswith(usage)
+    assert "Commands:" in lines
+    commands = [line.split()[0] for line in lines[lines.index("Commands:") + 1 :] if line.strip()]
+    assert set(listed) <= set(commands)
 
 
 def test_missing_argument(capsys):

@@ -90,13 +90,15 @@ def rollback(
     kind: Annotated[
         Kind, typer.Option("--kind", help="Which active version to roll back.")
     ] = Kind.model,
+    format: FormatOption = Format.table,
+    output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core import models
     from mlprod_cli.render.models import render_rollback
 
     current, target = models.rollback(_workspace(), kind.value)
-    console.write_result(render_rollback(kind.value, current, target))
+    console.write_result(render_rollback(kind.value, current, target, format.value), output)
     return 0
 
 

@@ -61,6 +61,7 @@ def package(
     request = core.PackageRequest(output=output, offline=offline, tag=tag)
     with console.steps() as report:
         result = core.make_context(workspace, request, progress=report)
+    console.warn(result.warnings)
     if build:
         # After the context is written: without a daemon, it is still there to build elsewhere.
         core.build_image(result, base_image)

@@ -42,6 +42,7 @@ def predict(
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.predict import predict_file
+    from mlprod_cli.core.words import plural
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.render.predict import render
 
@@ -51,7 +52,7 @@ def predict(
         result = predict_file(
             workspace, input, output, version_id=model, batch_rows=batch_rows,
             # A line per batch would flood a CI log: live counts on a terminal only.
-            progress=(lambda rows: report(f"scored {rows:,} rows")) if console.is_interactive() else None,
+            progress=(lambda rows: report(f"scored {plural(rows, 'row')}")) if console.is_interactive() else None,
         )  # fmt: skip
     console.warn(result.warnings)
     console.write_result(render(result, format.value))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.grid import UNDEFINED
-from mlprod_cli.render.text import table, to_json
-from mlprod_cli.render.train import objective_score
+from mlprod_cli.render.text import number, table, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.config import MetricRef
@@ -24,8 +24,45 @@ __all__ = [
 _DIFF_WIDTH = 60  # a value longer than this is cut in the diff table
 
 
+def _cv_score(version: Version, objective: MetricRef | None) -> tuple[float | None, str | None]:
+    """A version's cross-validated ``objective`` and where it comes from.
+
+    ``train`` records it in ``validation``; a version ``tune`` registered is refit
+    without cross-validation (``validation`` says skipped), and its score is the
+    best candidate's mean over tune's folds, when tune's objective is this one.
+    """
+    from mlprod_cli.core.evaluate import value_from_dict
+
+    meta = version.metadata
+    report = (meta.get("validation") or {}).get("report")
+    if objective is not None and isinstance(report, dict):
+        return value_from_dict(report, objective), "validation"
+    tune = meta.get("tune")
+    if not isinstance(tune, dict) or (
+        objective is not None and tune.get("objective") != str(objective)
+    ):
+        return None, None
+    best = [c for c in tune.get("candidates") or [] if isinstance(c, dict) and c.get("rank") == 1]
+    mean = best[0].get("mean") if best else None
+    return (float(mean), "tune") if isinstance(mean, (int, float)) else (None, None)
+
+
+def _cv_cell(version: Version, objective: MetricRef | None) -> str:
+    value, source = _cv_score(version, objective)
+    if value is None:
+        return UNDEFINED
+    return number(value) + (" (tune)" if source == "tune" else "")
+
+
+def _cv_json(version: Version, objective: MetricRef | None) -> dict[str, Any]:
+    value, source = _cv_score(version, objective)
+    tuned = (version.metadata.get("tune") or {}).get("objective") if source == "tune" else None
+    name = str(objective) if objective is not None else tuned
+    return {"objective": name, "value": value, "source": source}
+
+
 def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> str:
-    """Every version, oldest first, the active ones starred, with their validation score."""
+    """Every version, oldest first, the active ones starred, with their cross-validated score."""
     if fmt == "json":
         return to_json(
             {
@@ -38,6 +75,7 @@ def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> s
                         "active": listing.active.get(v.kind) == v.id,
                         "git_commit": v.metadata.get("git", {}).get("commit"),
                         "estimator": v.metadata.get("estimator"),
+                        "cv": _cv_json(v, objective),
                     }
                     for v in listing.versions
                 ],
@@ -51,7 +89,7 @@ def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> s
         commit = (git.get("commit") or "")[:8] + ("+" if git.get("dirty") else "")
         rows.append(
             ("*" if listing.active.get(v.kind) == v.id else "", v.id, v.kind, v.metadata.get("created_at", ""),
-             v.metadata.get("estimator", "").rsplit(".", 1)[-1], objective_score(v, objective), commit)
+             v.metadata.get("estimator", "").rsplit(".", 1)[-1], _cv_cell(v, objective), commit)
         )  # fmt: skip
     headers = ["", "version", "kind", "created", "estimator", f"{objective or 'objective'} (cv)", "commit"]  # fmt: skip
     return table(headers, rows, right=(5,))
@@ -69,7 +107,7 @@ def render_version(version: Version, fmt: str) -> str:
         ("estimator", meta.get("estimator")),
         *([("rules", meta["description"])] if meta.get("description") else []),
         ("classes", ", ".join(meta.get("classes", []))),
-        ("data", "; ".join(f"{d['path']} ({d['rows']} rows, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
+        ("data", "; ".join(f"{d['path']} ({plural(d['rows'], 'row')}, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
         ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),
         ("git", f"{git.get('commit')}{' (dirty)' if git.get('dirty') else ''}"),
         ("lock sha256", meta.get("lock_sha256")),
@@ -81,7 +119,7 @@ def render_version(version: Version, fmt: str) -> str:
     tune = meta.get("tune")
     if tune:
         rows.append(
-            ("tuned", f"{tune.get('search')} search, {len(tune.get('candidates', []))} candidates, best {tune.get('best_params')}")
+            ("tuned", f"{tune.get('search')} search, {plural(len(tune.get('candidates', [])), 'candidate')}, best {tune.get('best_params')}")
         )  # fmt: skip
     return table(["field", "value"], rows, title=f"{version.id}")
 
@@ -107,8 +145,10 @@ def render_activation(outcome: Activation, fmt: str) -> str:
     return text
 
 
-def render_rollback(kind: str, current: str, target: str) -> str:
-    """``v0002 is the active model again (was v0003)``."""
+def render_rollback(kind: str, current: str, target: str, fmt: str = "table") -> str:
+    """``v0002 is the active model again (was v0003)``, or the same as JSON."""
+    if fmt == "json":
+        return to_json({"kind": kind, "version": target, "previous": current})
     return f"{target} is the active {kind} again (was {current})"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.text import human_bytes
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ def render(result: PackageResult, fmt: str) -> str:
         return json.dumps(result.to_dict(), indent=2)
     wheels = [f for f in result.files if f.path.startswith("wheels/") and f.path.endswith(".whl")]
     lines = [
-        f"context   {result.context} ({human_bytes(result.total_bytes)}, {len(result.files)} files)",
+        f"context   {result.context} ({human_bytes(result.total_bytes)}, {plural(len(result.files), 'file')})",
         f"model     {result.model_version}",
         f"wheels    {len(wheels)}{' (offline: the build needs no index)' if result.offline else ''}",
         f"image     {result.tag}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render.text import to_json
 
 if TYPE_CHECKING:
@@ -18,6 +19,6 @@ def render(result: PredictResult, fmt: str) -> str:
         return to_json(result.__dict__)
     shares = ", ".join(f"{k} {v}" for k, v in result.classes.items())
     return (
-        f"wrote {result.rows:,} predictions of {result.version} to {result.output} "
+        f"wrote {plural(result.rows, 'prediction')} of {result.version} to {result.output} "
         f"in {result.seconds:.2f} s ({shares})"
     )

@@ -18,6 +18,7 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlprod_cli.core.words import plural
 from mlprod_cli.render import charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
@@ -86,19 +87,18 @@ def _flagged(run: SkewRun) -> dict[str, list[str]]:
 
 
 def headline(run: SkewRun, fail_on: str = "fail") -> str:
-    """``skew FAIL: 2 fail (diameter_mm, sex), 1 warns (color_count) of 8 features``."""
+    """``skew FAIL: 2 failures (diameter_mm, sex), 1 warning (color_count); 8 features compared``."""
     flagged = _flagged(run)
     n = len(run.report.features)
     parts = []
     if flagged["fail"]:
-        parts.append(f"{len(flagged['fail'])} fail ({_names(flagged['fail'])})")
+        parts.append(f"{plural(len(flagged['fail']), 'failure')} ({_names(flagged['fail'])})")
     if flagged["warn"]:
-        verb = "warn" if len(flagged["warn"]) > 1 else "warns"
-        parts.append(f"{len(flagged['warn'])} {verb} ({_names(flagged['warn'])})")
+        parts.append(f"{plural(len(flagged['warn']), 'warning')} ({_names(flagged['warn'])})")
     text = ", ".join(parts) if parts else "all ok"
     status = run.report.status.upper()
     suffix = " (--fail-on warn)" if fail_on == "warn" and run.report.status == "warn" else ""
-    return f"skew {status}{suffix}: {text}; {n} feature{'s' if n != 1 else ''} compared"
+    return f"skew {status}{suffix}: {text}; {plural(n, 'feature')} compared"
 
 
 def _names(items: list[str], limit: int = 6) -> str:
@@ -113,7 +113,7 @@ def _meta(run: SkewRun) -> list[str]:
     if run.project:
         who.append(f"project {run.project}")
     lines.append(", ".join(who))
-    facts = [f"{ref.get('rows', 0):,} rows"]
+    facts = [plural(ref.get("rows", 0), "row")]
     if ref.get("sha256"):
         facts.append(f"sha256 {str(ref['sha256'])[:12]}")
     if ref.get("cached"):
@@ -125,19 +125,15 @@ def _meta(run: SkewRun) -> list[str]:
     )
     files = cur.get("files") or []
     shown = f"{cur.get('kind', 'files')} {cur.get('source', '')}".strip()
-    count = (
-        f"{len(files)} file{'s' if len(files) != 1 else ''}, "
-        if cur.get("kind") == "request log"
-        else ""
-    )
-    lines.append(f"current: {shown} ({count}{cur.get('rows', 0):,} rows)")
+    count = f"{plural(len(files), 'file')}, " if cur.get("kind") == "request log" else ""
+    lines.append(f"current: {shown} ({count}{plural(cur.get('rows', 0), 'row')})")
     return lines
 
 
 def _prediction_line(run: SkewRun) -> str:
     info = run.prediction_skew
     if info.get("checked"):
-        text = f"prediction skew: {info['rows']:,} served rows re-scored offline with {run.version}"
+        text = f"prediction skew: {plural(info['rows'], 'served row')} re-scored offline with {run.version}"
         if info.get("score_rows"):
             text += f" ({info['score_rows']:,} with scores)"
         return text
@@ -156,7 +152,33 @@ def _stat_cell(f: FeatureSkew, name: str) -> Cell:
     text = number(stat.value)
     if stat.status != "ok":
         text += f" {stat.status}"
+    elif name in _overridden(f):
+        text += "*"  # over its threshold, but not significant for this sample (a note says so)
     return Cell(text, status=stat.status)
+
+
+def _overridden(f: FeatureSkew) -> dict[str, str]:
+    return (f.significance or {}).get("overridden") or {}
+
+
+_TESTS = {"ks": "KS", "chi2": "chi-square"}
+
+
+def _significance_notes(features: list[FeatureSkew]) -> list[str]:
+    """``* age: psi above its fail level, but not significant at n=51 (KS p = 0.84 ≥ 0.01): judged ok``."""
+    notes = []
+    for f in features:
+        overridden = _overridden(f)
+        if not overridden:
+            continue
+        sig = f.significance or {}
+        above = ", ".join(f"{name} above its {status} level" for name, status in overridden.items())
+        test = _TESTS.get(sig.get("test"), sig.get("test"))
+        notes.append(
+            f"* {f.name}: {above}, but not significant at n={sig.get('values', 0):,} "
+            f"({test} p = {sig.get('pvalue', 0):.2g} ≥ {sig.get('level')}): judged ok"
+        )
+    return notes
 
 
 def _null_cell(f: FeatureSkew) -> Cell:
@@ -190,10 +212,11 @@ def _feature_grid(run: SkewRun) -> Grid:
         right=set(range(3, len(headers))),
     )
     grid.notes = reason_notes(grid, names=_names)
+    grid.notes += _significance_notes(run.report.features)
     sampled = [f.name for f in run.report.features if f.sampled]
     if sampled:
         grid.notes.append(
-            f"ks and wasserstein of {_names(sampled)} are estimated from samples of {run.report.sample_size:,} values"
+            f"ks and wasserstein of {_names(sampled)} are estimated from samples of {plural(run.report.sample_size, 'value')}"
         )
     return grid
 
@@ -240,6 +263,7 @@ def _prediction_grid(run: SkewRun) -> Grid | None:
         right={1, 2, 3},
     )
     grid.notes = reason_notes(grid, names=_names)
+    grid.notes += _significance_notes([p])
     summary = p.summary or {}
     if summary.get("compared"):
         grid.notes.append(

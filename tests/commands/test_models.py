@@ -42,6 +42,21 @@ def test_lifecycle(here, capsys, tmp_path):
     assert trained["activated"] == ["v0003"]
     assert main(["models", "rollback"]) == 0
     assert "v0002 is the active model again (was v0003)" in capsys.readouterr().out
+    # rollback reports like the other subcommands: JSON, to stdout or --output
+    assert main(["models", "activate", "v0003", "--force"]) == 0
+    capsys.readouterr()
+    assert main(["models", "rollback", "--format", "json"]) == 0
+    assert _json(capsys) == {"kind": "model", "version": "v0002", "previous": "v0003"}
+    assert main(["models", "activate", "v0003", "--force"]) == 0
+    capsys.readouterr()
+    report = tmp_path / "rollback.json"
+    assert main(["models", "rollback", "--format", "json", "--output", str(report)]) == 0
+    assert capsys.readouterr().out == ""
+    assert json.loads(report.read_text()) == {
+        "kind": "model",
+        "version": "v0002",
+        "previous": "v0003",
+    }
     assert main(["models", "list"]) == 0
     table = capsys.readouterr().out
     assert "*   v0002" in table and "*   v0001" in table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,46 @@ def test_retag_keeps_other_images_and_the_registry_prefix(tmp_path):
         "    name: sidecar\n"
     )
     assert (tmp_path / "b.yml").read_text() == "image: postgres:16\n"
+
+
+def test_the_retag_follows_a_custom_tag_to_the_next_one(active, capsys):
+    deployment = active / "deploy/k8s/deployment.yaml"
+    before = deployment.read_text()
+    assert run(capsys, "--tag", "ghcr.io/team/app:v1")[0] == 0
+    assert "image: ghcr.io/team/app:v1\n" in deployment.read_text()
+    # another name, then the default tag: each follows what the run before wrote
+    code, out, err = run(capsys, "--tag", "registry.example/other:rc2")
+    assert code == 0, err
+    assert "image: registry.example/other:rc2\n" in deployment.read_text()
+    assert f"retagged  {deployment}" in out and "warning" not in err
+    code, _, err = run(capsys, "--format", "json")
+    assert code == 0 and "warning" not in err
+    assert "image: skin-lesions:v0002\n" in deployment.read_text()
+    # only the image line changed, every other byte stayed
+    assert deployment.read_text() == re.sub(
+        r"image: \S+", "image: skin-lesions:v0002", before, count=1
+    )
+    assert (active / "deploy/k8s/.mlprod-image").read_text() == "skin-lesions:v0002\n"
+
+
+def test_an_image_mlprod_did_not_write_is_left_alone_with_a_warning(active, capsys):
+    assert run(capsys)[0] == 0
+    deployment = active / "deploy/k8s/deployment.yaml"
+    text = deployment.read_text().replace("image: skin-lesions:v0002", "image: nginx:1.27")
+    deployment.write_text(text)
+    code, out, err = run(capsys, "--tag", "ghcr.io/team/app:v3", "--format", "json")
+    assert code == 0, err
+    assert deployment.read_text() == text  # left as it is
+    line = text[: text.index("image: nginx:1.27")].count("\n") + 1
+    warning = (
+        f"deploy/k8s/deployment.yaml:{line}: image nginx:1.27 is not one 'mlprod package' "
+        "wrote (it last wrote skin-lesions:v0002); left as it is, not pointed at ghcr.io/team/app:v3"
+    )
+    assert warning in err
+    report = json.loads(out)
+    assert report["warnings"] == [warning] and report["deploy_manifests_updated"] == []
+    # the record still names what mlprod last wrote
+    assert (active / "deploy/k8s/.mlprod-image").read_text() == "skin-lesions:v0002\n"
 
 
 def test_offline_targets_linux_wheels_of_this_python():

@@ -82,9 +82,42 @@ def test_a_shifted_feature_fails_and_is_named(here, served, capsys):
     served.log(here, X.assign(age=X["age"] + 15))
     assert main(["skew"]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("skew FAIL: 1 fail (age)")
+    assert captured.out.startswith("skew FAIL: 1 failure (age)")
     assert re.search(r"^ age +numeric +FAIL", captured.out, re.MULTILINE)
-    assert "mlprod: skew FAIL: 1 fail (age)" in captured.err
+    assert "mlprod: skew FAIL: 1 failure (age)" in captured.err
+
+
+def test_51_rows_from_the_training_distribution_pass_with_a_note(here, served, capsys):
+    # By the thresholds alone anatomic_site's PSI fails (and eight distances warn) on
+    # 51 rows drawn from the training split; no KS or chi-square test finds a drift.
+    served.log(here, served.X.sample(51, random_state=0))
+    assert main(["skew", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "ok" and report["failed"] is False
+    site = next(f for f in report["features"] if f["name"] == "anatomic_site")
+    assert site["status"] == "ok" and site["statistics"]["psi"]["value"] > 0.25
+    assert site["significance"]["test"] == "chi2" and site["significance"]["values"] == 51
+    assert site["significance"]["significant"] is False
+    assert site["significance"]["overridden"]["psi"] == "fail"
+    assert main(["skew"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("skew OK: all ok; 8 features compared")
+    assert re.search(
+        r"^\* anatomic_site: psi above its fail level, js above its warn level, linf above its "
+        r"warn level, but not significant at n=51 \(chi-square p = [0-9.]+ ≥ 0\.01\): judged ok$",
+        out,
+        re.MULTILINE,
+    )
+
+
+def test_51_shifted_rows_still_fail(here, served, capsys):
+    X = served.X.sample(51, random_state=0)
+    served.log(here, X.assign(age=X["age"] + 15))
+    assert main(["skew", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    age = next(f for f in report["features"] if f["name"] == "age")
+    assert age["status"] == "fail" and age["significance"]["significant"] is True
+    assert [f["name"] for f in report["features"] if f["status"] != "ok"] == ["age"]
 
 
 def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, served, capsys):
@@ -98,7 +131,7 @@ def test_unit_change_json_names_the_feature_and_the_prediction_skew(here, served
     feature = report["features"][3]
     assert list(feature) == [
         "name", "kind", "status", "values_reference", "values_current", "null_rate_reference",
-        "null_rate_current", "sampled", "statistics", "summary", "distribution",
+        "null_rate_current", "sampled", "statistics", "summary", "distribution", "significance",
     ]  # fmt: skip
     assert list(feature["statistics"]["psi"]) == ["value", "status", "warn", "fail", "reason"]
     assert feature["statistics"]["psi"]["status"] == "fail"
@@ -126,7 +159,7 @@ def test_fail_on_warn(here, served, capsys):
     ]
     assert main(["skew", "--fail-on", "warn"]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("skew WARN (--fail-on warn): 1 warns (anatomic_site)")
+    assert captured.out.startswith("skew WARN (--fail-on warn): 1 warning (anatomic_site)")
 
 
 def test_junit_parses_and_fails_what_fails(here, served, capsys, tmp_path):

@@ -64,7 +64,51 @@ def test_listing_json():
         "active",
         "git_commit",
         "estimator",
+        "cv",
     ]
+    assert data["versions"][1]["cv"] == {
+        "objective": "recall@melanoma",
+        "value": 0.5,
+        "source": "validation",
+    }
+    assert data["versions"][0]["cv"] == {
+        "objective": "recall@melanoma",
+        "value": None,
+        "source": None,
+    }
+
+
+def test_a_tuned_version_shows_the_cv_score_tune_recorded():
+    # tune refits the best candidate with cv off: its score is the candidates' rank 1 mean.
+    tune = {
+        "search": "grid",
+        "cv": 5,
+        "objective": "recall@melanoma",
+        "n_candidates": 2,
+        "best_params": {"C": 1.0},
+        "candidates": [
+            {"params": {"C": 1.0}, "mean": 0.8123, "std": 0.04, "folds": [0.8] * 5, "rank": 1},
+            {"params": {"C": 0.1}, "mean": 0.75, "std": 0.02, "folds": [0.75] * 5, "rank": 2},
+        ],
+    }
+    skipped = {"skipped": "cross-validation needs 2 folds (cv is off)"}
+    tuned = version(4, tune=tune, validation=skipped)
+    other = version(5, tune={**tune, "objective": "f1_score"}, validation=skipped)
+    rows = Listing([version(2), tuned, other], {"model": "v0004", "baseline": None})
+    lines = render_listing(rows, OBJECTIVE, "table").splitlines()
+    assert cells(lines[3])[0] == "*" and cells(lines[3])[-3:] == ["0.8123", "(tune)", "0004eeee+"]
+    assert cells(lines[4])[-2:] == ["—", "0005eeee"]  # tuned for another objective: not this one
+    data = json.loads(render_listing(rows, OBJECTIVE, "json"))
+    assert [v["cv"] for v in data["versions"]] == [
+        {"objective": "recall@melanoma", "value": 0.5, "source": "validation"},
+        {"objective": "recall@melanoma", "value": 0.8123, "source": "tune"},
+        {"objective": "recall@melanoma", "value": None, "source": None},
+    ]
+    assert json.loads(render_listing(rows, None, "json"))["versions"][1]["cv"] == {
+        "objective": "recall@melanoma",
+        "value": 0.8123,
+        "source": "tune",
+    }
 
 
 def test_version_table_and_json():

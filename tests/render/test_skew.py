@@ -71,10 +71,10 @@ def test_failed_follows_fail_on(run):
 
 def test_headline_names_what_fails_and_warns(run, files_run):
     assert headline(run) == (
-        f"skew FAIL: 4 fail (age, diameter_mm, {ODD}, weight), 2 warn (extra, prediction); "
+        f"skew FAIL: 4 failures (age, diameter_mm, {ODD}, weight), 2 warnings (extra, prediction); "
         "6 features compared"
     )
-    assert "1 warns (extra)" in headline(files_run)
+    assert "1 warning (extra)" in headline(files_run)
 
 
 # --- table ---------------------------------------------------------------------------------

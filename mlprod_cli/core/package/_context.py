@@ -94,6 +94,7 @@ class PackageResult:
     git_commit: str | None
     files: list[ContextFile] = field(default_factory=list)
     manifests: list[Path] = field(default_factory=list)  # deploy/k8s files whose image changed
+    warnings: list[str] = field(default_factory=list)  # deploy/k8s images left alone
     image_id: str | None = None
     image_size: int | None = None
     # Lock pins the image does not install (dev and batch extras, mlprod's
@@ -116,6 +117,7 @@ class PackageResult:
             "total_bytes": self.total_bytes,
             "files": [f.__dict__ for f in self.files],
             "deploy_manifests_updated": [str(p) for p in self.manifests],
+            "warnings": list(self.warnings),
             "image": None
             if self.image_id is None
             else {"id": self.image_id, "size_bytes": self.image_size},
@@ -228,6 +230,7 @@ def make_context(
         _refuse_links(staging)  # defence in depth: the context holds regular files only
         manifest = {"mlprod": __version__, **result.to_dict()}
         manifest.pop("deploy_manifests_updated")
+        manifest.pop("warnings")
         manifest.pop("image")
         atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         _swap_in(staging, output)
@@ -238,7 +241,8 @@ def make_context(
                 folder.rmdir()
         raise
     step("pointing deploy/k8s at the new image")
-    result.manifests = retag_manifests(root / "deploy" / "k8s", config.project, tag)
+    retag = retag_deploy(root / "deploy" / "k8s", config.project, tag)
+    result.manifests, result.warnings = retag.changed, retag.warnings
     return result
 
 
@@ -548,37 +552,87 @@ def _swap_in(staging: Path, output: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def retag_manifests(folder: Path, project: str, tag: str) -> list[Path]:
-    """Point every ``image:`` of this project's image in ``folder``'s YAML files at ``tag``.
+TAG_RECORD = ".mlprod-image"
+"""In ``deploy/k8s/``: the image reference ``package`` last wrote into the manifests.
 
-    Only lines whose image name (the last path part, before the tag) is the
-    project's are changed, keeping any registry prefix; the rest of each file
-    is left byte for byte.
+kubectl and kustomize read only ``*.yaml``/``*.yml``/``*.json`` of a folder, so the
+record sits beside the manifests, is committed with them, and lets the next run
+follow a custom ``--tag`` (``ghcr.io/team/app:v3``) to the new one."""
+
+
+@dataclass
+class Retag:
+    changed: list[Path] = field(default_factory=list)  # files whose image line changed
+    warnings: list[str] = field(default_factory=list)  # images left alone, by file and line
+
+
+def retag_manifests(folder: Path, project: str, tag: str) -> list[Path]:
+    """The files of ``folder`` :func:`retag_deploy` changed."""
+    return retag_deploy(folder, project, tag).changed
+
+
+def retag_deploy(folder: Path, project: str, tag: str) -> Retag:
+    """Point the ``image:`` lines ``package`` wrote in ``folder``'s YAML files at ``tag``.
+
+    A line is package's when its image is the one recorded in :data:`TAG_RECORD`
+    (what the last run wrote, default tag or ``--tag``: it becomes ``tag``
+    exactly), or when its image name (the last path part, before the tag) is the
+    project's or ``tag``'s (the template's ``<project>:latest``, an image set by
+    hand: the registry prefix is kept). Any other image is left alone; a file whose
+    images are all of that kind gets a warning per image, since its image is then
+    not the one being built. The rest of each file is left byte for byte.
     """
+    result = Retag()
     if not folder.is_dir():
-        return []
+        return result
+    record = folder / TAG_RECORD
+    previous = record.read_text(encoding="utf-8").strip() if record.is_file() else None
     name = image_name(project)
     new_name, _, new_tag = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "")
-    changed = []
+    points_at_tag = False
     for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
         touched = False
+        foreign: list[tuple[int, str]] = []
+        ours = 0
         for i, line in enumerate(lines):
             match = _IMAGE_LINE.match(line.rstrip("\n"))
             if not match:
                 continue
             ref = match["ref"].strip("'\"")
             repo = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
-            if repo.rsplit("/", 1)[-1] not in (name, new_name.rsplit("/", 1)[-1]):
+            if previous is not None and ref == previous:
+                new_ref = tag
+            elif repo.rsplit("/", 1)[-1] in (name, new_name.rsplit("/", 1)[-1]):
+                prefix = repo.rsplit("/", 1)[0] + "/" if "/" in repo and "/" not in new_name else ""
+                new_ref = f"{prefix}{new_name}:{new_tag}" if new_tag else f"{prefix}{new_name}"
+            else:
+                foreign.append((i + 1, ref))
                 continue
-            prefix = repo.rsplit("/", 1)[0] + "/" if "/" in repo and "/" not in new_name else ""
-            new_ref = f"{prefix}{new_name}:{new_tag}" if new_tag else f"{prefix}{new_name}"
+            ours += 1
+            points_at_tag = points_at_tag or new_ref == tag
             if new_ref != ref:
                 end = "\n" if line.endswith("\n") else ""
                 lines[i] = f"{match['lead']}{new_ref}{match['rest']}{end}"
                 touched = True
         if touched:
             atomic_write_text(path, "".join(lines))
-            changed.append(path)
-    return changed
+            result.changed.append(path)
+        if foreign and not ours:
+            shown = _shown(path, folder)
+            wrote = f"it last wrote {previous}" if previous else f"{name} is the project's image"
+            result.warnings.extend(
+                f"{shown}:{line}: image {ref} is not one 'mlprod package' wrote ({wrote}); "
+                f"left as it is, not pointed at {tag}"
+                for line, ref in foreign
+            )
+    if points_at_tag and previous != tag:
+        atomic_write_text(record, tag + "\n")
+    return result
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """``deploy/k8s/deployment.yaml``: the path from the project, as people know it."""
+    root = folder.parent.parent
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)

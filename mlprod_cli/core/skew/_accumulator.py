@@ -38,6 +38,7 @@ from mlprod_cli.core.skew._values import (
     parse_numbers,
     text_counts,
 )
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError
 
 
@@ -411,7 +412,7 @@ def _add_examples(examples: list[str], new: list[str]) -> None:
 
 def _check_length(what: str, values: Any, n: int) -> None:
     if len(values) != n:
-        raise DataError(f"{len(values)} {what} for a batch of {n} rows")
+        raise DataError(f"{len(values)} {what} for a batch of {plural(n, 'row')}")
 
 
 def _score_array(what: str, scores: Any, n: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from mlprod_cli.core.skew._accumulator import (
     NumericState,
 )
 from mlprod_cli.core.skew._distances import (
+    chi2_pvalue,
     jensen_shannon_distance,
     ks_and_wasserstein,
     ks_pvalue,
@@ -36,13 +37,25 @@ from mlprod_cli.core.skew._distances import (
 from mlprod_cli.core.skew._messages import quoted
 from mlprod_cli.core.skew._reference import PREDICTION, ReferenceFeature, ReferenceSummary
 from mlprod_cli.core.skew._report import FeatureSkew, SchemaFinding, SkewReport, Statistic
-from mlprod_cli.core.skew._thresholds import FAIL, WARN, Threshold, resolve_thresholds, worst
+from mlprod_cli.core.skew._thresholds import (
+    FAIL,
+    OK,
+    SIGNIFICANCE,
+    WARN,
+    Threshold,
+    resolve_thresholds,
+    worst,
+)
 from mlprod_cli.core.skew._values import MAX_EXAMPLES
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError
 
 # The statistics of a report per kind of feature, in report order (null_rate comes last).
 _NUMERIC_STATS = ("psi", "ks", "ks_pvalue", "wasserstein", "wasserstein_raw")
 _CATEGORICAL_STATS = ("psi", "js", "linf")
+# The distances whose status needs a significant drift (the rest: null rate, mismatch,
+# score difference, schema findings, are judged on their value alone).
+_DISTANCES = ("psi", "ks", "wasserstein", "js", "linf")
 
 # Reasons a statistic is undefined, shown to users as they are.
 MISSING_IN_SERVING = "the feature is missing in the serving data"
@@ -102,7 +115,7 @@ def compare(
                 "extra_column",
                 column,
                 WARN,
-                f"'{column}' is in the serving data ({rows} rows) but not among the training features",
+                f"'{column}' is in the serving data ({plural(rows, 'row')}) but not among the training features",
                 count=rows,
             )
         )
@@ -148,6 +161,7 @@ def _numeric_skew(
     rate, null_stat = _null_rate(f, state, seen.rows, limits)
     values = int(state.bins.sum())
     stats: dict[str, Statistic] = {}
+    significance = None
     if values == 0 or f.values == 0:
         reason = NO_REFERENCE_VALUES if f.values == 0 else NO_CURRENT_VALUES
         for name in _NUMERIC_STATS:
@@ -168,6 +182,7 @@ def _numeric_skew(
             else:
                 stats["wasserstein"] = _judged(w / f.std, limits["wasserstein"])
             stats["wasserstein_raw"] = Statistic(w)
+            significance = _significance(stats, "ks", p, values)
     stats["null_rate"] = null_stat
     if state.text:
         dtypes = ", ".join(sorted(state.dtypes))
@@ -178,7 +193,7 @@ def _numeric_skew(
                     "type_change",
                     f.name,
                     FAIL,
-                    f"'{f.name}' is numeric in training but arrives as {dtypes}: {state.invalid} values are not numbers, e.g. {quoted(state.examples)}",
+                    f"'{f.name}' is numeric in training but arrives as {dtypes}: {plural(state.invalid, 'value is not a number', 'values are not numbers')}, e.g. {quoted(state.examples)}",
                     count=state.invalid,
                     share=share,
                     examples=tuple(state.examples),
@@ -201,7 +216,7 @@ def _numeric_skew(
                 "out_of_range",
                 f.name,
                 limits["out_of_range"].status(share),
-                f"{outside} values of '{f.name}' ({share:.2%}) are outside the training range [{f.low:g}, {f.high:g}]: {state.below} below, {state.above} above",
+                f"{plural(outside, 'value')} of '{f.name}' ({share:.2%}) {'is' if outside == 1 else 'are'} outside the training range [{f.low:g}, {f.high:g}]: {state.below} below, {state.above} above",
                 count=outside,
                 share=share,
             )
@@ -233,6 +248,7 @@ def _numeric_skew(
         sampled=sampled,
         summary=summary,
         distribution=distribution,
+        significance=significance,
     )
 
 
@@ -254,19 +270,20 @@ def _frequency_vectors(
 
 def _categorical_stats(
     f: ReferenceFeature, state: CategoricalState, limits: dict[str, Threshold]
-) -> tuple[dict[str, Statistic], dict[str, Any], int]:
+) -> tuple[dict[str, Statistic], dict[str, Any], int, dict[str, Any] | None]:
     labels, ref, cur = _frequency_vectors(f, state)
     values = int(cur.sum())
     if values == 0 or ref.sum() == 0:
         reason = NO_CURRENT_VALUES if values == 0 else NO_REFERENCE_VALUES
         if f.kind == "prediction" and values == 0:
             reason = NO_CURRENT_PREDICTIONS
-        return {n: Statistic(None, reason) for n in _CATEGORICAL_STATS}, {}, values
+        return {n: Statistic(None, reason) for n in _CATEGORICAL_STATS}, {}, values, None
     stats = {
         "psi": _judged(population_stability_index(ref, cur), limits["psi"]),
         "js": _judged(jensen_shannon_distance(ref, cur), limits["js"]),
         "linf": _judged(linf_distance(ref, cur), limits["linf"]),
     }
+    significance = _significance(stats, "chi2", chi2_pvalue(ref, cur), values)
     p, q = proportions(ref), proportions(cur)
     # The 50 categories that moved most, for tables and plots.
     order = np.argsort(-np.abs(p - q), kind="stable")[:50]
@@ -277,7 +294,7 @@ def _categorical_stats(
         "shown": int(order.size),
         "total": len(labels),
     }
-    return stats, distribution, values
+    return stats, distribution, values, significance
 
 
 def _categorical_skew(
@@ -288,7 +305,7 @@ def _categorical_skew(
     own: list[SchemaFinding],
 ) -> FeatureSkew:
     rate, null_stat = _null_rate(f, state, rows, limits)
-    stats, distribution, values = _categorical_stats(f, state, limits)
+    stats, distribution, values, significance = _categorical_stats(f, state, limits)
     stats["null_rate"] = null_stat
     unseen_total = sum(state.unseen.values()) + state.unseen_pooled
     if f.check_unseen and unseen_total:
@@ -300,7 +317,7 @@ def _categorical_skew(
                 "unseen_categories",
                 f.name,
                 WARN,
-                f"{unseen_total} values of '{f.name}' ({unseen_total / values:.2%}) are categories never seen in training ({distinct}{more} distinct), e.g. {quoted([c for c, _ in top])}",
+                f"{plural(unseen_total, 'value')} of '{f.name}' ({unseen_total / values:.2%}) {'is a category' if unseen_total == 1 else 'are categories'} never seen in training ({distinct}{more} distinct), e.g. {quoted([c for c, _ in top])}",
                 count=unseen_total,
                 share=unseen_total / values,
                 examples=tuple(c for c, _ in top),
@@ -316,6 +333,7 @@ def _categorical_skew(
         f.null_rate,
         rate,
         distribution=distribution,
+        significance=significance,
     )
 
 
@@ -333,7 +351,7 @@ def _datetime_skew(
                 "type_change",
                 f.name,
                 FAIL,
-                f"'{f.name}' holds dates in training but {state.invalid} serving values are not dates, e.g. {quoted(state.examples)}",
+                f"'{f.name}' holds dates in training but {plural(state.invalid, 'serving value is not a date', 'serving values are not dates')}, e.g. {quoted(state.examples)}",
                 count=state.invalid,
                 examples=tuple(state.examples),
             )
@@ -352,13 +370,16 @@ def _prediction_skew(
     stats: dict[str, Statistic] = {}
     ref = reference.predictions
     distribution: dict[str, Any] = {}
+    significance = None
     values = state.categorical.present_rows - state.categorical.nulls
     if ref is None:
         stats = {n: Statistic(None, NO_REFERENCE_PREDICTIONS) for n in _CATEGORICAL_STATS}
     elif not state.given:
         stats = {n: Statistic(None, NO_CURRENT_PREDICTIONS) for n in _CATEGORICAL_STATS}
     else:
-        stats, distribution, values = _categorical_stats(ref, state.categorical, limits)
+        stats, distribution, values, significance = _categorical_stats(
+            ref, state.categorical, limits
+        )
     if state.compared:
         stats["prediction_mismatch"] = _judged(
             state.mismatches / state.compared, limits["prediction_mismatch"]
@@ -382,7 +403,37 @@ def _prediction_skew(
             "score_diff_max": state.score_diff_max if state.score_rows else None,
         },
         distribution=distribution,
+        significance=significance,
     )
+
+
+def _significance(
+    stats: dict[str, Statistic], test: str, pvalue: float | None, values: int
+) -> dict[str, Any]:
+    """Judge the distances ok when their drift is not significant for this sample; say so.
+
+    With few serving values a distance is noisy (PSI of 51 rows drawn from the
+    training distribution is often above 0.25): a distance over its threshold
+    warns or fails only when the test (``ks`` or ``chi2``) rejects "same
+    distribution" at :data:`SIGNIFICANCE`. Without SciPy (no p-value) the
+    thresholds alone judge, as before. ``stats`` is changed in place.
+    """
+    significant = pvalue is None or pvalue < SIGNIFICANCE
+    overridden: dict[str, str] = {}
+    if not significant:
+        for name in _DISTANCES:
+            stat = stats.get(name)
+            if stat is not None and stat.status != OK:
+                overridden[name] = stat.status
+                stats[name] = replace(stat, status=OK)
+    return {
+        "test": test,
+        "pvalue": pvalue,
+        "level": SIGNIFICANCE,
+        "values": values,
+        "significant": significant,
+        "overridden": overridden,
+    }
 
 
 def _judged(value: float, threshold: Threshold, *, magnitude: float | None = None) -> Statistic:

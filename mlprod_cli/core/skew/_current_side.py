@@ -26,6 +26,7 @@ from mlprod_cli.core.skew._batches import JSONL_SUFFIXES, Batch, file_batches
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._model import Model
 from mlprod_cli.core.skew._reference import ReferenceSummary
+from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, UsageError
 
@@ -42,7 +43,7 @@ class CurrentFiles:
     def describe(self) -> str:
         """The serving data as a progress line names it."""
         if self.log is not None:
-            return f"the request log {self.shown} ({len(self.files)} file{'s' if len(self.files) != 1 else ''})"
+            return f"the request log {self.shown} ({plural(len(self.files), 'file')})"
         return ", ".join(str(p) for p in self.files)
 
     def show(self, path: Path) -> str:
@@ -324,7 +325,9 @@ class Stream:
         """What the reader of the report should know about the serving side."""
         out = []
         if self.other_versions:
-            others = ", ".join(f"{n:,} rows of {v}" for v, n in sorted(self.other_versions.items()))
+            others = ", ".join(
+                f"{plural(n, 'row')} of {v}" for v, n in sorted(self.other_versions.items())
+            )
             out.append(
                 f"left out {others}: this report is about {self.model.id} (--model VERSION for another)"
             )
@@ -333,7 +336,7 @@ class Stream:
             out.append(f"prediction skew not checked: {info['reason']}")
         elif info["checked"]:
             for reason, rows in self.unscored.items():
-                out.append(f"{rows:,} rows not re-scored: {reason}")
+                out.append(f"{plural(rows, 'row')} not re-scored: {reason}")
         if info["drift_from"] == "offline":
             out.append(
                 f"prediction drift compares {self.model.id}'s offline predictions on the serving rows with those on the training rows"

@@ -174,6 +174,27 @@ def ks_and_wasserstein(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     return float(gaps.max()), float(np.dot(gaps[:-1], np.diff(pooled[ends])))
 
 
+def chi2_pvalue(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float | None:
+    """Pearson's chi-square test of homogeneity of two count vectors, its p-value.
+
+    The 2 × k table of both sides' counts over the categories either side holds
+    (empty columns dropped), no continuity correction: equal to
+    ``scipy.stats.chi2_contingency(table, correction=False).pvalue``. ``None``
+    without SciPy; 1.0 when fewer than two categories hold values (nothing can differ).
+    """
+    table = np.vstack([np.asarray(ref_counts, float), np.asarray(cur_counts, float)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 1.0
+    try:
+        from scipy.special import chdtrc  # chi2.sf, without importing scipy.stats
+    except ImportError:
+        return None
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    statistic = float(((table - expected) ** 2 / expected).sum())
+    return float(np.clip(chdtrc(table.shape[1] - 1, statistic), 0.0, 1.0))
+
+
 def ks_pvalue(ref: np.ndarray, cur: np.ndarray, d: float) -> float | None:
     """SciPy's two-sided p-value, except for large samples (see docs/skew.md).
 

@@ -23,6 +23,7 @@ import pandas as pd
 from mlprod_cli.core.skew._distances import bin_counts, quantile_edges
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._values import column_lookup, parse_numbers, text_counts
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError
 
 SAMPLE_SIZE = 200_000
@@ -127,7 +128,7 @@ class ReferenceSummary:
             labels = pd.Series(np.asarray(predictions, dtype=object))
             if len(labels) != len(frame):
                 raise DataError(
-                    f"{len(labels)} training predictions for {len(frame)} training rows"
+                    f"{plural(len(labels), 'training prediction')} for {plural(len(frame), 'training row')}"
                 )
             prediction = _categorical_reference(
                 {"name": PREDICTION, "kind": "prediction", "categories": None},
@@ -196,7 +197,7 @@ def _reference_feature(
     parsed = parse_numbers(column)
     if parsed.invalid:
         raise DataError(
-            f"the training column '{name}' is numeric in the schema but holds {parsed.invalid} values that are not numbers, e.g. {parsed.examples[0]!r}"
+            f"the training column '{name}' is numeric in the schema but holds {plural(parsed.invalid, 'value that is not a number', 'values that are not numbers')}, e.g. {parsed.examples[0]!r}"
         )
     present = parsed.values[~np.isnan(parsed.values)]
     finite = present[np.isfinite(present)]

@@ -24,6 +24,7 @@ from mlprod_cli.core.config import Config
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._model import Model
 from mlprod_cli.core.skew._reference import ReferenceSummary
+from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError, UsageError
 
 CACHE_FOLDER = ".mlprod/skew-cache"
@@ -165,7 +166,7 @@ class ReferenceSide:
         expected = split_info.get("train_rows")
         if expected is not None and expected != len(X):
             self.notes.append(
-                f"the training split of {version.id} had {expected} rows; rebuilt today it has {len(X)}"
+                f"the training split of {version.id} had {plural(expected, 'row')}; rebuilt today it has {len(X):,}"
             )
         source = str(recorded[0]["path"])
         chunks = (X.iloc[i : i + BATCH_ROWS] for i in range(0, len(X), BATCH_ROWS))

@@ -45,6 +45,10 @@ class FeatureSkew:
     sampled: bool = False  # KS/Wasserstein estimated from a sample of sample_size values
     summary: dict[str, Any] = field(default_factory=dict)  # mean/std/min/max per side
     distribution: dict[str, Any] = field(default_factory=dict)  # bins or categories
+    # Whether the distances' drift is significant for this sample (test, pvalue,
+    # level, significant, and the statuses the thresholds alone would have given
+    # but were judged ok: "overridden"); None when no test applies.
+    significance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ def _feature_dict(f: FeatureSkew) -> dict[str, Any]:
         },
         "summary": _clean(f.summary),
         "distribution": _clean(f.distribution),
+        "significance": _clean(f.significance),
     }
 
 

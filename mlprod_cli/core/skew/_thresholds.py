@@ -55,6 +55,12 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
 }
 
 
+# A distance over its threshold is a warn or a fail only when the drift is also
+# statistically significant at this level for the sample at hand (KS for numbers,
+# chi-square for categories; docs/skew.md, "Small samples").
+SIGNIFICANCE = 0.01
+
+
 def worst(statuses: Iterable[str]) -> str:
     """The worst of ``statuses`` (fail over warn over ok); ok when there are none."""
     return max(statuses, key=_RANK.__getitem__, default=OK)

@@ -88,7 +88,7 @@ def test_serving_data_with_none_of_the_features():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda s, a: a.add(pd.DataFrame({"a": [1.0]}), predictions=["x", "y"]), "2 predictions for a batch of 1 rows"),
+        (lambda s, a: a.add(pd.DataFrame({"a": [1.0]}), predictions=["x", "y"]), "2 predictions for a batch of 1 row"),
         (lambda s, a: a.add(pd.DataFrame({"a": [1.0]}), scores=[0.5]), "need both scores and offline_scores"),
         (lambda s, a: a.add(pd.DataFrame({"a": [1.0]}), scores=[np.nan], offline_scores=[0.1]), "scores hold NaN"),
         (lambda s, a: a.add(pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])), "the column 'a' more than once"),

@@ -259,3 +259,75 @@ def test_empty_serving_data():
     acc.add(train.iloc[:0])
     with pytest.raises(DataError, match=r"^the serving data has no rows$"):
         compare(summary, acc)
+
+
+# --------------------------------------------------------------------------- small samples
+
+
+def test_51_rows_from_the_training_distribution_are_ok_with_a_note():
+    # Drawn from the same distribution as training: by the thresholds alone, x's PSI
+    # and heavy's PSI fail (51 values spread over ten bins); no test finds a drift.
+    train, serving = frame_of(20_000, 1), frame_of(20_000, 2).sample(51, random_state=0)
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"))
+    assert report.status == "ok", to_dict(report)
+    heavy = report.feature("heavy")
+    assert heavy.status == "ok" and heavy.statistics["psi"].value > 0.25
+    assert heavy.statistics["psi"].status == "ok"
+    assert heavy.significance["test"] == "ks" and heavy.significance["significant"] is False
+    assert heavy.significance["pvalue"] == heavy.statistics["ks_pvalue"].value > 0.01
+    assert heavy.significance["overridden"]["psi"] == "fail"
+    assert heavy.significance["values"] == 51 and heavy.significance["level"] == 0.01
+    colour = report.feature("colour")
+    assert colour.significance["test"] == "chi2" and colour.significance["significant"] is False
+    assert to_dict(report)["features"][1]["significance"]["overridden"] == {
+        "psi": "fail",
+        "ks": "warn",
+        "wasserstein": "warn",
+    }
+
+
+def test_51_shifted_rows_still_fail():
+    train = frame_of(20_000, 1)
+    serving = frame_of(20_000, 2, shift=1.0).sample(51, random_state=0)
+    report = skew_report(train.to_dict("list"), serving.to_dict("list"))
+    x = report.feature("x")
+    assert report.status == "fail" and x.status == "fail"
+    assert x.significance["significant"] is True and x.significance["pvalue"] < 1e-4
+    assert x.significance["overridden"] == {}
+    assert x.statistics["ks"].status == "fail"
+
+
+def test_a_large_sample_is_judged_by_the_thresholds_as_before():
+    # A small shift in 20,000 rows: significant (p ≈ 0), so the thresholds decide.
+    train, serving = frame_of(20_000, 1), frame_of(20_000, 2, shift=0.15)
+    x = skew_report(train.to_dict("list"), serving.to_dict("list")).feature("x")
+    assert x.significance["significant"] is True and x.significance["overridden"] == {}
+    assert x.statistics["wasserstein"].status == "warn"
+
+
+def test_a_category_that_moved_in_few_rows_fails_when_significant():
+    ref = ["red"] * 500 + ["blue"] * 500
+    report = skew_report({"c": ref}, {"c": ["red"] * 40})
+    c = report.feature("c")
+    assert c.status == "fail" and c.significance["test"] == "chi2"
+    assert c.significance["pvalue"] < 0.01
+    noisy = skew_report({"c": ref}, {"c": ["red"] * 7 + ["blue"] * 3}).feature("c")
+    assert noisy.statistics["linf"].value == pytest.approx(0.2)
+    assert noisy.status == "ok"
+    assert noisy.significance["overridden"] == {"psi": "warn", "js": "warn", "linf": "warn"}
+
+
+@PROPERTY
+@given(categories, categories)
+def test_chi2_pvalue_equals_scipy(ref, cur):
+    from mlprod_cli.core.skew._distances import chi2_pvalue
+
+    union = sorted(set(ref) | set(cur))
+    r = np.array([Counter(ref)[k] for k in union])
+    c = np.array([Counter(cur)[k] for k in union])
+    p = chi2_pvalue(r, c)
+    if len(union) < 2:
+        assert p == 1.0
+    else:
+        expected = stats.chi2_contingency(np.vstack([r, c]), correction=False).pvalue
+        assert math.isclose(p, expected, rel_tol=1e-9, abs_tol=1e-12)

@@ -71,8 +71,8 @@ def test_the_summary_survives_json():
         (lambda: ReferenceSummary.build(pd.DataFrame({"a": []}), {"features": [{"name": "a", "kind": "numeric"}]}), "the training data has no rows"),
         (lambda: ReferenceSummary.build(pd.DataFrame({"a": [1]}), {"features": []}), "lists no features"),
         (lambda: ReferenceSummary.build(pd.DataFrame({"a": [1]}), {"features": [{"name": "a", "kind": "text"}]}), "unknown kind 'text'"),
-        (lambda: ReferenceSummary.build(pd.DataFrame({"a": ["x", "1"]}), {"features": [{"name": "a", "kind": "numeric"}]}), "'a' is numeric in the schema but holds 1 values that are not numbers, e.g. 'x'"),
-        (lambda: ReferenceSummary.build(pd.DataFrame({"a": [1.0]}), {"features": [{"name": "a", "kind": "numeric"}]}, predictions=["x", "y"]), "2 training predictions for 1 training rows"),
+        (lambda: ReferenceSummary.build(pd.DataFrame({"a": ["x", "1"]}), {"features": [{"name": "a", "kind": "numeric"}]}), "'a' is numeric in the schema but holds 1 value that is not a number, e.g. 'x'"),
+        (lambda: ReferenceSummary.build(pd.DataFrame({"a": [1.0]}), {"features": [{"name": "a", "kind": "numeric"}]}, predictions=["x", "y"]), "2 training predictions for 1 training row"),
         (lambda: ReferenceSummary.build(pd.DataFrame({"a": [1.0]}), infer_schema(pd.DataFrame({"a": [1.0]})), sample_size=0), "sample_size must be a whole number of at least 1"),
     ],
 )  # fmt: skip

@@ -51,5 +51,5 @@ def test_training_data_changed_since_training_is_said(trained, served):
     result = run(trained)
     changed, rows = result.notes[:2]
     assert changed.startswith("data/lesions.csv has changed since v0002 was trained (sha256 ")
-    assert rows.startswith("the training split of v0002 had 2365 rows; rebuilt today it has ")
+    assert rows.startswith("the training split of v0002 had 2,365 rows; rebuilt today it has ")
     assert result.reference["rows"] < 2365
