@@ -7,6 +7,7 @@ from typing import Any
 
 from mlprod_cli.core.evaluate import GateResult, evaluate_version
 from mlprod_cli.core.registry import Version, diff_metadata
+from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import CheckFailed
 
@@ -48,14 +49,12 @@ def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> A
     registry.verify(version)  # a tampered artifact is refused before anything else
     gates: list[GateResult] = []
     if version.kind == "model":
-        gates = evaluate_version(
-            workspace, version_id=version.id, baseline_fallback=False
-        ).result.gates
+        gates = evaluate_version(workspace, version_id=version.id).result.gates
         failed = [g for g in gates if not g.passed]
         if failed and not force:
             listing = "; ".join(f"{g.name}: {g.detail}" for g in failed)
             raise CheckFailed(
-                f"{version.id} fails {len(failed)} gate{'s' if len(failed) > 1 else ''}, not activated: {listing}",
+                f"{version.id} fails {plural(len(failed), 'gate')}, not activated: {listing}",
                 hint=f"'mlprod models activate {version.id} --force' overrides the gates",
             )
     else:
@@ -64,7 +63,7 @@ def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> A
     forced = force and any(not g.passed for g in gates)
     warnings = (
         [
-            f"{version.id} activated although {sum(not g.passed for g in gates)} gate(s) failed (--force)"
+            f"{version.id} activated although {plural(sum(not g.passed for g in gates), 'gate')} failed (--force)"
         ]
         if forced
         else []

@@ -80,7 +80,7 @@ def test_activate_refuses_failing_gates_unless_forced(here, capsys):
     assert main(["models", "list", "--format", "json"]) == 0
     assert _json(capsys)["active"]["model"] is None
     assert main(["models", "activate", "v0002", "--force"]) == 0
-    assert "activated although 1 gate(s) failed" in capsys.readouterr().err
+    assert "activated although 1 gate failed" in capsys.readouterr().err
 
 
 def test_tampered_artifact_cannot_be_activated(here, capsys, tree_snapshot):

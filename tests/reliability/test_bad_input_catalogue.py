@@ -474,7 +474,7 @@ CASES = [
     Case(
         "predictions/labels-row-mismatch",
         (*PRED, "--labels", "l.csv"),
-        "l.csv: has 1 rows but p.csv has 3",
+        "l.csv: has 1 row but p.csv has 3",
         (write("p.csv", PREDICTIONS), write("l.csv", "y\na\n")),
         base="empty",
     ),

@@ -102,7 +102,7 @@ def evaluate_predictions(
     )
     if len(truth_frame) != len(frame):
         raise DataError(
-            f"{spec.labels_path}: has {len(truth_frame)} rows but {spec.path} has {len(frame)}; they must align row by row"
+            f"{spec.labels_path}: has {plural(len(truth_frame), 'row')} but {spec.path} has {len(frame):,}; they must align row by row"
         )
     truth_path = spec.labels_path or spec.path
     y_true = _as_text(

@@ -80,19 +80,15 @@ def evaluate_version(
     version_id: str | None = None,
     slice_by: tuple[str, ...] = (),
     enforce_gates: bool = True,
-    baseline_fallback: bool = True,
     progress: Progress | None = None,
 ) -> Outcome:
     """Score a version (default: the active model, else the newest) on the test split.
 
-    Beside it, the baseline of :func:`gate_baseline` and the active model.
-    ``baseline_fallback`` is accepted for callers written before the gate baseline
-    was one lookup, and ignored: ``evaluate`` and ``models activate`` must judge the
-    ``beat_baseline`` gates alike.
+    Beside it, the baseline of :func:`gate_baseline` and the active model:
+    ``evaluate`` and ``models activate`` judge the ``beat_baseline`` gates alike.
     """
     import numpy as np
 
-    del baseline_fallback
     step = progress or (lambda _text: None)
     config = workspace.config
     registry = workspace.registry
