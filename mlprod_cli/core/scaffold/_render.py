@@ -373,5 +373,6 @@ def _run_hook(location: str, hook_name: str, script: str, cwd: str | os.PathLike
         return
     # The last line is the reason, quoted in the one error line rather than said twice.
     why = held.strip() or f"exit status {code}, no output"
-    why = why.removeprefix("error:").removeprefix("Error:").strip()
+    if why[:6].lower() == "error:":
+        why = why[6:].strip()
     raise HookFailed(f"{location} hook {hook_name} failed: {why}")

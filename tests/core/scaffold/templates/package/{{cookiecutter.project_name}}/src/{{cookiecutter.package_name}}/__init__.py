@@ -1,0 +1,3 @@
+"""{{ cookiecutter.project_name }}."""
+
+VERSION = "{{ cookiecutter.version }}"
