@@ -162,7 +162,8 @@ def new(
     # at that step, so it never hides a question. Questions, hooks and
     # anything else said while making the project go to stderr: stdout is
     # for the result (--format json stays JSON).
-    with contextlib.ExitStack() as stack, contextlib.redirect_stdout(sys.stderr):
+    # (redirect_stdout outermost: the spinner's Live restores the stdout it found.)
+    with contextlib.redirect_stdout(sys.stderr), contextlib.ExitStack() as stack:
         report = _lazy_steps(stack)
         result = create_project(request, progress=report)
     console.warn(result.warnings)
