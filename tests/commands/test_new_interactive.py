@@ -16,9 +16,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.scaffold.templates import TEMPLATES as TEMPLATE_TEXTS
+from tests.core.scaffold.templates import write_template
+
 pty = pytest.importorskip("pty")
 
-TEMPLATES = Path(__file__).parents[1] / "core" / "scaffold" / "templates"
+TEMPLATES = Path("/nonexistent")  # where the templates are written, per module (below)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def templates(tmp_path_factory) -> Path:
+    """The test templates of tests/core/scaffold/templates.py, written out."""
+    global TEMPLATES
+    TEMPLATES = tmp_path_factory.mktemp("templates")
+    for name in TEMPLATE_TEXTS:
+        write_template(name, TEMPLATES)
+    return TEMPLATES
 
 
 def read_until(fd: int, text: str, seen: bytearray, timeout: float = 60) -> str:

@@ -1,6 +1,6 @@
 """``mlprod new --template DIR`` with templates that do what public templates do.
 
-The templates are in ``tests/core/scaffold/templates/`` (written for these
+The templates are in ``tests/core/scaffold/templates.py`` (written for these
 tests): hooks that print, a hook that makes a virtualenv, hooks that fail with
 a message, a hook with an undefined variable, a template without a lock and a
 package template. Each that renders is compared file for file with plain
@@ -17,7 +17,22 @@ from pathlib import Path
 
 import pytest
 
-TEMPLATES = Path(__file__).parents[1] / "core" / "scaffold" / "templates"
+from tests.core.scaffold.templates import TEMPLATES as TEMPLATE_TEXTS
+from tests.core.scaffold.templates import write_template
+
+TEMPLATES = Path("/nonexistent")  # where the templates are written, per module (below)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def templates(tmp_path_factory) -> Path:
+    """The test templates of tests/core/scaffold/templates.py, written out."""
+    global TEMPLATES
+    TEMPLATES = tmp_path_factory.mktemp("templates")
+    for name in TEMPLATE_TEXTS:
+        write_template(name, TEMPLATES)
+    return TEMPLATES
+
+
 # What mlprod adds to a rendered template, left out of the comparison with
 # cookiecutter: its virtualenv, its git repository, its provenance file.
 MLPROD_ADDS = {".venv", ".git", ".mlprod-template.json"}
@@ -72,7 +87,7 @@ def tree(root: Path, *, names_only: tuple[str, ...] = ()) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def made(tmp_path_factory, templates):
     """Each template made once per module: ``(process, project folder, cookiecutter's folder)``."""
     cache: dict[str, tuple[subprocess.CompletedProcess, Path, Path]] = {}
 

@@ -1,3 +1,0 @@
-"""{{ cookiecutter.project_name }}."""
-
-VERSION = "{{ cookiecutter.version }}"
