@@ -154,13 +154,13 @@ def test_a_template_without_a_lock_says_nothing_was_installed(tmp_path):
     process = mlprod_new(tmp_path, "no_lock", "--no-git")
     assert process.returncode == 0, process.stderr
     assert "requirements.lock" not in process.stdout
-    assert "nothing installed" in process.stdout
+    assert "nothing installed (no lock, not a package)" in process.stdout
     assert "no requirements.lock and is not a Python package" in process.stderr
     (tmp_path / "dry").mkdir()
     dry = mlprod_new(tmp_path / "dry", "no_lock", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "installed from requirements.lock" not in dry.stdout
-    assert "nothing installed" in dry.stdout
+    assert "nothing to install" in dry.stdout
 
 
 def test_dry_run_runs_no_hook(tmp_path):

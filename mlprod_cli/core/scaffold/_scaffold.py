@@ -105,7 +105,7 @@ class NewResult:
     plan: Any = None  # the Plan decided from it
     gates_measured: bool = False
     hooks: bool = False  # the template has hooks (run, except in a dry run)
-    lock: bool = False  # the project has a requirements.lock
+    lock: str | None = "requirements.lock"  # the project's lock file; None: it has none
     package: bool = False  # the project is a Python package (pyproject.toml, setup.py/cfg)
     installed: list[str] = field(default_factory=list)  # what went into .venv
 
@@ -417,7 +417,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
             _add_own_files(made, template, answers, data, spec, wheel, name, package, result)
             result.files = _list_files(made)
             timings["render"] = time.perf_counter() - started
-            result.lock = (made / LOCK_NAME).is_file()
+            result.lock = LOCK_NAME if (made / LOCK_NAME).is_file() else None
             result.package = _is_package(made)
             return result
         # Rendered in place: the destination is claimed (and marked) first, so
@@ -431,7 +431,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
             _add_own_files(dest, template, answers, data, spec, wheel, name, package, result)
             result.files = [f for f in _list_files(dest) if f != MARKER]
             timings["render"] = time.perf_counter() - started
-            result.lock = (dest / LOCK_NAME).is_file()
+            result.lock = LOCK_NAME if (dest / LOCK_NAME).is_file() else None
             result.package = _is_package(dest)
             _finish(request, result, dest, interpreter, timings, progress, data, package)
     result.timings = timings
