@@ -33,7 +33,11 @@ class Interpreter:
 
 
 def find_interpreter(spec: str | None) -> Interpreter:
-    """Resolve ``--python`` (a path, a name on PATH, or a version like ``3.12``)."""
+    """Resolve ``--python`` (a path, a name on PATH, or a version like ``3.12``).
+
+    A version not found on PATH is looked for among pyenv's interpreters
+    (``$PYENV_ROOT/versions/3.12.*``, ``~/.pyenv`` by default), newest first.
+    """
     import sys
 
     if spec is None:
@@ -45,8 +49,52 @@ def find_interpreter(spec: str | None) -> Interpreter:
     except Exception:  # virtualenv raises plain RuntimeErrors for odd specs
         info = None
     if info is None:
-        raise UsageError(f"--python {spec}: no such Python interpreter found")
+        for candidate in pyenv_interpreters(spec):
+            try:
+                info = get_interpreter(str(candidate), try_first_with=[])
+            except Exception:
+                info = None
+            if info is not None:
+                break
+    if info is None:
+        raise UsageError(f"--python {spec}: no such Python interpreter found (on PATH or in pyenv)")
     return Interpreter(info.executable, ".".join(map(str, info.version_info[:3])))
+
+
+def pyenv_interpreters(spec: str) -> list[Path]:
+    """pyenv's interpreters of version ``spec`` (``3.12`` or ``3.12.1``), newest first."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+){0,2}", spec):
+        return []
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        if not re.fullmatch(r"\d+\.\d+\.\d+", folder.name):
+            continue  # a virtualenv, a dev build or another implementation
+        if folder.name != spec and not folder.name.startswith(spec + "."):
+            continue
+        major_minor = ".".join(folder.name.split(".")[:2])
+        python = folder / "bin" / f"python{major_minor}"
+        if python.is_file():
+            found.append((tuple(int(n) for n in folder.name.split(".")), python))
+    return [python for _, python in sorted(found, reverse=True)]
+
+
+def interpreter_version(python: Path) -> str | None:
+    """The version of the interpreter ``python`` (``3.12.1``), or None when it cannot run."""
+    try:
+        done = subprocess.run(
+            [str(python), "-c", "import sys; print('.'.join(map(str, sys.version_info[:3])))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def create_venv(path: Path, interpreter: Interpreter) -> Path:
@@ -147,6 +195,39 @@ def install_lock(
     if done.returncode != 0:
         raise EnvironmentProblem(
             f"installing {lock.name} with pip failed: {_last_line(done.stderr)}"
+        )
+    return "pip"
+
+
+def install_editable(python: Path, root: Path, *, prefer_uv: bool | None = None) -> str:
+    """Install the project at ``root`` editable (``pip install -e .``); return the tool used.
+
+    For a project without a lock: its own dependencies come as it declares
+    them, resolved by the installer.
+    """
+    if prefer_uv is None:
+        prefer_uv = os.environ.get("MLPROD_INSTALLER", "uv").lower() != "pip"
+    uv = _uv_binary() if prefer_uv else None
+    if uv is not None:
+        command = [uv, "pip", "install", "--python", str(python), "-e", str(root)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env=_quiet_env())
+        except OSError:
+            done = None
+        if done is not None:
+            if done.returncode != 0:
+                raise EnvironmentProblem(
+                    f"installing {root.name} (pip install -e .) with uv failed: "
+                    f"{_last_line(done.stderr)}"
+                )
+            return "uv"
+    command = [
+        str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", str(root),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, env=_quiet_env())
+    if done.returncode != 0:
+        raise EnvironmentProblem(
+            f"installing {root.name} (pip install -e .) with pip failed: {_last_line(done.stderr)}"
         )
     return "pip"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -128,8 +131,10 @@ def new(
     from mlprod_cli.core.scaffold import DataRequest, NewRequest, create_project
     from mlprod_cli.render.new import render
 
-    if data is None and target is None and not no_input and not dry_run and console.can_ask():
-        data, target = _ask_for_data()
+    asking = not no_input and not dry_run and console.can_ask()
+    if data is None and target is None and asking and _takes_data(template):
+        with contextlib.redirect_stdout(sys.stderr):
+            data, target = _ask_for_data()
 
     request = NewRequest(
         name=name,
@@ -153,7 +158,13 @@ def new(
         ),
         measure=not no_measure,
     )
-    with console.steps() as report:
+    # The template's questions come before the first step: the spinner starts
+    # at that step, so it never hides a question. Questions, hooks and
+    # anything else said while making the project go to stderr: stdout is
+    # for the result (--format json stays JSON).
+    # (redirect_stdout outermost: the spinner's Live restores the stdout it found.)
+    with contextlib.redirect_stdout(sys.stderr), contextlib.ExitStack() as stack:
+        report = _lazy_steps(stack)
         result = create_project(request, progress=report)
     console.warn(result.warnings)
     console.write_result(render(result, format.value))
@@ -171,3 +182,24 @@ def _ask_for_data() -> tuple[Path | None, str | None]:
         return None, None
     target = typer.prompt("The column to predict (--target)").strip()
     return Path(answer).expanduser(), target or None
+
+
+def _takes_data(template: str | None) -> bool:
+    """Whether the template is made for a data table (only then is the data asked for)."""
+    from mlprod_cli.core.scaffold import resolve_template
+
+    return resolve_template(template).takes_data
+
+
+def _lazy_steps(stack: contextlib.ExitStack) -> Callable[[str], None]:
+    """A ``report(text)`` that starts ``console.steps()`` at its first call."""
+    from mlprod_cli import console
+
+    started: list[Callable[[str], None]] = []
+
+    def report(text: str) -> None:
+        if not started:
+            started.append(stack.enter_context(console.steps()))
+        started[0](text)
+
+    return report

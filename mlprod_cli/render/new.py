@@ -31,28 +31,48 @@ def render(result: NewResult, fmt: str = "table") -> str:
     if result.dry_run:
         lines = [*head, f"would create {result.project_dir} from template {result.template}:"]
         lines += [f"  {name}" for name in result.files]
-        lines.append("  .venv/ (installed from requirements.lock)")
+        lines.append(f"  .venv/ ({_would_install(result)})")
+        if result.hooks:
+            lines.append("the template's hooks were not run (a dry run runs none)")
         return "\n".join(lines)
     try:
         where = os.path.relpath(result.project_dir)
     except ValueError:  # another drive on Windows
         where = str(result.project_dir)
     lines = [*head, f"created {result.project_dir} ({len(result.files)} files)"]
+    editable = "the project (editable)" in result.installed
     if result.venv is not None:
-        how = f", installed with {result.installer}" if result.installer else ""
+        if editable:
+            how = f", the project installed editable with {result.installer} (no lock)"
+        elif result.installer:
+            how = f", installed with {result.installer}"
+        elif result.lock is None and not result.package:
+            how = ", nothing installed (no lock, not a package)"
+        else:
+            how = ""
         lines.append(f"  .venv: Python {result.python_version}{how}")
     if result.git_commit:
         lines.append(f"  git: first commit {result.git_commit[:12]}")
     lines.append("next:")
     lines.append(f"  cd {where}")
-    if result.installer:
+    if result.installer and result.lock:
         lines.append("  mlprod check              # config, lock and .venv agree")
         lines.append("  .venv/bin/python -m pytest # the project's tests")
-    elif result.venv is not None:
+    elif result.venv is not None and result.lock and not result.installer:
         lines.append(
-            "  .venv/bin/python -m pip install --require-hashes --no-deps -r requirements.lock --find-links wheels"
+            f"  .venv/bin/python -m pip install --require-hashes --no-deps -r {result.lock} --find-links wheels"
         )
+    elif result.venv is not None and result.package and not result.installer:
+        lines.append("  .venv/bin/python -m pip install -e .")
     return "\n".join(lines)
+
+
+def _would_install(result: NewResult) -> str:
+    if result.lock:
+        return f"installed from {result.lock}"
+    if result.package:
+        return "no requirements.lock: the project itself, pip install -e ."
+    return "no requirements.lock and not a Python package: nothing to install"
 
 
 def profile_lines(result: NewResult) -> list[str]:

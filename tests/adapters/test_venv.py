@@ -206,3 +206,35 @@ def test_download_wheels_refuses_what_the_lock_does_not_pin(wheel, offline, tmp_
     with pytest.raises(EnvironmentProblem, match="downloading the wheels of the lock failed: "):
         download_wheels(requirements, tmp_path / "w", platforms=["any"], python="3.12")
     assert not list((tmp_path / "w").glob("*.whl"))
+
+
+def test_pyenv_interpreters_newest_first_respecting_pyenv_root(tmp_path, monkeypatch):
+    from mlprod_cli.adapters.venv import pyenv_interpreters
+
+    for version in ("3.12.1", "3.12.10", "3.11.7", "3.12-dev", "miniconda3-latest"):
+        folder = tmp_path / "versions" / version / "bin"
+        folder.mkdir(parents=True)
+        (folder / f"python{'.'.join(version.split('.')[:2])}").write_text("")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    versions = tmp_path / "versions"
+    assert pyenv_interpreters("3.12") == [
+        versions / "3.12.10" / "bin" / "python3.12",
+        versions / "3.12.1" / "bin" / "python3.12",
+    ]
+    assert pyenv_interpreters("3.12.1") == [versions / "3.12.1" / "bin" / "python3.12"]
+    assert pyenv_interpreters("3.1") == []  # not 3.11 or 3.12
+    assert pyenv_interpreters("python3.12") == []  # a name is for PATH
+
+
+def test_python_version_found_in_pyenv_when_not_on_path(tmp_path, monkeypatch):
+    from mlprod_cli.adapters.venv import find_interpreter, pyenv_interpreters
+
+    real = pyenv_interpreters("3.12")
+    if not real:
+        pytest.skip("no pyenv Python 3.12 on this machine")
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH, no pyenv shims
+    found = find_interpreter("3.12")
+    assert found.version.startswith("3.12.") and found.executable == str(real[0])
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "none"))
+    with pytest.raises(UsageError, match=r"^--python 3\.12: no such Python interpreter found"):
+        find_interpreter("3.12")

@@ -270,3 +270,25 @@ def test_pre_commit_try_repo_runs_mlprod_hooks_in_the_project(made, tmp_path):
         assert "Failed" in done.stdout
     finally:
         config.write_text(saved)
+
+
+def test_the_readme_s_html_report_and_plot_work_in_the_project_venv(made, tmp_path):
+    """The generated README advertises ``evaluate --format html`` and ``metrics history``
+    (``--plot`` draws it): both need matplotlib, which the lock now carries."""
+    project_mlprod = str(made / ".venv" / "bin" / "mlprod")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([project_mlprod, *args], cwd=made, capture_output=True, text=True)
+
+    readme = (made / "README.md").read_text()
+    assert "also json, junit, html" in readme and "metrics history --plot" in readme
+    done = run("train", "--activate")
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "report.html"
+    done = run("evaluate", "--format", "html", "--output", str(report))
+    assert done.returncode in (0, 1), done.stderr  # 1: a gate failed, the report is still there
+    assert report.read_text().lstrip().lower().startswith("<!doctype html")
+    plot = tmp_path / "history.png"
+    done = run("metrics", "history", "--plot", str(plot))
+    assert done.returncode == 0, done.stderr
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -42,3 +42,24 @@ def test_json_rounds_the_timings(tmp_path):
     data = json.loads(render(new_result(tmp_path), "json"))
     assert data["timings"] == {"render": 0.123, "venv": 1.5}
     assert data["project_dir"] == str(tmp_path / "skin-lesions") and data["dry_run"] is False
+
+
+def test_without_a_lock_next_steps_and_dry_run_never_speak_of_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plain = new_result(tmp_path, installed=False)
+    plain.lock, plain.files = None, ["README.md"]
+    text = render(plain)
+    assert "requirements.lock" not in text
+    assert "  .venv: Python 3.12.0, nothing installed (no lock, not a package)" in text
+    package = new_result(tmp_path)
+    package.lock, package.package, package.installed = None, True, ["the project (editable)"]
+    text = render(package)
+    assert "requirements.lock" not in text and "mlprod check" not in text
+    assert "the project installed editable with uv (no lock)" in text
+    dry = new_result(tmp_path, dry_run=True)
+    dry.lock, dry.package, dry.hooks = None, True, True
+    lines = render(dry).splitlines()
+    assert lines[-2:] == [
+        "  .venv/ (no requirements.lock: the project itself, pip install -e .)",
+        "the template's hooks were not run (a dry run runs none)",
+    ]

@@ -2,9 +2,11 @@
 
 The steps, in order: validate everything that can be validated before a byte
 is written (name, destination, template, answers, interpreter); pack the
-running mlprod into a wheel; render the template into a staging folder beside
-the destination and move it into place; create ``.venv``; install the lock;
-compile the bytecode the project imports while git makes the first commit.
+running mlprod into a wheel; claim the destination and render the template
+in place there (``_render``: questions, files, hooks); create ``.venv``
+(unless a hook made it); install the lock, or the project itself when it has
+no lock and is a package; compile the bytecode the project imports while git
+makes the first commit.
 
 Safety, as in copier's ``Worker``: a destination that exists and is not empty
 is refused; whatever this run created is removed when a later step fails or
@@ -17,9 +19,7 @@ recognise and explain instead of failing obscurely.
 from __future__ import annotations
 
 import json
-import keyword
 import os
-import re
 import shutil
 import sys
 import time
@@ -40,28 +40,25 @@ from mlprod_cli.core.scaffold._data import (
     plan_for,
     write_config,
 )
+from mlprod_cli.core.scaffold._render import (
+    check_paths,
+    generate,
+    has_hooks,
+    name_variable,
+    prepare,
+)
+from mlprod_cli.core.scaffold._validate import (
+    MARKER,
+    Template,
+    check_destination,
+    package_name_for,
+    parse_extra_context,
+    resolve_template,
+    validate_name,
+)
 from mlprod_cli.errors import ScaffoldError, UsageError
 
-MARKER = ".mlprod-incomplete"
 PROVENANCE = ".mlprod-template.json"
-DEFAULT_TEMPLATE = "classification"
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*$")
-_JINJA = ("{{", "}}", "{%", "%}", "{#", "#}")
-_GIT_URL = re.compile(r"^(gh:|gl:|bb:|git\+|git@|https?://|ssh://|file://)")
-# Top-level modules of the stack a project imports: a project package of that
-# name would shadow the real one.
-_SHADOWED = {
-    "mlprod_cli",
-    "numpy",
-    "pandas",
-    "sklearn",
-    "scipy",
-    "joblib",
-    "pytest",
-    "yaml",
-    "typer",
-    "rich",
-}
 
 
 @dataclass(frozen=True)
@@ -97,135 +94,13 @@ class NewResult:
     profile: Any = None  # the data's Profile, for a template that takes --data
     plan: Any = None  # the Plan decided from it
     gates_measured: bool = False
+    hooks: bool = False  # the template has hooks (run, except in a dry run)
+    lock: str | None = "requirements.lock"  # the project's lock file; None: it has none
+    package: bool = False  # the project is a Python package (pyproject.toml, setup.py/cfg)
+    installed: list[str] = field(default_factory=list)  # what went into .venv
 
 
 Progress = Callable[[str], None]
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def package_name_for(name: str) -> str:
-    """The import name a project called ``name`` gets (as the template derives it)."""
-    return name.lower().replace("-", "_").replace(".", "_")
-
-
-def validate_name(name: str) -> str:
-    """Refuse a project name that is not a valid distribution and package name."""
-    if not name or not name.strip():
-        raise UsageError("NAME: a project name is required and must not be empty")
-    if "/" in name or "\\" in name or ".." in name:
-        raise UsageError(
-            f"NAME {name!r}: a project name is a plain name, not a path (use --output-dir)"
-        )
-    if not _NAME.match(name):
-        raise UsageError(
-            f"NAME {name!r}: use letters, digits, '-', '_' and '.', starting with a letter"
-        )
-    package = package_name_for(name)
-    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
-        raise UsageError(f"NAME {name!r}: its package name {package!r} is a Python keyword")
-    if package in sys.stdlib_module_names or package in _SHADOWED:
-        raise UsageError(
-            f"NAME {name!r}: its package name {package!r} would shadow the module of that name"
-        )
-    if len(name) > 100:
-        raise UsageError(f"NAME: at most 100 characters, got {len(name)}")
-    return name
-
-
-@dataclass(frozen=True)
-class Template:
-    location: str  # what the user named (path, URL or builtin name)
-    path: Path | None  # local directory, None for a remote template cookiecutter fetches
-    builtin: bool
-    variables: dict[str, Any]
-
-
-def resolve_template(spec: str | None) -> Template:
-    """A builtin name, a local template directory, or a git URL for cookiecutter."""
-    from mlprod_cli.adapters.wheel import templates_dir
-
-    spec = spec or DEFAULT_TEMPLATE
-    builtin_dir = templates_dir() / spec
-    if "/" not in spec and builtin_dir.is_dir():
-        return Template(spec, builtin_dir, True, _read_variables(builtin_dir))
-    if _GIT_URL.match(spec):
-        return Template(spec, None, False, {})
-    path = Path(spec).expanduser()
-    if not path.exists():
-        known = ", ".join(sorted(p.name for p in templates_dir().iterdir() if p.is_dir()))
-        raise UsageError(
-            f"--template {spec}: no such template (builtin: {known}; or a path or git URL)"
-        )
-    if not (path / "cookiecutter.json").is_file():
-        raise UsageError(
-            f"--template {spec}: not a cookiecutter template (no cookiecutter.json in it)"
-        )
-    return Template(spec, path.resolve(), False, _read_variables(path))
-
-
-def _read_variables(path: Path) -> dict[str, Any]:
-    source = path / "cookiecutter.json"
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--template: {source}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--template: {source}: expected a JSON object of template variables")
-    return data
-
-
-def _path_variables(template: Path) -> set[str]:
-    """Variables used in the names of the template's files and folders."""
-    used: set[str] = set()
-    for item in template.rglob("*"):
-        used.update(re.findall(r"cookiecutter\.([A-Za-z_][A-Za-z0-9_]*)", item.name))
-    return used
-
-
-def parse_extra_context(items: tuple[str, ...], template: Template) -> dict[str, str]:
-    """``-e key=value`` pairs, checked against the template's variables."""
-    out: dict[str, str] = {}
-    path_vars = _path_variables(template.path) if template.path else set()
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"-e {item}: expected key=value")
-        if key == "project_name":
-            raise UsageError("-e project_name: the project name is the NAME argument")
-        if template.variables and (key not in template.variables or key.startswith("_")):
-            public = ", ".join(k for k in template.variables if not k.startswith("_"))
-            raise UsageError(f"-e {key}: the template has no such variable (it has: {public})")
-        if any(mark in value for mark in _JINJA):
-            raise UsageError(f"-e {key}: template expressions are not allowed in answers")
-        if key in path_vars and (
-            "/" in value or "\\" in value or ".." in value or Path(value).is_absolute()
-        ):
-            raise UsageError(f"-e {key}: {value!r} would make a path outside the project")
-        if key == "package_name" and (not value.isidentifier() or keyword.iskeyword(value)):
-            raise UsageError(f"-e package_name: {value!r} is not a valid Python package name")
-        out[key] = value
-    return out
-
-
-def check_destination(dest: Path) -> bool:
-    """Refuse a destination that is not an empty folder; return whether it exists."""
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-        raise ScaffoldError(f"{dest}: exists and is not a folder")
-    if not dest.exists():
-        return False
-    if (dest / MARKER).exists():
-        raise ScaffoldError(
-            f"{dest}: left half-made by an 'mlprod new' that was killed (it holds {MARKER})",
-            hint=f"remove it ('rm -rf {dest}') and run 'mlprod new' again",
-        )
-    if any(dest.iterdir()):
-        raise ScaffoldError(
-            f"{dest}: exists and is not empty", hint="choose another NAME or --output-dir"
-        )
-    return True
 
 
 # --------------------------------------------------------------------------- cleanup
@@ -268,132 +143,6 @@ def _staging(dest: Path) -> Iterator[Path]:
     finally:
         shutil.rmtree(path, ignore_errors=True)
         os.close(fd)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-@contextmanager
-def _names_checked(template: Template) -> Iterator[None]:
-    """Refuse answers that would put a rendered file or folder outside the project.
-
-    cookiecutter renders each name in the template's tree with the answers and
-    joins it to the destination unchecked, so an answer like ``../../x`` or
-    ``/etc`` writes outside it. ``-e`` answers are checked on the way in
-    (:func:`parse_extra_context`), but a value derived from one (a default like
-    ``{{ cookiecutter.author }}``) or typed at a prompt exists only inside
-    cookiecutter, once every question is answered. So for this call its
-    ``generate_files`` checks every rendered path before writing anything.
-    """
-    from cookiecutter import main as cc_main
-
-    generate_files = cc_main.generate_files
-
-    def checked(repo_dir, context=None, *args, **kwargs):
-        _check_rendered_paths(template, Path(repo_dir), context or {})
-        return generate_files(repo_dir, context, *args, **kwargs)
-
-    cc_main.generate_files = checked
-    try:
-        yield
-    finally:
-        cc_main.generate_files = generate_files
-
-
-def _check_rendered_paths(template: Template, repo_dir: Path, context: dict[str, Any]) -> None:
-    """Raise UsageError when a name of the template renders to a path outside the project."""
-    import os.path
-
-    from cookiecutter.find import find_template
-    from cookiecutter.utils import create_env_with_context
-
-    env = create_env_with_context(context)
-    root = Path(find_template(repo_dir, env))
-    rendered: dict[Path, str | None] = {}
-    for item in [root, *sorted(root.rglob("*"))]:
-        if item != root and rendered[item.parent] is None:
-            rendered[item] = None
-            continue
-        try:
-            name = env.from_string(item.name).render(**context)
-        except Exception:  # an undefined variable: cookiecutter reports it its own way
-            rendered[item] = None
-            continue
-        if item == root:
-            inside = name not in ("", ".", "..") and "/" not in name and "\\" not in name
-            rendered[item] = name
-        else:
-            rendered[item] = os.path.join(rendered[item.parent], name)
-            path = os.path.normpath(rendered[item])
-            inside = not os.path.isabs(name) and path.split(os.sep)[0] == rendered[root]
-        if not inside:
-            raise UsageError(
-                f"template {template.location}: {item.relative_to(root.parent).as_posix()!r} "
-                f"would be written to {rendered[item]!r}, outside the project; check the answers"
-            )
-
-
-def _render(
-    template: Template,
-    work: Path,
-    context: dict[str, Any],
-    no_input: bool,
-) -> tuple[Path, dict[str, Any]]:
-    """Render into ``work/render``; return the folder made and the answers used.
-
-    cookiecutter runs with a private config (the user's settings, but clones
-    and its replay file go under ``work``), so the replay it writes is this
-    run's answers and nothing lands in the user's home.
-    """
-    import yaml
-    from cookiecutter import exceptions as cc_errors
-    from cookiecutter.config import get_user_config
-    from cookiecutter.main import cookiecutter
-
-    staging = work / "render"
-    staging.mkdir()
-    try:
-        settings = get_user_config()
-    except cc_errors.CookiecutterException as exc:
-        raise ScaffoldError(f"cookiecutter's user config: {exc}") from None
-    settings.update(replay_dir=str(work / "replay"), cookiecutters_dir=str(work / "clones"))
-    config_file = work / "cookiecutter-config.yaml"
-    config_file.write_text(yaml.safe_dump(json.loads(json.dumps(settings))))
-    source = str(template.path) if template.path else template.location
-    try:
-        with _names_checked(template):
-            made = cookiecutter(
-                source,
-                no_input=no_input,
-                extra_context=context,
-                output_dir=str(staging),
-                config_file=str(config_file),
-                overwrite_if_exists=False,
-                accept_hooks=True,
-            )
-    except cc_errors.RepositoryNotFound:
-        raise UsageError(f"--template {template.location}: no such template") from None
-    except cc_errors.RepositoryCloneFailed as exc:
-        raise UsageError(f"--template {template.location}: cannot clone ({exc})") from None
-    except cc_errors.UndefinedVariableInTemplate as exc:
-        raise ScaffoldError(
-            f"template {template.location}: {exc.message}: {exc.error.message}"
-        ) from None
-    except cc_errors.FailedHookException as exc:
-        raise ScaffoldError(f"template {template.location}: a hook failed: {exc}") from None
-    except cc_errors.CookiecutterException as exc:
-        raise ScaffoldError(f"template {template.location}: {exc}") from None
-    except OSError as exc:  # e.g. git missing for a URL template
-        raise ScaffoldError(f"template {template.location}: {exc}") from None
-    made_path = Path(made).resolve()
-    if staging.resolve() not in made_path.parents:
-        raise ScaffoldError(f"template {template.location}: rendered outside the destination")
-    answers: dict[str, Any] = {}
-    for replay in (work / "replay").glob("*.json"):
-        answers = json.loads(replay.read_text(encoding="utf-8")).get("cookiecutter", {})
-    clones = [p for p in (work / "clones").glob("*") if p.is_dir()]
-    answers["_commit"] = _commit_of(clones[0] if clones else template.path)
-    return made_path, answers
 
 
 def _commit_of(path: Path | None) -> str | None:
@@ -446,13 +195,18 @@ def _step(progress: Progress | None, text: str) -> None:
 
 
 def create_project(request: NewRequest, progress: Progress | None = None) -> NewResult:
-    """Make the project ``request`` describes; see the module docstring for the steps."""
+    """Make the project ``request`` describes; see the module docstring for the steps.
+
+    The template's questions (unless ``no_input``) are asked before the first
+    call of ``progress``, so a caller can start its spinner at that call.
+    """
+    from mlprod_cli.adapters.lockfile import LOCK_NAME
     from mlprod_cli.adapters.venv import find_interpreter
     from mlprod_cli.adapters.wheel import build_self_wheel
 
     name = validate_name(request.name)
     template = resolve_template(request.template)
-    context: dict[str, Any] = {"project_name": name}
+    context: dict[str, Any] = {name_variable(template.variables): name}
     context.update(parse_extra_context(request.extra_context, template))
     spec = template.variables.get(DATA_SPEC)
     spec = spec if isinstance(spec, dict) and spec.get("sample") else None
@@ -468,60 +222,105 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     dest = output_dir / name
     existed = check_destination(dest)
     interpreter = find_interpreter(request.python) if request.venv and not request.dry_run else None
-    # The data is profiled and the project decided before anything is written.
-    if spec is not None:
-        _step(progress, "profiling the data" if request.data.path else "profiling the sample data")
-    data = plan_for(request.data, spec, template.path)
-    if data is not None:
-        context.update(_data_context(data))
 
     timings: dict[str, float] = {}
-    started = time.perf_counter()
     result = NewResult(project_dir=dest, template=template.location, dry_run=request.dry_run)
-    if data is not None:
-        result.profile, result.plan = data.profile, data.plan
-        result.warnings += data.plan.warnings
     output_dir.mkdir(parents=True, exist_ok=True)
-    with _staging(output_dir / name) as tmp_path:
+    with _staging(output_dir / name) as work:
+        # A dry run runs no hook: hooks may act outside the project or use the network.
+        prepared = prepare(
+            template.location,
+            str(template.path) if template.path else template.location,
+            work,
+            context,
+            name=name,
+            no_input=request.no_input or request.dry_run,
+            hooks=not request.dry_run,
+        )
+        started = time.perf_counter()
+        check_paths(prepared)
+        if prepared.root_name != name:  # a custom template may name its folder from another answer
+            dest = output_dir / prepared.root_name
+            existed = check_destination(dest)
+            result.project_dir = dest
+        result.hooks = has_hooks(prepared.repo_dir)
+        # The data is profiled and the project decided before anything is written.
+        if spec is not None:
+            _step(
+                progress, "profiling the data" if request.data.path else "profiling the sample data"
+            )
+        data = plan_for(request.data, spec, template.path)
+        if data is not None:
+            prepared.answers.update(_data_context(data))
+            result.profile, result.plan = data.profile, data.plan
+            result.warnings += data.plan.warnings
         wheel = None
         if "_mlprod_wheel_sha256" in template.variables:
             _step(progress, "packing mlprod into a wheel")
-            wheel = build_self_wheel(tmp_path / "wheel")
-            context.update(
+            wheel = build_self_wheel(work / "wheel")
+            prepared.answers.update(
                 _mlprod_version=wheel.version,
                 _mlprod_wheel=wheel.name,
                 _mlprod_wheel_sha256=wheel.sha256,
             )
+        answers = prepared.answers
+        answers["_commit"] = _commit_of(
+            next((p for p in (work / "clones").glob("*") if p.is_dir()), template.path)
+        )
+        package = answers.get("package_name") or package_name_for(name)
         _step(progress, f"rendering template {template.location}")
-        made, answers = _render(template, tmp_path, context, request.no_input or request.dry_run)
-        if wheel is not None:
-            (made / "wheels").mkdir(exist_ok=True)
-            shutil.copy2(wheel.path, made / "wheels" / wheel.name)
-        package = (answers or context).get("package_name") or package_name_for(name)
-        if data is not None:
-            _step(progress, "writing mlprod.yaml from the data's profile")
-            result.warnings += place_data(data, made, spec, project=name, package=package)
-        provenance = _provenance(template, answers or context, data)
-        (made / PROVENANCE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
-        result.files = _list_files(made)
-        timings["render"] = time.perf_counter() - started
         if request.dry_run:
+            (work / "render").mkdir()
+            made = generate(prepared, work / "render", hooks=False)
+            _add_own_files(made, template, answers, data, spec, wheel, name, package, result)
+            result.files = _list_files(made)
+            timings["render"] = time.perf_counter() - started
+            result.lock = LOCK_NAME if (made / LOCK_NAME).is_file() else None
+            result.package = _is_package(made)
             return result
-        if made.name != name:  # a custom template may name its folder from another answer
-            dest = output_dir / made.name
-            existed = check_destination(dest)
-            result.project_dir = dest
-        (made / MARKER).write_text("mlprod new is still making this project\n")
+        # Rendered in place: the destination is claimed (and marked) first, so
+        # paths written while rendering (a hook's virtualenv) stay valid.
         with _owned(dest, existed):
-            if existed:
-                for child in made.iterdir():
-                    child.rename(dest / child.name)
-            else:
-                made.rename(dest)
+            dest.mkdir(exist_ok=existed)
+            (dest / MARKER).write_text("mlprod new is still making this project\n")
+            made = generate(prepared, output_dir, hooks=True)
+            if made != dest.resolve():
+                raise ScaffoldError(f"template {template.location}: rendered outside {dest}")
+            _add_own_files(dest, template, answers, data, spec, wheel, name, package, result)
+            result.files = [f for f in _list_files(dest) if f != MARKER]
+            timings["render"] = time.perf_counter() - started
+            result.lock = LOCK_NAME if (dest / LOCK_NAME).is_file() else None
+            result.package = _is_package(dest)
             _finish(request, result, dest, interpreter, timings, progress, data, package)
     result.timings = timings
     timings["total"] = time.perf_counter() - started
     return result
+
+
+def _add_own_files(
+    made: Path,
+    template: Template,
+    answers: dict[str, Any],
+    data: Any,
+    spec: Any,
+    wheel: Any,
+    name: str,
+    package: str,
+    result: NewResult,
+) -> None:
+    """What mlprod adds to a rendered template: its wheel, the data, the provenance file."""
+    if wheel is not None:
+        (made / "wheels").mkdir(exist_ok=True)
+        shutil.copy2(wheel.path, made / "wheels" / wheel.name)
+    if data is not None:
+        result.warnings += place_data(data, made, spec, project=name, package=package)
+    provenance = _provenance(template, answers, data)
+    (made / PROVENANCE).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+
+
+def _is_package(root: Path) -> bool:
+    """Whether the rendered project is a Python package pip can install."""
+    return any((root / f).is_file() for f in ("pyproject.toml", "setup.py", "setup.cfg"))
 
 
 def _finish(
@@ -537,28 +336,56 @@ def _finish(
     from mlprod_cli.adapters import git
     from mlprod_cli.adapters.bytecode import Warmup
     from mlprod_cli.adapters.lockfile import LOCK_NAME
-    from mlprod_cli.adapters.venv import create_venv, install_lock
+    from mlprod_cli.adapters.venv import (
+        create_venv,
+        install_editable,
+        install_lock,
+        interpreter_version,
+        venv_executable,
+    )
 
     lock = dest / LOCK_NAME
     warmup = None
-    if request.venv:
+    made_by_hook = venv_executable(dest / ".venv", "python")
+    if request.venv and made_by_hook.exists():
+        # A template hook made .venv already: it is the template's, kept as it is.
+        python = made_by_hook
+        result.venv = dest / ".venv"
+        result.python_version = interpreter_version(python)
+        result.warnings.append("a template hook made .venv; mlprod used it rather than its own")
+    elif request.venv:
         t0 = time.perf_counter()
         _step(progress, f"creating .venv with Python {interpreter.version}")
         python = create_venv(dest / ".venv", interpreter)
         result.venv = dest / ".venv"
         result.python_version = interpreter.version
         timings["venv"] = time.perf_counter() - t0
+    if request.venv:
         if request.install and lock.is_file():
             t0 = time.perf_counter()
             _step(progress, f"installing {LOCK_NAME} (hashes checked)")
             result.installer = install_lock(python, lock, find_links=dest / "wheels")
+            result.installed.append(LOCK_NAME)
             timings["install"] = time.perf_counter() - t0
             _step(progress, "compiling the bytecode the project imports")
             warmup = Warmup(python, dest, lock)
             warmup.start()
             warmup_started = time.perf_counter()
+        elif request.install and result.package:
+            t0 = time.perf_counter()
+            _step(progress, "installing the project itself (pip install -e .)")
+            result.installer = install_editable(python, dest)
+            result.installed.append("the project (editable)")
+            timings["install"] = time.perf_counter() - t0
+            result.warnings.append(
+                f"the template has no {LOCK_NAME}: the project and the dependencies it "
+                "declares were installed unpinned"
+            )
         elif request.install:
-            result.warnings.append(f"the template has no {LOCK_NAME}; nothing was installed")
+            result.warnings.append(
+                f"the template has no {LOCK_NAME} and is not a Python package: "
+                ".venv holds nothing but pip"
+            )
     if data is not None and request.measure:  # --no-measure: the user said no gates yet
         t0 = time.perf_counter()
         _step(progress, "validating the first model and the baseline (for the gates)")
