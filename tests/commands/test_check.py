@@ -100,7 +100,7 @@ def _fake_venv(project, extra: dict[str, str]) -> None:
 def test_check_warns_of_packages_the_lock_does_not_pin(project, monkeypatch, capsys):
     _fake_venv(
         project,
-        {"matplotlib": "3.9.0", "Seaborn": "0.13.2", "pip": "24.0", "setuptools": "70.0.0",
+        {"xgboost": "2.1.0", "Seaborn": "0.13.2", "pip": "24.0", "setuptools": "70.0.0",
          "wheel": "0.43.0", "skin-lesions": "0.1.0"},
     )  # fmt: skip
     monkeypatch.chdir(project)
@@ -109,15 +109,15 @@ def test_check_warns_of_packages_the_lock_does_not_pin(project, monkeypatch, cap
     assert "ok   venv      .venv matches requirements.lock" in out
     at = out.index(
         "warn unlocked  .venv has 2 packages requirements.lock does not pin: "
-        "matplotlib 3.9.0, seaborn 0.13.2"
+        "seaborn 0.13.2, xgboost 2.1.0"
     )
-    assert out[at + 1].strip() == "seaborn 0.13.2 is not in requirements.lock"
+    assert out[at + 1].strip() == "xgboost 2.1.0 is not in requirements.lock"
     assert main(["check", "--format", "json"]) == 0
     [item] = [c for c in json.loads(capsys.readouterr().out)["checks"] if c["name"] == "unlocked"]
     assert (item["ok"], item["status"]) == (True, "warn")
     assert item["problems"] == [
-        "matplotlib 3.9.0 is not in requirements.lock",
         "seaborn 0.13.2 is not in requirements.lock",
+        "xgboost 2.1.0 is not in requirements.lock",
     ]
 
 
