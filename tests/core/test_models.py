@@ -93,9 +93,7 @@ def test_a_model_failing_a_gate_is_refused_unless_forced(trained):
     assert info.value.hint == "'mlprod models activate v0002 --force' overrides the gates"
     assert workspace.registry.active_id("model") is None
     forced = models.activate(workspace, "v0002", force=True)
-    assert forced.forced and forced.warnings == [
-        "v0002 activated although 1 gate failed (--force)"
-    ]
+    assert forced.forced and forced.warnings == ["v0002 activated although 1 gate failed (--force)"]
     assert [g.passed for g in forced.gates].count(False) == 1
     assert workspace.registry.active_id("model") == "v0002"
 
