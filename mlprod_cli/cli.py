@@ -12,6 +12,7 @@ inside its own function.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -97,8 +98,25 @@ def _first_command(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run mlprod with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run mlprod with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+
+    Run as the program (no ``argv``), an interrupted command ends with
+    ``os._exit(130)`` once its cleanup is done and stdio is flushed, skipping the
+    interpreter's shutdown: under load, a Ctrl-C test saw ``new`` print
+    ``error: interrupted`` and then end by SIGINT (-2) instead of exit code 130.
+    """
+    if argv is None:
+        code = _main(list(sys.argv[1:]))
+        if code == EXIT_INTERRUPTED:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(EXIT_INTERRUPTED)
+        return code
+    return _main(list(argv))
+
+
+def _main(argv: list[str]) -> int:
     if argv in (["--version"], ["-V"]):
         # The fast path: no Typer, no Rich, no project lookup.
         sys.stdout.write(f"mlprod {__version__}\n")
