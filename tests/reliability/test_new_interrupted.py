@@ -18,7 +18,6 @@ bytecode compiler get it too:
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -68,15 +67,23 @@ def is_whole_project(folder: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory) -> float:
-    """Seconds of a whole ``new`` here, less its first-time bytecode compile (later runs reuse it)."""
-    out = tmp_path_factory.mktemp("measure")
-    began = time.perf_counter()
-    process = subprocess.run(
-        [*NEW, "--format", "json"], cwd=out, capture_output=True, text=True, timeout=300
-    )
-    assert process.returncode == 0, process.stderr
-    timings = json.loads(process.stdout)["timings"]
-    return time.perf_counter() - began - timings.get("bytecode", 0)
+    """Seconds of a whole ``new`` here, as the trials run it: with warm caches.
+
+    The first run of a session compiles bytecode and measures the gates, which
+    later runs reuse from mlprod's cache; timing it would put most interrupts
+    after the end of the (shorter) trial runs. So a first run warms the caches
+    and the second is timed.
+    """
+    seconds = 0.0
+    for attempt in ("warm", "timed"):
+        out = tmp_path_factory.mktemp(attempt)
+        began = time.perf_counter()
+        process = subprocess.run(
+            [*NEW, "--format", "json"], cwd=out, capture_output=True, text=True, timeout=300
+        )
+        assert process.returncode == 0, process.stderr
+        seconds = time.perf_counter() - began
+    return seconds
 
 
 def test_ctrl_c_at_any_moment_leaves_nothing_or_the_whole_project(tmp_path, full, capsys):
@@ -90,6 +97,12 @@ def test_ctrl_c_at_any_moment_leaves_nothing_or_the_whole_project(tmp_path, full
         left = sorted(p.name for p in out.iterdir())
         if process.returncode == 0:
             assert left == ["demo"] and is_whole_project(out / "demo")
+            outcomes["finished"] += 1
+            continue
+        if process.returncode == -signal.SIGINT and "error: interrupted" not in err:
+            # The signal came after the end, while the interpreter shut down (it
+            # restores the default handler then): the project is whole.
+            assert left == ["demo"] and is_whole_project(out / "demo"), err
             outcomes["finished"] += 1
             continue
         assert process.returncode == 130, err
