@@ -99,16 +99,13 @@ def threshold_gate(
     targets = [("", report)]
     if gate.slice is not None:
         column, _, wanted = gate.slice.partition("=")
+
+        def cannot(reason: str) -> list[GateResult]:
+            name, subject = f"{ref} {bounds} [{gate.slice}]", f"{ref} [{gate.slice}]"
+            return [unchecked(name, "threshold", subject, bounds, reason)]
+
         if column in (unavailable or {}):
-            return [
-                unchecked(
-                    f"{ref} {bounds} [{gate.slice}]",
-                    "threshold",
-                    f"{ref} [{gate.slice}]",
-                    bounds,
-                    unavailable[column],
-                )
-            ]
+            return cannot(unavailable[column])
         groups = (slices or {}).get(column, {})
         targets = [
             (f" [{column}={value}]", r)
@@ -116,15 +113,7 @@ def threshold_gate(
             if not wanted or value == wanted
         ]
         if not targets:
-            return [
-                unchecked(
-                    f"{ref} {bounds} [{gate.slice}]",
-                    "threshold",
-                    f"{ref} [{gate.slice}]",
-                    bounds,
-                    f"no slice {gate.slice} in the data",
-                )
-            ]
+            return cannot(f"no slice {gate.slice} in the data")
     limit = gate.min if gate.min is not None else gate.max
     out = []
     for suffix, target in targets:
