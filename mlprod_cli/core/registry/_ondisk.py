@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import stat
@@ -263,7 +264,11 @@ def read_json(path: Path, where: str) -> Any:
     if len(data) > _MAX_JSON_BYTES:
         raise RegistryError(f"{where} is unreadable: larger than {_MAX_JSON_BYTES >> 20} MiB")
     try:
-        document = json.loads(data.decode("utf-8"))
+        # NaN, Infinity and 1e400 are not JSON numbers a reader can rely on (json.dumps
+        # cannot write them back): undefined, as mlprod writes an undefined value.
+        document = json.loads(
+            data.decode("utf-8"), parse_constant=lambda _: None, parse_float=_finite_or_none
+        )
     except RecursionError:
         document, problem = None, f"nested more than {_MAX_JSON_DEPTH} levels deep"
     except ValueError as exc:  # not UTF-8, not JSON, a number of 5,000 digits
@@ -273,6 +278,11 @@ def read_json(path: Path, where: str) -> Any:
     if problem:
         raise RegistryError(f"{where} is unreadable: {problem}")
     return document
+
+
+def _finite_or_none(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def _document_problem(document: Any) -> str | None:

@@ -227,3 +227,15 @@ def test_a_deleted_versions_number_is_never_reused(tmp_path):
     shutil.rmtree(registry.root / "v0002")  # the active model, deleted by hand
     again = registry.add(DummyClassifier().fit([[0]], ["a"]), {"kind": "model", "schema": {}})
     assert again.id == "v0003"  # v0002 is still named by active.json
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_numbers_json_cannot_write_back_are_read_as_undefined(tmp_path, token):
+    registry = _registry(tmp_path)
+    path = registry.root / "v0002" / METADATA
+    text = json.dumps(dict(json.loads(path.read_text()), note=0.5, fit_seconds=0.5))
+    path.write_text(text.replace('"note": 0.5', f'"note": {token}'))
+    assert registry.get("v0002").metadata["note"] is None  # undefined, as mlprod writes it
+    path.write_text(text.replace('"fit_seconds": 0.5', f'"fit_seconds": {token}'))
+    with pytest.raises(RegistryError, match="'fit_seconds' must be a number, got null"):
+        registry.get("v0002")
