@@ -30,6 +30,7 @@ _VERSION = re.compile(r"v([0-9]{4,})")
 # included), far below what could exhaust memory or the parser's stack.
 _MAX_JSON_BYTES = 64 << 20
 _MAX_JSON_DEPTH = 64
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class RegistryError(MlprodError):
@@ -297,6 +298,13 @@ def _document_problem(document: Any) -> str | None:
             stack += ((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack += ((v, depth + 1) for v in item)
+        elif (
+            isinstance(item, int)
+            and not isinstance(item, bool)
+            and not _INT64[0] <= item <= _INT64[1]
+        ):
+            # numpy and pandas hold 64 bits; past that a schema bound or category crashes them
+            return f"holds an integer too large for 64 bits ({str(item)[:20]}…)"
         elif isinstance(item, str):
             try:
                 item.encode("utf-8")

@@ -239,3 +239,16 @@ def test_numbers_json_cannot_write_back_are_read_as_undefined(tmp_path, token):
     path.write_text(text.replace('"fit_seconds": 0.5', f'"fit_seconds": {token}'))
     with pytest.raises(RegistryError, match="'fit_seconds' must be a number, got null"):
         registry.get("v0002")
+
+
+@pytest.mark.parametrize("where", ["min", "max", "categories"])
+def test_an_integer_past_64_bits_in_the_schema_is_refused(tmp_path, where):
+    """numpy and pandas crash on it (OverflowError) when predict checks rows against it."""
+    registry = _registry(tmp_path)
+    path = registry.root / "v0002" / METADATA
+    feature = {"name": "x", "kind": "categorical" if where == "categories" else "numeric"}
+    feature[where] = ["MARK"] if where == "categories" else "MARK"
+    text = json.dumps(dict(json.loads(path.read_text()), schema={"features": [feature]}))
+    path.write_text(text.replace('"MARK"', "1" + "0" * 400))
+    with pytest.raises(RegistryError, match="holds an integer too large for 64 bits"):
+        registry.get("v0002")
