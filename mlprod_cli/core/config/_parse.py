@@ -1,7 +1,8 @@
 """``mlprod.yaml``: the contract between a project and mlprod.
 
-The file is parsed with PyYAML's node API so that every value keeps the line it
-came from; validation then walks a small declarative schema and raises a
+The file is read by :mod:`._yaml` (every value keeps the line it came from, and
+what YAML can say but the schema cannot mean is refused there); validation then
+walks a small declarative schema and raises a
 :class:`~mlprod_cli.errors.ConfigError` that names the file, the line and the
 dotted key (``mlprod.yaml:14: metrics.gates[0].min: expected a number, got
 'high'``). Unknown keys are errors, not silently ignored: a typo in a gate
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ from mlprod_cli.core.config._model import (
     TuneSpec,
 )
 from mlprod_cli.core.config._model import config_error as _error
+from mlprod_cli.core.config._yaml import join_key as _join
+from mlprod_cli.core.config._yaml import read_yaml
 from mlprod_cli.core.names import METRIC_NAMES, SKEW_STATISTICS
 from mlprod_cli.errors import ConfigError
 
@@ -43,78 +47,13 @@ KNOWN_METRICS = ("accuracy", *METRIC_NAMES)
 _DOTTED = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 )
-# No real mlprod.yaml comes near this many values; a file that does is an attack or an accident.
-_MAX_NODES = 100_000
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
-
-
-# --------------------------------------------------------------------------- YAML with lines
-
-
-def _read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
-    """Parse YAML into plain Python values plus ``{dotted.key: line}``."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path.name}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path.name}{line}: not valid YAML: {problem}") from None
-    except RecursionError:  # PyYAML's composer recurses once per level of nesting
-        raise ConfigError(f"{path.name}: nested too deeply") from None
-    lines: dict[str, int] = {}
-    if node is None:
-        return None, lines
-    constructor = yaml.SafeLoader(text)
-    visited = [0]
-
-    def build(n: Any, key: str) -> Any:
-        # Aliases (*name) are expanded: nested ones grow exponentially ("billion laughs").
-        visited[0] += 1
-        if visited[0] > _MAX_NODES:
-            raise ConfigError(
-                f"{path.name}: more than {_MAX_NODES:,} values once its aliases (*name) are expanded"
-            )
-        lines.setdefault(key, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for k_node, v_node in n.value:
-                k = constructor.construct_object(k_node, deep=True)
-                if not isinstance(k, str):
-                    raise _error(
-                        path, k_node.start_mark.line + 1, key, f"key {k!r} is not a string"
-                    )
-                sub = _join(key, k)
-                if k in out:
-                    raise _error(path, k_node.start_mark.line + 1, sub, "duplicate key")
-                lines[sub] = k_node.start_mark.line + 1
-                out[k] = build(v_node, sub)
-            return out
-        if isinstance(n, yaml.SequenceNode):
-            return [build(item, f"{key}[{i}]") for i, item in enumerate(n.value)]
-        try:
-            return constructor.construct_object(n, deep=True)
-        except yaml.YAMLError as exc:
-            raise _error(path, n.start_mark.line + 1, key, str(exc).splitlines()[0]) from None
-
-    try:
-        return build(node, ""), lines
-    except RecursionError:
-        raise ConfigError(f"{path.name}: nested too deeply") from None
-
-
-def _join(key: str, name: str) -> str:
-    """``key.name``; a name with blanks, line breaks or control characters is quoted."""
-    shown = name if name and name.isprintable() and name.strip() == name else repr(name)
-    return f"{key}.{shown}" if key else shown
+_MAX_DOTTED = 200  # longer module paths than this are not code, and not a file name either
+# numpy's random seeds (scikit-learn's random_state) are 32-bit.
+MAX_SEED = 2**32 - 1
+# A host name or address as the server binds it: letters, digits, dots, colons (IPv6),
+# hyphens, underscores and an IPv6 zone's percent sign; no blank, NUL or control character.
+_HOST = re.compile(r"^[A-Za-z0-9._:%-]{1,253}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?", re.ASCII)
 
 
 # --------------------------------------------------------------------------- schema walking
@@ -178,9 +117,14 @@ def _number(
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ctx.fail(key, f"expected a number, got {_describe(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number past 1.8e308
+        raise ctx.fail(key, f"expected a number, got one too large ({_describe(value)})") from None
     if number != number:  # NaN
         raise ctx.fail(key, "expected a number, got NaN")
+    if number in (float("inf"), float("-inf")):
+        raise ctx.fail(key, f"expected a finite number, got {number}")
     if low is not None and number < low:
         raise ctx.fail(key, f"must be at least {low:g}, got {number:g}")
     if high is not None and number > high:
@@ -211,7 +155,8 @@ def _list(ctx: _Ctx, key: str, value: Any, item: Callable[[_Ctx, str, Any], Any]
 def _dotted(ctx: _Ctx, key: str, value: Any, *, attribute: bool) -> str:
     text = _str(ctx, key, value)
     if (
-        not _DOTTED.match(text)
+        len(text) > _MAX_DOTTED
+        or not _DOTTED.fullmatch(text)
         or (attribute and ":" not in text)
         or (not attribute and ":" in text)
     ):
@@ -248,10 +193,27 @@ def _module_file(root: Path, module: str) -> Path | None:
 
 
 def _path(ctx: _Ctx, key: str, value: Any, *, must_exist: bool) -> Path:
+    """A path relative to the project (or absolute); ``~`` is refused, never expanded.
+
+    ``~`` means another folder on every machine (a colleague's, CI's, the image's),
+    so a committed mlprod.yaml would mean different files in each; and ``registry``
+    and ``skew.serving_log`` are folders mlprod writes, which ``~`` would put
+    outside the project.
+    """
     text = _str(ctx, key, value)
-    path = Path(text).expanduser()
+    if text.startswith("~"):
+        raise ctx.fail(
+            key,
+            f"{_join('', text)}: '~' is not expanded; write the path relative to the project "
+            "(or absolute)",
+        )
+    path = Path(text)
     path = path if path.is_absolute() else ctx.root / path
-    if must_exist and not path.exists():
+    try:
+        missing = must_exist and not path.exists()
+    except OSError as exc:  # a name too long for the file system, say
+        raise ctx.fail(key, f"{_join('', text[:80])}: {exc.strerror}") from None
+    if missing:
         raise ctx.fail(key, f"{_join('', text)}: no such file")
     return path
 
@@ -314,14 +276,13 @@ def _split(ctx: _Ctx, key: str, value: Any) -> Split:
         for needed in ("column", "cutoff"):
             if raw.get(needed) is None:
                 raise ctx.fail(key, f"a split by time needs '{needed}'")
-        cutoff = raw["cutoff"]
-        cutoff = (
-            cutoff.isoformat()
-            if hasattr(cutoff, "isoformat")
-            else _str(ctx, f"{key}.cutoff", cutoff)
-        )
-        if not _DATE.match(cutoff):
+        cutoff = _str(ctx, f"{key}.cutoff", raw["cutoff"])  # an unquoted date is its text
+        if not _DATE.fullmatch(cutoff):
             raise ctx.fail(f"{key}.cutoff", f"expected a date like 2024-07-01, got {cutoff!r}")
+        try:
+            datetime.fromisoformat(cutoff)
+        except ValueError as exc:  # 2024-02-30: the form of a date, but no such day
+            raise ctx.fail(f"{key}.cutoff", f"{cutoff!r} is not a date ({exc})") from None
         return Split("time", column=_str(ctx, f"{key}.column", raw["column"]), cutoff=cutoff)
     test_size = _number(ctx, f"{key}.test_size", raw.get("test_size", 0.2), low=0.0, high=1.0)
     if not 0.0 < test_size < 1.0:
@@ -332,7 +293,7 @@ def _split(ctx: _Ctx, key: str, value: Any) -> Split:
         "random",
         column=None if raw.get("column") is None else _str(ctx, f"{key}.column", raw["column"]),
         test_size=test_size,
-        seed=_int(ctx, f"{key}.seed", raw.get("seed", 42), low=0),
+        seed=_int(ctx, f"{key}.seed", raw.get("seed", 42), low=0, high=MAX_SEED),
     )
 
 
@@ -450,6 +411,10 @@ def _metrics(ctx: _Ctx, value: Any) -> MetricsSpec:
     )
 
 
+# More candidates than this is a typo, not a search that will ever end.
+MAX_CANDIDATES = 10_000
+
+
 def _tune(ctx: _Ctx, value: Any) -> TuneSpec:
     raw = _mapping(ctx, "tune", value, {"search", "cv", "n_iter", "seed", "params"}, {"params"})
     params = _mapping(
@@ -470,8 +435,8 @@ def _tune(ctx: _Ctx, value: Any) -> TuneSpec:
     return TuneSpec(
         search=_str(ctx, "tune.search", raw.get("search", "grid"), choices=("grid", "random")),
         cv=_int(ctx, "tune.cv", raw.get("cv", 5), low=2, high=100),
-        n_iter=_int(ctx, "tune.n_iter", raw.get("n_iter", 10), low=1),
-        seed=_int(ctx, "tune.seed", raw.get("seed", 42), low=0),
+        n_iter=_int(ctx, "tune.n_iter", raw.get("n_iter", 10), low=1, high=MAX_CANDIDATES),
+        seed=_int(ctx, "tune.seed", raw.get("seed", 42), low=0, high=MAX_SEED),
         params=grid,
     )
 
@@ -518,8 +483,13 @@ def _skew(ctx: _Ctx, value: Any) -> SkewSpec:
 
 def _serve(ctx: _Ctx, value: Any) -> ServeSpec:
     raw = _mapping(ctx, "serve", value or {}, {"host", "port"}, set())
+    host = _str(ctx, "serve.host", raw.get("host", "127.0.0.1"))
+    if not _HOST.fullmatch(host):
+        raise ctx.fail(
+            "serve.host", f"expected a host name or address like 127.0.0.1, got {_describe(host)}"
+        )
     return ServeSpec(
-        host=_str(ctx, "serve.host", raw.get("host", "127.0.0.1")),
+        host=host,
         port=_int(ctx, "serve.port", raw.get("port", 8000), low=1, high=65535),
     )
 
@@ -549,7 +519,7 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
     """
     # The folder is resolved, not the file: a linked mlprod.yaml does not move the project.
     path = path.parent.resolve() / path.name
-    raw, lines = _read_yaml(path)
+    raw, lines = read_yaml(path)
     ctx = _Ctx(path, lines, path.parent, need_data=need_data)
     if raw is None:
         raise ConfigError(f"{path.name}: the file is empty")
