@@ -151,7 +151,15 @@ def read_small_file(path: os.PathLike, limit: int) -> bytes:
     larger than ``limit`` (``/dev/zero`` never ends). Raises OSError whose
     ``strerror`` says what the path is instead ("a FIFO, not a regular file").
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            raise
+        target = os.readlink(path)
+        raise FileNotFoundError(
+            errno.ENOENT, f"a symbolic link to {target}, which does not exist", os.fspath(path)
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

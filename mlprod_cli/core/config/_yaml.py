@@ -30,7 +30,6 @@ needs the line and the key. What the file may hold:
 from __future__ import annotations
 
 import codecs
-import os
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +61,6 @@ def read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     try:
         data = read_small_file(path, MAX_BYTES)
     except OSError as exc:
-        if isinstance(exc, FileNotFoundError) and path.is_symlink():
-            target = os.readlink(path)
-            raise ConfigError(
-                f"{path}: a symbolic link to {target}, which does not exist"
-            ) from None
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
     text = _decode(path, data)
     try:

@@ -229,7 +229,7 @@ def _fifo(path):
         (lambda p: p.mkdir(), "a directory, not a regular file"),
         (
             lambda p: p.symlink_to("nowhere.yaml"),
-            "a symbolic link to nowhere.yaml, which does not exist",
+            "cannot read (a symbolic link to nowhere.yaml, which does not exist)",
         ),
         (lambda p: p.symlink_to(p.name), "Too many levels of symbolic links"),
         (lambda p: p.symlink_to("/dev/zero"), "a character device, not a regular file"),
