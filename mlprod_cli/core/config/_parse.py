@@ -209,11 +209,11 @@ def _path(ctx: _Ctx, key: str, value: Any, *, must_exist: bool) -> Path:
         )
     path = Path(text)
     path = path if path.is_absolute() else ctx.root / path
-    try:
-        missing = must_exist and not path.exists()
+    try:  # also for a path only written: a name the file system refuses is refused here
+        missing = not path.exists()
     except OSError as exc:  # a name too long for the file system, say
         raise ctx.fail(key, f"{_join('', text[:80])}: {exc.strerror}") from None
-    if missing:
+    if must_exist and missing:
         raise ctx.fail(key, f"{_join('', text)}: no such file")
     return path
 

@@ -308,6 +308,12 @@ def test_skew_thresholds(project):
             "File name too long",
         ),
         (
+            "registry: models/",
+            "registry: " + "m" * 5000,
+            "registry",
+            "File name too long",
+        ),
+        (
             "model: skin_lesions.model:build",
             "model: " + "a" * 5000 + ":build",
             "model",
@@ -343,6 +349,7 @@ def test_skew_thresholds(project):
         "tilde-in-a-read-path",
         "tilde-in-the-log",
         "path-too-long",
+        "written-path-too-long",
         "dotted-too-long",
         "dotted-trailing-newline",
         "cutoff-trailing-newline",
