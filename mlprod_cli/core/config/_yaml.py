@@ -46,6 +46,9 @@ _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
     _CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp")
 )
 _MAP, _SEQ, _MERGE = _CORE + "map", _CORE + "seq", _CORE + "merge"
+# Plain scalars PyYAML's resolver gives a tag of their own: a lone "=" (!!value) and a
+# "<<" that is not a key (!!merge) are the text written, like a date.
+_TEXT = (_STR, _TIMESTAMP, _CORE + "value", _MERGE)
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
@@ -217,7 +220,7 @@ class _Builder:
 
     def scalar(self, node: Any, key: str) -> Any:
         tag = node.tag
-        if tag in (_STR, _TIMESTAMP):
+        if tag in _TEXT:
             # A date is the text as written: whether it exists is the key's to check.
             value = node.value
         elif tag in (_INT, _FLOAT, _BOOL, _NULL):

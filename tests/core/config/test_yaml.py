@@ -187,9 +187,11 @@ def test_an_impossible_cutoff_is_refused_quoted_or_not(project, written):
         parse_config(path)
 
 
-def test_an_unquoted_date_where_a_name_is_expected_is_that_name(project):
-    path = _edit(project, "project: skin-lesions", "project: 2024-02-30")
-    assert parse_config(path).project == "2024-02-30"
+@pytest.mark.parametrize("written", ["2024-02-30", "=", "<<"])
+def test_a_plain_scalar_yaml_tags_on_its_own_is_the_text_written(project, written):
+    """A date, a lone '=' (PyYAML's !!value) or a '<<' that is a value, not a key."""
+    path = _edit(project, "project: skin-lesions", f"project: {written}")
+    assert parse_config(path).project == written
 
 
 @pytest.mark.parametrize(
