@@ -14,9 +14,11 @@ stages a project the same way, in a temporary folder beside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -130,3 +132,45 @@ def cache_root() -> Path:
         return Path(os.environ["MLPROD_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mlprod"
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_small_file(path: os.PathLike, limit: int) -> bytes:
+    """The bytes of the regular file ``path`` (links followed), at most ``limit`` of them.
+
+    For files a person edits (``mlprod.yaml``, the lock): opened without blocking,
+    so a FIFO cannot hang the command, and refused unless it is a regular file no
+    larger than ``limit`` (``/dev/zero`` never ends). Raises OSError whose
+    ``strerror`` says what the path is instead ("a FIFO, not a regular file").
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            raise
+        target = os.readlink(path)
+        raise FileNotFoundError(
+            errno.ENOENT, f"a symbolic link to {target}, which does not exist", os.fspath(path)
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+            raise OSError(errno.EINVAL, f"{kind}, not a regular file", os.fspath(path))
+        chunks, size = [], 0
+        while size <= limit and (block := os.read(fd, min(1 << 20, limit + 1 - size))):
+            chunks.append(block)
+            size += len(block)
+        if size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", os.fspath(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
