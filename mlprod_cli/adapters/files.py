@@ -130,3 +130,140 @@ def cache_root() -> Path:
         return Path(os.environ["MLPROD_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mlprod"
+
+
+# --------------------------------------------------------------------------- folders
+
+OLD_SUFFIX = ".old"
+
+
+def staging_folder(target: Path) -> tuple[int, Path]:
+    """A locked temporary folder beside ``target`` to build a replacement for it in.
+
+    Leftovers of dead runs for ``target`` are dealt with first
+    (:func:`recover_folder`). The folder gets the mode a new folder would get
+    (mkdtemp makes 0700). Keep the descriptor open until :func:`swap_folder_in`
+    is done, then close it.
+    """
+    recover_folder(target)
+    fd, path = temp_beside(target, directory=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)
+    return fd, path
+
+
+def recover_folder(target: Path) -> None:
+    """Undo what a run killed in the middle of :func:`swap_folder_in` left beside ``target``.
+
+    A run that held the old folder aside (only where the file system cannot
+    exchange two names at once) and died before the new one was in leaves
+    ``target`` missing: the old folder is put back. Old folders of dead runs
+    with ``target`` present are removed, and so are dead runs' temporaries.
+    Folders named by the pid of a run of mlprod before 0.2 (``.NAME.tmp-PID``,
+    ``.NAME.old-PID``) are handled the same way once that process is gone.
+    """
+    import fcntl
+    import shutil
+
+    held = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*{OLD_SUFFIX}"):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        held.append((fd, path))
+    held += [(None, p) for p in _dead_pid_folders(target, "old")]
+    try:
+        for _fd, path in held:
+            if not os.path.lexists(target):
+                os.rename(path, target)  # the old folder, back where it was
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+    finally:
+        for fd, _path in held:
+            if fd is not None:
+                os.close(fd)
+    for path in _dead_pid_folders(target, "tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+    remove_stale_temps(target)
+
+
+def _dead_pid_folders(target: Path, kind: str) -> list[Path]:
+    found = []
+    for path in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or path.is_symlink() or not path.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            found.append(path)
+        except OSError:
+            pass  # alive (another user's), or cannot tell: leave it
+    return found
+
+
+def swap_folder_in(staging: Path, target: Path) -> None:
+    """Put the folder ``staging`` at ``target``; an existing ``target`` is removed once replaced.
+
+    At every instant ``target`` is the old folder or the new one: the two names
+    are exchanged in one step (``renameat2(RENAME_EXCHANGE)``) where the file
+    system can, and the old folder is then removed from the staging name (by the
+    next run, if this one dies first). Where it cannot, the old folder is moved
+    aside, locked, under a name :func:`recover_folder` puts back if this run dies
+    before the new one is in.
+    """
+    import shutil
+
+    if not os.path.lexists(target):
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    import fcntl
+    import secrets
+
+    old = target.parent / f".{target.name}.{secrets.token_hex(6)}{OLD_SUFFIX}"
+    old_fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with contextlib.suppress(OSError):  # held while aside: only a dead run's is put back
+            fcntl.flock(old_fd, fcntl.LOCK_EX)
+        os.rename(target, old)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
+    finally:
+        os.close(old_fd)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` in one step; False where the system cannot."""
+    import ctypes
+    import errno
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False  # glibc before 2.28, musl
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False  # this file system has no exchange
+    raise OSError(code, os.strerror(code), str(b))

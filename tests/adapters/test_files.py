@@ -123,3 +123,41 @@ def test_sha256_file_reads_in_chunks(tmp_path):
     assert sha256_file(path, chunk=7) == hashlib.sha256(data).hexdigest()
     (tmp_path / "empty").write_bytes(b"")
     assert sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_folder_swapped_in_replaces_the_old_one_and_leaves_nothing_beside(
+    tmp_path, monkeypatch, exchange
+):
+    if not exchange:
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    target = tmp_path / "docker"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    fd, staging = files.staging_folder(target)
+    try:
+        assert stat.S_IMODE(staging.stat().st_mode) == 0o777 & ~_umask()
+        (staging / "new.txt").write_text("new")
+        files.swap_folder_in(staging, target)
+    finally:
+        os.close(fd)
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker"]
+
+
+def test_recovery_puts_back_an_old_folder_a_dead_run_set_aside(tmp_path):
+    target = tmp_path / "docker"
+    aside = tmp_path / f".docker.0123456789ab{files.OLD_SUFFIX}"
+    aside.mkdir()
+    (aside / "old.txt").write_text("old")
+    files.recover_folder(target)  # nobody holds it: its run is dead
+    assert (target / "old.txt").read_text() == "old" and not aside.exists()
+    aside.mkdir()  # with the name taken again, a dead run's old folder is only garbage
+    files.recover_folder(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
