@@ -164,7 +164,9 @@ def make_context(
     # registry (a version folder, or a file in it, that points elsewhere), and
     # no file of the project that resolves outside it.
     version_files = _version_files(root, version)
-    registry.verify(version)  # refuses a tampered artifact
+    # Refuses a tampered artifact, and one that can never load in the image (a
+    # pickle with its hash rewritten, an untrusted type), as predict and serve do.
+    registry.load(version)
     dockerfile = root / "Dockerfile"
     if not dockerfile.is_file():
         raise ConfigError(

@@ -1,0 +1,41 @@
+"""Bad input for the commands that write: ``package``, ``predict``, ``evaluate``, ``new``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.reliability.cases import ACTIVE, Case, Setup
+
+
+def artifact(content: str) -> Setup:
+    """v0002's artifact replaced by ``content``, with its metadata's hash rewritten to match."""
+
+    def setup(root: Path) -> None:
+        import hashlib
+        import pickle
+
+        version = root / "models" / "v0002"
+        if content == "pickle":
+            data = pickle.dumps({"model": "anything"})
+        else:  # a skops file holding a type that is not trusted
+            import fractions
+
+            import skops.io as sio
+
+            data = sio.dumps({"model": fractions.Fraction(1, 3)})
+        (version / "model.skops").write_bytes(data)
+        metadata = json.loads((version / "metadata.json").read_text())
+        metadata["artifact_sha256"] = hashlib.sha256(data).hexdigest()
+        (version / "metadata.json").write_text(json.dumps(metadata))
+
+    return setup
+
+
+# fmt: off
+CASES = [
+    # ---- package: an artifact that can never load in the image is refused before any write
+    Case("package/pickle-with-rewritten-hash", ("package",), "v0002: model.skops is not a readable skops file", (ACTIVE, artifact("pickle"))),
+    Case("package/untrusted-type-in-artifact", ("package",), "v0002: model.skops holds types that are not trusted: fractions.Fraction", (ACTIVE, artifact("untrusted"))),
+]
+# fmt: on
