@@ -14,11 +14,15 @@ stages a project the same way, in a temporary folder beside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from mlprod_cli.errors import MlprodError
 
 TMP_SUFFIX = ".tmp"
 
@@ -86,19 +90,109 @@ def remove_stale_temps(target: Path) -> list[Path]:
     return removed
 
 
-def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(target)
+# What the environment says when it refuses a write (a full disk or quota, a read-only
+# file system, permissions, a failing device, no descriptors left): never a bug of
+# mlprod's, always the user's to fix. A path mlprod got wrong gives other errnos
+# (ENOENT, ENOTDIR, EISDIR, EEXIST, EINVAL, EBADF), which stay bugs.
+ENVIRONMENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EIO,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)
+
+
+def is_environment_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is the environment refusing (see :data:`ENVIRONMENT_ERRNOS`)."""
+    return isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS
+
+
+def cannot_write(target: os.PathLike | str, exc: OSError) -> MlprodError:
+    """``cannot write TARGET: No space left on device`` (exit 2): the reason, by its errno."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return MlprodError(f"cannot write {_shown(target)}: {reason}")
+
+
+def _shown(path: os.PathLike | str) -> Path:
+    """``path`` as the user knows it: from the current folder when it is under it."""
+    shown = Path(path)
+    with contextlib.suppress(ValueError, OSError):
+        shown = shown.absolute().relative_to(Path.cwd())
+    return shown
+
+
+@contextlib.contextmanager
+def writing(target: os.PathLike | str) -> Iterator[None]:
+    """Turn an environment fault inside the block into :func:`cannot_write` naming ``target``.
+
+    For writes done by a library (pyarrow's, whose errors name no file): the
+    block must only write ``target`` (or its temporary), so the error names it.
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.replace(tmp, target)  # before closing: the lock guards the file until then
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as exc:
+        if not is_environment_fault(exc):
+            raise
+        raise cannot_write(target, exc) from None
+
+
+class AtomicFile:
+    """A file written whole or not at all: the temporary is made now, renamed by :meth:`commit`.
+
+    Making it first tells early whether ``path`` can be written at all (a
+    read-only folder, a missing permission), before anything else is done. An
+    environment fault at any step is a one-line error naming ``path``, and
+    leaves ``path`` as it was.
+    """
+
+    def __init__(self, path: os.PathLike | str):
+        self.target = Path(path)
+        for folder in (self.target.parent, *self.target.parent.parents):
+            if os.path.lexists(folder):  # the nearest that exists must be a folder
+                if not folder.is_dir():
+                    raise MlprodError(
+                        f"cannot write {_shown(self.target)}: {_shown(folder)} is a file, not a folder"
+                    )
+                break
+        with writing(self.target):
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self.fd, self.tmp = temp_beside(self.target)
+
+    def commit(self, data: bytes) -> None:
+        try:
+            with writing(self.target):
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self.fd, view) :]
+                os.fsync(self.fd)
+                os.replace(self.tmp, self.target)  # before closing: the lock guards it till then
+        except BaseException:
+            self.abort()
+            raise
+        fd, self.fd = self.fd, -1
+        with contextlib.suppress(OSError):  # written, synced and renamed: nothing is lost
+            os.close(fd)
+
+    def abort(self) -> None:
+        """Remove the temporary; ``path`` stays as it was."""
+        if self.fd < 0:
+            return
+        with contextlib.suppress(OSError):
+            self.tmp.unlink(missing_ok=True)
+        fd, self.fd = self.fd, -1
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def atomic_write_bytes(path: os.PathLike, data: bytes) -> None:
+    AtomicFile(path).commit(data)
 
 
 def _default_mode(target: Path) -> int:
@@ -249,7 +343,6 @@ def swap_folder_in(staging: Path, target: Path) -> None:
 def _exchange(a: Path, b: Path) -> bool:
     """Swap the names ``a`` and ``b`` in one step; False where the system cannot."""
     import ctypes
-    import errno
     import sys
 
     if not sys.platform.startswith("linux"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -19,6 +20,7 @@ from mlprod_cli.adapters.files import (
     sha256_file,
     temp_beside,
 )
+from mlprod_cli.errors import MlprodError
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -49,17 +51,34 @@ def test_a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own(tmp_pa
     assert stat.S_IMODE(kept.stat().st_mode) == 0o604 and kept.read_text() == "new"
 
 
-def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path, monkeypatch):
+@pytest.mark.parametrize("step", ["write", "fsync", "replace"])
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EIO, errno.EPERM, errno.EROFS])
+def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(
+    tmp_path, monkeypatch, step, err
+):
     target = tmp_path / "out.csv"
     target.write_text("old")
 
-    def full_disk(fd):
-        raise OSError(28, "No space left on device")
+    def fault(*args):
+        raise OSError(err, os.strerror(err))
 
-    monkeypatch.setattr(files.os, "fsync", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(files.os, step, fault)
+    with pytest.raises(MlprodError) as caught:  # the environment's fault: exit 2, not a bug
         atomic_write_text(target, "new")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == f"cannot write {target}: {os.strerror(err)}"
     assert target.read_text() == "old"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_error_that_is_not_the_environments_stays_what_it_is(tmp_path, monkeypatch):
+    def wrong(*args):
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    monkeypatch.setattr(files.os, "fsync", wrong)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(tmp_path / "out.csv", "new")
+    assert not isinstance(caught.value, MlprodError) and caught.value.errno == errno.EBADF
     assert leftovers(tmp_path) == []
 
 
