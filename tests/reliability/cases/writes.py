@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.reliability.cases import ACTIVE, Case, Setup
+from tests.reliability.cases import ACTIVE, PRED, PREDICTIONS, Case, Setup, write
 
 
 def artifact(content: str) -> Setup:
@@ -37,5 +37,10 @@ CASES = [
     # ---- package: an artifact that can never load in the image is refused before any write
     Case("package/pickle-with-rewritten-hash", ("package",), "v0002: model.skops is not a readable skops file", (ACTIVE, artifact("pickle"))),
     Case("package/untrusted-type-in-artifact", ("package",), "v0002: model.skops holds types that are not trusted: fractions.Fraction", (ACTIVE, artifact("untrusted"))),
+    # ---- --output under a file: said before anything is computed, stored or registered
+    Case("evaluate/output-under-a-file", ("evaluate", "--output", "README.md/report.json"), "cannot write README.md/report.json: README.md is a file, not a folder"),
+    Case("train/output-under-a-file", ("train", "--cv", "0", "--output", "README.md/train.json"), "cannot write README.md/train.json: README.md is a file, not a folder"),
+    Case("models/list-output-under-a-file", ("models", "list", "--output", "README.md/x.json"), "cannot write README.md/x.json: README.md is a file, not a folder"),
+    Case("evaluate/predictions-output-under-a-file", (*PRED, "--output", "p.csv/r.json"), "cannot write p.csv/r.json: p.csv is a file, not a folder", (write("p.csv", PREDICTIONS),), base="empty"),
 ]
 # fmt: on
