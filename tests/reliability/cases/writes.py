@@ -40,6 +40,7 @@ CASES = [
     # ---- --output under a file: said before anything is computed, stored or registered
     Case("evaluate/output-under-a-file", ("evaluate", "--output", "README.md/report.json"), "cannot write README.md/report.json: README.md is a file, not a folder"),
     Case("train/output-under-a-file", ("train", "--cv", "0", "--output", "README.md/train.json"), "cannot write README.md/train.json: README.md is a file, not a folder"),
+    Case("tune/output-under-a-file", ("tune", "--output", "README.md/tune.json"), "cannot write README.md/tune.json: README.md is a file, not a folder"),
     Case("models/list-output-under-a-file", ("models", "list", "--output", "README.md/x.json"), "cannot write README.md/x.json: README.md is a file, not a folder"),
     Case("evaluate/predictions-output-under-a-file", (*PRED, "--output", "p.csv/r.json"), "cannot write p.csv/r.json: p.csv is a file, not a folder", (write("p.csv", PREDICTIONS),), base="empty"),
 ]
