@@ -144,6 +144,77 @@ def load_training_data(
     return Dataset(train, [describe_file(train_path, len(train), config.root)]), test
 
 
+# --------------------------------------------------------------------------- dates
+
+
+def parse_datetimes(values: Any) -> Any:
+    """Dates and times as every command reads them: a pandas Series of datetime64.
+
+    One rule for ``train`` (the split column, a date feature), ``predict``,
+    ``serve`` and ``skew``: a value with a UTC offset is the instant it names, so
+    a column whose values carry different offsets (``+02:00`` beside ``Z``) is
+    converted to UTC instead of being refused half-way; a value without an offset
+    is taken as UTC when it sits beside values with one. A column whose values
+    share one offset (or none) keeps it, as pandas reads it. ISO 8601 is read
+    first, other spellings (``01/02/2024 10:00``) value by value; what is no date
+    at all is missing (NaT), as an empty cell is. pandas' warnings about formats
+    stay quiet: they would land on stderr before the command's own line.
+    """
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    index = series.index  # by position below: an index may repeat labels
+    text = series.reset_index(drop=True)
+    if not pd.api.types.is_string_dtype(text) or text.dtype == object:
+        # Only text is a date: a number would be read as nanoseconds since 1970.
+        text = text.where(np.fromiter((isinstance(v, str) for v in text), bool, len(text)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        except (ValueError, TypeError):  # offsets that differ, or none beside some
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        for spelling in (None, "mixed"):  # the format of the first one, then each its own
+            bad = (text.notna() & parsed.isna()).to_numpy()
+            if not bad.any():
+                break
+            again = pd.to_datetime(text[bad], errors="coerce", format=spelling, utc=True)
+            if again.notna().any():
+                zone = parsed.dt.tz
+                parsed = (
+                    parsed.dt.tz_localize("UTC") if zone is None else parsed.dt.tz_convert("UTC")
+                )
+                again = again.reindex(text.index).dt.as_unit("us")
+                parsed = parsed.dt.as_unit("us").where(~bad, again)
+    parsed.index = index
+    return parsed
+
+
+def as_trained(parsed: Any, dtype: Any) -> Any:
+    """Dates from :func:`parse_datetimes` in the time zone the training column had.
+
+    ``dtype`` is the schema's text for the training column (``datetime64[ns]``,
+    ``datetime64[us, UTC]``): naive in training gives naive UTC times, a zone
+    gives that zone; a naive value given to a zoned model is taken as UTC.
+    """
+    import pandas as pd
+
+    try:
+        zone = getattr(pd.api.types.pandas_dtype(dtype), "tz", None) if dtype else None
+    except (TypeError, ValueError):
+        zone = None
+    if parsed.dt.tz is None:
+        return parsed if zone is None else parsed.dt.tz_localize("UTC").dt.tz_convert(zone)
+    if zone is None:
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.dt.tz_convert(zone)
+
+
 # --------------------------------------------------------------------------- target and split
 
 
@@ -178,16 +249,14 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
             raise DataError(
                 f"{source}: the split column '{spec.column}' is missing (data.split.column)"
             )
-        when = frame[spec.column]
-        if not pd.api.types.is_datetime64_any_dtype(when):
-            when = pd.to_datetime(when, errors="coerce")
-            bad = int(when.isna().sum() - frame[spec.column].isna().sum())
-            if bad:
-                raise DataError(
-                    f"{source}: the split column '{spec.column}' has {bad} values that are not dates"
-                )
+        when = parse_datetimes(frame[spec.column])
+        bad = int(when.isna().sum() - frame[spec.column].isna().sum())
+        if bad:
+            raise DataError(
+                f"{source}: the split column '{spec.column}' has {bad} values that are not dates"
+            )
         cutoff = pd.Timestamp(spec.cutoff)
-        if getattr(when.dt, "tz", None) is not None and cutoff.tz is None:
+        if when.dt.tz is not None and cutoff.tz is None:
             cutoff = cutoff.tz_localize(when.dt.tz)
         before = (when < cutoff).to_numpy()
         info = {"by": "time", "column": spec.column, "cutoff": spec.cutoff}
@@ -216,14 +285,12 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
 
 def time_order(config: Config, frame: Any) -> Any:
     """The dates of ``frame`` as the split by time orders them, or None for another split."""
-    import pandas as pd
-
     spec = config.data.split
     if spec is None or spec.by != "time" or config.data.test is not None:
         return None
-    when = frame[spec.column]
-    if not pd.api.types.is_datetime64_any_dtype(when):
-        when = pd.to_datetime(when, errors="coerce")
+    when = parse_datetimes(frame[spec.column])
+    if when.dt.tz is not None:  # as UTC datetime64, which numpy sorts (Timestamps are objects)
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
     return when.to_numpy()
 
 
@@ -371,7 +438,7 @@ def conform(
             if low is not None and high is not None:
                 findings.out_of_range[name] = int(((column < low) | (column > high)).sum())
         elif feature["kind"] == "datetime":
-            column = pd.to_datetime(column, errors="coerce")
+            column = as_trained(parse_datetimes(column), feature.get("dtype"))
         else:
             present = column.notna()
             # Text columns (pandas' string dtype, as Arrow readers give) are used as they

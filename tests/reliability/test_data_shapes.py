@@ -1,0 +1,142 @@
+"""Data as it comes, read the same way by every command that reads it.
+
+A value one command accepts must not break another: a date with a UTC offset
+that ``serve`` answered 200 is read by ``skew`` from the request log, by
+``predict`` from a table and by ``train`` from the split column, all alike
+(offsets that differ become UTC instants, see ``dataset.parse_datetimes``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+from mlprod_cli.cli import main
+from mlprod_cli.core.workspace import Workspace
+from tests.reliability.cases import HEADER, ROW
+from tests.serving import activate_model
+
+
+def _run(argv, cwd: Path, monkeypatch, capsys) -> tuple[int, str, str]:
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("CI", "true")
+    capsys.readouterr()
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _assert_clean(code: int, err: str, allowed=(0,)) -> None:
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert code in allowed, f"exit {code}: {err}"
+
+
+# --------------------------------------------------------------------------- dates with offsets
+
+
+@pytest.fixture(scope="module")
+def dated_project(rendered_project, tmp_path_factory) -> Path:
+    """The template with ``visit_date`` a feature (a datetime in the schema), trained and active."""
+    from mlprod_cli.core.train import train
+
+    dest = tmp_path_factory.mktemp("dated") / rendered_project.name
+    shutil.copytree(rendered_project, dest)
+    config = dest / "mlprod.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text(
+        "".join(line for line in lines if not line.strip().startswith("- visit_date"))
+    )
+    train(Workspace.load(dest), cv=0)
+    metadata = json.loads((dest / "models" / "v0002" / "metadata.json").read_text())
+    kinds = {f["name"]: f["kind"] for f in metadata["schema"]["features"]}
+    assert kinds["visit_date"] == "datetime", kinds
+    return activate_model(dest)
+
+
+@pytest.fixture
+def dated(dated_project, tmp_path) -> Path:
+    dest = tmp_path / dated_project.name
+    shutil.copytree(dated_project, dest)
+    return dest
+
+
+def _row(when: str) -> dict:
+    values = dict(zip(HEADER.split(","), ROW.split(","), strict=True))
+    features = {k: v for k, v in values.items() if k != "lesion_id"}
+    for name in ("age", "diameter_mm", "asymmetry", "border_irregularity", "color_count"):
+        features[name] = float(features[name])
+    features["evolving"] = float(features["evolving"])
+    features["visit_date"] = when
+    return features
+
+
+OFFSETS = ("2024-08-01T10:00:00+02:00", "2024-08-01T08:00:00Z", "2024-08-01T03:00:00-05:00")
+
+
+def test_serve_answers_rows_whose_offsets_differ_and_skew_reads_their_log(
+    dated, tmp_path, monkeypatch, capsys
+):
+    # Issue 11, item 2: a batch of mixed offsets was a 500; two single-row requests,
+    # each answered 200, left a log that made every later skew exit 70.
+    pytest.importorskip("fastapi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from mlprod_cli.core.config import load_config
+    from mlprod_cli.core.serve import ServeOptions, create_app
+
+    log_dir = tmp_path / "requests"
+    log_dir.mkdir()
+    app = create_app(Workspace(load_config(dated)), ServeOptions(log_dir=log_dir))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        singles = [client.post("/predict", json=_row(when)) for when in OFFSETS[:2]]
+        assert [r.status_code for r in singles] == [200, 200], [r.text for r in singles]
+        batch = client.post("/predict", json=[_row(when) for when in OFFSETS])
+        assert batch.status_code == 200, batch.text
+        # The same instant, whatever its offset: the same answer.
+        answers = [singles[0].json()["scores"], singles[1].json()["scores"]]
+        answers += [p["scores"] for p in batch.json()["predictions"]]
+        assert all(a == pytest.approx(answers[0]) for a in answers)
+    assert sum(len(p.read_text().splitlines()) for p in log_dir.glob("*.jsonl")) == 5
+
+    code, out, err = _run(
+        ("skew", "--log", str(log_dir), "--format", "json"), dated, monkeypatch, capsys
+    )
+    _assert_clean(code, err, allowed=(0, 1))  # 1: a distance over its threshold
+    report = json.loads(out)
+    assert report["rows_current"] == 5
+    assert "visit_date" in {f["name"] for f in report["features"]}
+    # Every date read as a date: none is a value of another type.
+    assert not [
+        s for s in report["schema"] if s["column"] == "visit_date" and s["kind"] == "type_change"
+    ]
+
+
+def test_predict_reads_a_table_whose_offsets_differ(dated, monkeypatch, capsys):
+    lines = [HEADER] + [ROW.replace("2024-08-01", when) for when in OFFSETS]
+    (dated / "in.csv").write_text("\n".join(lines) + "\n")
+    code, _, err = _run(("predict", "in.csv", "--output", "out.csv"), dated, monkeypatch, capsys)
+    _assert_clean(code, err)
+    rows = (dated / "out.csv").read_text().splitlines()
+    assert len(rows) == 4 and len(set(rows[1:])) == 1  # one instant, one answer
+
+
+def test_train_without_a_loader_splits_on_offsets_that_differ(project, monkeypatch, capsys):
+    config = project / "mlprod.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if not line.strip().startswith("loader:")))
+    data = project / "data" / "lesions.csv"
+    rows = data.read_text().splitlines()
+    for i in range(1, len(rows), 2):  # every other row in summer time, the rest in UTC
+        cells = rows[i].split(",")
+        cells[1] += "T12:00:00+02:00" if i % 4 == 1 else "T12:00:00Z"
+        rows[i] = ",".join(cells)
+    data.write_text("\n".join(rows) + "\n")
+    code, out, err = _run(("train", "--cv", "0"), project, monkeypatch, capsys)
+    _assert_clean(code, err)
+    assert "trained on" in out
