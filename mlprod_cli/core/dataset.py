@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlprod_cli.adapters.tables import not_utf8
 from mlprod_cli.core.code import import_object
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.words import plural
@@ -88,7 +89,9 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
         frame = pd.read_parquet(path) if suffix != ".csv" else pd.read_csv(path, low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {not_utf8(path) or 'not UTF-8'}") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # pyarrow's errors for a corrupt Parquet file
         raise DataError(
@@ -101,6 +104,8 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
 
 def load_file(config: Config, path: Path) -> Any:
     """One data file, through the project's loader when it has one."""
+    if path.suffix.lower() in (".parquet", ".pq") and path.is_file():
+        _check_parquet_features(config, path)
     if config.data.loader is None:
         return read_table(path)
     if not path.is_file():
@@ -110,6 +115,12 @@ def load_file(config: Config, path: Path) -> Any:
     loader = import_object(config, config.data.loader, "data.loader")
     try:
         frame = loader(path)
+    except UnicodeDecodeError as exc:
+        # The decoder's position counts from pandas' buffer: say where in the file.
+        where = not_utf8(path) or f"not UTF-8 ({exc.reason})"
+        raise DataError(
+            f"{path}: {where} (the loader {config.data.loader} failed: UnicodeDecodeError)"
+        ) from None
     except Exception as exc:
         raise DataError(
             f"{path}: the loader {config.data.loader} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -119,6 +130,28 @@ def load_file(config: Config, path: Path) -> Any:
     if len(frame) == 0:
         raise DataError(f"{path}: no rows")
     return frame
+
+
+def _check_parquet_features(config: Config, path: Path) -> None:
+    """Refuse a Parquet column of bytes or structs that would be a feature, before a loader
+    turns ``b"x"`` into the text ``"b'x'"`` (``predict`` refuses the same file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlprod_cli.adapters.tables import unusable_kind
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return  # unreadable: the reader says so
+    skipped = {config.data.target, *config.data.exclude}
+    for field_ in schema:
+        kind = unusable_kind(field_.type)
+        if kind is not None and field_.name not in skipped:
+            raise DataError(
+                f"{path}: column '{field_.name}' holds {kind}, which mlprod cannot use as a "
+                "feature; make it text or numbers, or list it in data.exclude"
+            )
 
 
 def describe_file(path: Path, rows: int, root: Path) -> dict[str, Any]:
@@ -337,6 +370,8 @@ def check_feature_types(X: Any, source: str) -> None:
         present = column.dropna()
         if present.empty:
             continue
+        if column.dtype == object:
+            _refuse_containers(present, name, source, X)
         numbers = pd.to_numeric(present, errors="coerce")
         bad = numbers.isna()
         if bad.sum() > 0 and bad.mean() <= 0.1:
@@ -345,6 +380,23 @@ def check_feature_types(X: Any, source: str) -> None:
                 f"{source}: column '{name}' holds numbers but also text such as {present[where]!r} "
                 f"(row {_row_number(X, where)}); fix the value or the column's type"
             )
+
+
+_UNUSABLE = {bytes: "bytes", bytearray: "bytes", dict: "structs", list: "lists", tuple: "lists"}
+
+
+def _refuse_containers(present: Any, name: str, source: str, X: Any) -> None:
+    """Bytes, structs (dicts) and lists are no feature: pandas would make ``b'x'`` a category."""
+    import numpy as np
+
+    kinds = present.map(lambda v: "lists" if isinstance(v, np.ndarray) else _UNUSABLE.get(type(v)))
+    bad = kinds.notna()
+    if bad.any():
+        where = bad[bad].index[0]
+        raise DataError(
+            f"{source}: column '{name}' holds {kinds[where]} (row {_row_number(X, where)}), "
+            "which mlprod cannot use as a feature; make it text or numbers, or list it in data.exclude"
+        )
 
 
 def _row_number(frame: Any, label: Any) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.adapters.files import temp_beside
-from mlprod_cli.adapters.tables import BATCH_ROWS, prefetch, table_batches
+from mlprod_cli.adapters.tables import BATCH_ROWS, prefetch, table_batches, unusable_kind
 from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.predict._inference import predict_batch
 from mlprod_cli.core.workspace import Workspace
@@ -158,6 +158,13 @@ def predict_file(
             if len(set(names)) != len(names):
                 twice = next(n for i, n in enumerate(names) if n in names[:i])
                 raise DataError(f"{input_path}: column '{twice}' appears more than once")
+            for name in features:
+                kind = unusable_kind(batch.schema.field(name).type)
+                if kind is not None:  # pandas would make b"x" the category "b'x'"
+                    raise DataError(
+                        f"{input_path}: column '{name}' holds {kind}, which mlprod cannot use "
+                        "as a feature"
+                    )
             frame = batch.select(features).to_pandas()
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)
