@@ -403,6 +403,8 @@ def unusable_kind(arrow_type: Any) -> str | None:
 
 _CHANGED = re.compile(r"Column\(/([^)]*)\) changed from")
 _NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ColumnTypeChanged(Exception):
@@ -465,12 +467,18 @@ class JsonLines:
             record = json.loads(line)
         except UnicodeDecodeError:
             raise DataError(f"{where}: not UTF-8 text") from None
+        except RecursionError:  # Python's json recurses: arrays thousands of levels deep
+            raise DataError(f"{where}: arrays or objects nested too deeply") from None
         except ValueError as exc:
             detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             column = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             raise DataError(f"{where}: not valid JSON ({detail}{column})") from None
         if not isinstance(record, dict):
             raise DataError(f"{where}: expected a JSON object, got {json_kind(record)}")
+        if _SURROGATE_ESCAPE.search(line):
+            # A lone surrogate ("\ud800") is valid JSON but no text UTF-8 can hold: it
+            # would break the report as it is written. Replaced by U+FFFD, as serve does.
+            record = _without_surrogates(record)
         return record
 
     def objects(self, block: bytes, first_line: int) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -496,6 +504,11 @@ class JsonLines:
             # pyarrow (26) crashes the process on a block that starts with a "null" line, and
             # reads one further down as a row of nulls: Python's json names the line instead.
             return None
+        if _SURROGATE_ESCAPE.search(block):
+            return None  # lone surrogates: Python's json reads them, loads() replaces them
+        if _nesting(block) > MAX_ARROW_DEPTH:
+            # pyarrow (26) crashes the process (SIGSEGV) on a line nested 100,000 deep.
+            return None
         options = pajson.ParseOptions(
             explicit_schema=pa.schema(_arrow_fields(fields)), unexpected_field_behavior="infer"
         )
@@ -510,6 +523,39 @@ class JsonLines:
             if match:
                 raise ColumnTypeChanged(match.group(1)) from None
             return None
+
+
+MAX_ARROW_DEPTH = 64
+"""Blocks whose brackets nest deeper than this are read by Python's json, not pyarrow."""
+
+
+def _nesting(block: bytes) -> int:
+    """How deep ``{``/``[`` nest in ``block`` (brackets inside strings counted too: at worst
+    a block goes the slower, safe way)."""
+    import numpy as np
+
+    raw = np.frombuffer(block, dtype=np.uint8)
+    step = np.isin(raw, (0x5B, 0x7B)).astype(np.int32) - np.isin(raw, (0x5D, 0x7D))
+    return int(np.cumsum(step).max()) if step.size else 0
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates in its text and keys replaced by U+FFFD (no recursion:
+    a line may nest as deep as Python's json reads)."""
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        holder, key = stack.pop()
+        item = holder[key]
+        if isinstance(item, str):
+            holder[key] = _SURROGATE.sub("\ufffd", item)
+        elif isinstance(item, list):
+            stack.extend((item, i) for i in range(len(item)))
+        elif isinstance(item, dict):
+            fixed = {_SURROGATE.sub("\ufffd", k): v for k, v in item.items()}
+            holder[key] = fixed
+            stack.extend((fixed, k) for k in fixed)
+    return root[0]
 
 
 def _arrow_fields(fields: Mapping[str, Any]) -> list[Any]:

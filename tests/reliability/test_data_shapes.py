@@ -219,3 +219,61 @@ def test_train_and_predict_agree_on_a_file(trained, name, make, reason, monkeypa
         assert len((trained / "out.csv").read_text().splitlines()) == text.count("\n")
     else:
         assert not (trained / "out.csv").exists()
+
+
+# --------------------------------------------------------------------------- skew on hostile request logs
+
+
+def _log_records() -> list[dict]:
+    from mlprod_cli.core.request_log import record
+
+    features = {k: v for k, v in _row("2024-08-01").items() if k != "visit_date"}
+    rows = [
+        dict(features, age=age, sex=sex)
+        for age, sex in ((37.0, "male"), (52.0, "female"), (61.0, "male"))
+    ]
+    scores = {"melanoma": 0.1, "nevus": 0.8, "seborrheic_keratosis": 0.1}
+    return [
+        record(f"2024-08-01T10:00:0{i}.000Z", f"r{i}", "v0002", row, "nevus", scores)
+        for i, row in enumerate(rows)
+    ]
+
+
+def _log_shapes():
+    from tests.reliability.shapes import jsonl_shapes
+
+    return jsonl_shapes(_log_records())
+
+
+LOG_SHAPES = _log_shapes()
+
+
+@pytest.fixture(scope="module")
+def skewed(trained_project, tmp_path_factory) -> Path:
+    """The trained project with v0002 active, shared by the shapes (skew writes nothing)."""
+    dest = tmp_path_factory.mktemp("skewed") / trained_project.name
+    shutil.copytree(trained_project, dest)
+    return activate_model(dest)
+
+
+def _warning_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if not line.startswith(("mlprod: ", "error: "))]
+
+
+@pytest.mark.parametrize("shape", LOG_SHAPES, ids=[s.id for s in LOG_SHAPES])
+def test_skew_reads_a_hostile_request_log(skewed, shape, tmp_path, monkeypatch, capsys):
+    # Issue 11, item 13: nesting 100,000 deep, lone surrogates, ±1e308 and the like.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "requests-2024-08-01.jsonl").write_bytes(shape.data)
+    code, out, err = _run(
+        ("skew", "--log", str(logs), "--format", "json"), skewed, monkeypatch, capsys
+    )
+    _assert_clean(code, err, allowed=(0, 1, 2))
+    assert "RecursionError" not in err
+    assert _warning_lines(err) == [], err  # no numpy or pandas warning on stderr
+    if code == 2:
+        assert err.count("error: ") == 1 and err.endswith("\n") and out == "", err
+        assert "requests-2024-08-01.jsonl" in err or "logs" in err, err
+    else:
+        json.loads(out)

@@ -326,7 +326,8 @@ class Stream:
         out = []
         if self.other_versions:
             others = ", ".join(
-                f"{plural(n, 'row')} of {v}" for v, n in sorted(self.other_versions.items())
+                f"{plural(n, 'row')} of {v if v.isprintable() else repr(v)}"
+                for v, n in sorted(self.other_versions.items())
             )
             out.append(
                 f"left out {others}: this report is about {self.model.id} (--model VERSION for another)"
