@@ -328,7 +328,35 @@ def _straddles(exc: Exception) -> bool:
     return "straddl" in str(exc)
 
 
+def check_regular(path: Path, missing: str) -> None:
+    """Refuse what is not a regular file before it is opened (``missing``: the message
+    for no file at all). A FIFO would block the read for ever and ``/dev/zero`` never
+    ends; a symlink to a regular file is read (it is the user's own data)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DataError(
+                f"{path}: a symlink to {path.readlink()}, which does not exist"
+            ) from None
+        raise DataError(missing) from None
+    except OSError as exc:  # a loop of symlinks (ELOOP), a folder it may not enter
+        raise DataError(f"{path}: cannot read it: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISSOCK: "a socket",
+    }
+    kind = next((k for test, k in kinds.items() if test(mode)), "a device")
+    raise DataError(f"{path}: is {kind}, not a file")
+
+
 def _check_not_empty(path: Path) -> None:
+    check_regular(path, f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
 
@@ -342,7 +370,7 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
     if "invalid UTF8" in str(exc) or isinstance(exc, UnicodeDecodeError):
         found = not_utf8(path)
         if found is not None:
-            return DataError(f"{path}: {found}")
+            return DataError(f"{path}: cannot read it: {found}")
     return DataError(f"{path}: cannot read it: {_first_line(exc)}")
 
 
@@ -437,6 +465,7 @@ class JsonLines:
         """
         line = 1
         rest = b""
+        check_regular(self.path, f"{self.path}: cannot read it: No such file or directory")
         try:
             with self.path.open("rb") as handle:
                 while True:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.tables import not_utf8
+from mlprod_cli.adapters.tables import check_regular, not_utf8
 from mlprod_cli.core.code import import_object
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.words import plural
@@ -81,8 +81,7 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(f"{path}: {what} must be .csv or .parquet, not {suffix or 'no extension'}")
-    if not path.is_file():
-        raise DataError(f"{path}: no such {what}")
+    check_regular(path, f"{path}: no such {what}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     try:
@@ -90,7 +89,7 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError:
-        raise DataError(f"{path}: {not_utf8(path) or 'not UTF-8'}") from None
+        raise DataError(f"{path}: cannot read it: {not_utf8(path) or 'not UTF-8'}") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # pyarrow's errors for a corrupt Parquet file
@@ -104,12 +103,11 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
 
 def load_file(config: Config, path: Path) -> Any:
     """One data file, through the project's loader when it has one."""
-    if path.suffix.lower() in (".parquet", ".pq") and path.is_file():
+    check_regular(path, f"{path}: no such data file")
+    if path.suffix.lower() in (".parquet", ".pq"):
         _check_parquet_features(config, path)
     if config.data.loader is None:
         return read_table(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such data file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     loader = import_object(config, config.data.loader, "data.loader")
@@ -119,7 +117,7 @@ def load_file(config: Config, path: Path) -> Any:
         # The decoder's position counts from pandas' buffer: say where in the file.
         where = not_utf8(path) or f"not UTF-8 ({exc.reason})"
         raise DataError(
-            f"{path}: {where} (the loader {config.data.loader} failed: UnicodeDecodeError)"
+            f"{path}: the loader {config.data.loader} failed: UnicodeDecodeError: {where}"
         ) from None
     except Exception as exc:
         raise DataError(

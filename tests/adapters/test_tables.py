@@ -267,7 +267,9 @@ def test_csv_not_utf8_names_the_byte_and_line_of_the_file(tmp_path, monkeypatch)
     with pytest.raises(DataError) as info:
         list(tables.csv_batches(path))
     byte = len(head) + len("k30,tr")
-    assert str(info.value) == f"{path}: not UTF-8 at byte {byte} (line 32): save it as UTF-8"
+    assert str(info.value) == (
+        f"{path}: cannot read it: not UTF-8 at byte {byte} (line 32): save it as UTF-8"
+    )
     # A character cut by the decoder's block is counted from the file's start.
     assert tables.not_utf8(path) == f"not UTF-8 at byte {byte} (line 32): save it as UTF-8"
 

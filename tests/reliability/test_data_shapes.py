@@ -277,3 +277,106 @@ def test_skew_reads_a_hostile_request_log(skewed, shape, tmp_path, monkeypatch, 
         assert "requests-2024-08-01.jsonl" in err or "logs" in err, err
     else:
         json.loads(out)
+
+
+# --------------------------------------------------------------------------- special files in data paths
+
+
+def _special(kind: str, path: Path) -> None:
+    import os
+    import socket
+
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))  # left bound: the test's process ends it
+        _SOCKETS.append(server)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "dangling-link":
+        path.symlink_to(path.parent / "gone.csv")
+    elif kind == "looping-link":
+        path.symlink_to(path)
+    else:  # a link to a device
+        path.symlink_to(f"/dev/{kind.removeprefix('link-to-')}")
+
+
+_SOCKETS: list = []
+KINDS = {
+    "fifo": "is a named pipe (FIFO), not a file",
+    "socket": "is a socket, not a file",
+    "folder": "",  # each command says it its own way: a folder is not a table
+    "dangling-link": "gone.csv, which does not exist",
+    "looping-link": "cannot read it: Too many levels of symbolic links",
+    "link-to-zero": "is a device, not a file",
+    "link-to-urandom": "is a device, not a file",
+}
+READERS = {
+    "train-data": ("train", "--data", "{}", "--cv", "0"),
+    "predict-input": ("predict", "{}", "--output", "out.csv", "--model", "v0002"),
+    "evaluate-predictions": (
+        "evaluate",
+        "--predictions",
+        "{}",
+        "--label-col",
+        "y",
+        "--pred-col",
+        "p",
+    ),
+    "skew-current": ("skew", "--current", "{}", "--model", "v0002"),
+    "skew-reference": (
+        "skew",
+        "--reference",
+        "{}",
+        "--current",
+        "data/lesions.csv",
+        "--model",
+        "v0002",
+    ),
+    "new-data": (
+        "new",
+        "made",
+        "--data",
+        "{}",
+        "--target",
+        "y",
+        "--no-input",
+        "--no-venv",
+        "--no-git",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("reader", READERS)
+def test_a_special_file_in_a_data_path_is_one_error_line(
+    trained, reader, kind, monkeypatch, capsys
+):
+    import signal
+
+    name = "odd.jsonl" if reader == "skew-current" and kind == "fifo" else "odd.csv"
+    _special(kind, trained / name)
+    argv = tuple(a.replace("{}", name) for a in READERS[reader])
+
+    def hung(*_):
+        raise AssertionError(f"{reader} on a {kind} did not end in 20 s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        code, out, err = _run(argv, trained, monkeypatch, capsys)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+    assert name in err and KINDS[kind] in err, err
+    assert out == "" and not (trained / "out.csv").exists() and not (trained / "made").exists()
+
+
+def test_a_symlink_to_a_regular_file_is_read_as_the_users_data(trained, monkeypatch, capsys):
+    (trained / "linked.csv").symlink_to(trained / "data" / "lesions.csv")
+    argv = ("predict", "linked.csv", "--output", "out.csv", "--model", "v0002")
+    code, _, err = _run(argv, trained, monkeypatch, capsys)
+    _assert_clean(code, err)
+    assert (trained / "out.csv").is_file()
