@@ -260,7 +260,13 @@ def _warning_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if not line.startswith(("mlprod: ", "error: "))]
 
 
-@pytest.mark.parametrize("shape", LOG_SHAPES, ids=[s.id for s in LOG_SHAPES])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(s, id=s.id, marks=[pytest.mark.slow] if "50mb" in s.id else [])
+        for s in LOG_SHAPES
+    ],
+)
 def test_skew_reads_a_hostile_request_log(skewed, shape, tmp_path, monkeypatch, capsys):
     # Issue 11, item 13: nesting 100,000 deep, lone surrogates, ±1e308 and the like.
     logs = tmp_path / "logs"
