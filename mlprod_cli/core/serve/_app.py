@@ -80,6 +80,11 @@ class _State:
             interval=options.reload_seconds,
         )
 
+    def hangup(self) -> None:
+        """SIGHUP: check the active model now, and reopen the request log (logrotate)."""
+        self.watcher.request()
+        self.log.reopen()
+
 
 def create_app(
     workspace: Workspace,
@@ -97,7 +102,8 @@ def create_app(
     ``/ready`` and ``/predict``, and the watcher keeps trying as
     ``active.json`` changes. The lifespan starts the watcher (and a SIGHUP
     handler when run in the main thread) and, at shutdown, stops it, lets the
-    inference thread finish and flushes and closes the request log.
+    inference thread finish and flushes and closes the request log. SIGHUP
+    checks the active model at once and reopens the request log.
 
     ``per_process_logs`` and ``metrics_dir`` are for one of ``--workers N``:
     log files of its own, and metrics in the folder all the workers share
@@ -124,7 +130,7 @@ def create_app(
         state.watcher.start()
         previous = None
         if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGHUP, lambda signum, frame: state.watcher.request())
+            previous = signal.signal(signal.SIGHUP, lambda signum, frame: state.hangup())
         try:
             yield
         finally:
