@@ -78,6 +78,16 @@ def serve(
             help="Rows one /predict request may send; more get 422.",
         ),
     ] = 10_000,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.1,
+            max=3600,
+            help="Seconds a client has to send a request's headers (from connecting, or from "
+            "the previous answer); slower connections are closed.",
+        ),
+    ] = 10.0,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.registry import check_version_id
@@ -94,6 +104,7 @@ def serve(
         model=check_version_id(model) if model else None,
         max_batch_rows=max_batch_rows,
         max_request_rows=max_request_rows,
+        header_timeout=header_timeout,
     )
     server = prepare(workspace, options)
     version = server.version

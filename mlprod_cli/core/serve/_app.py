@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.core.serve._batcher import Batcher
+from mlprod_cli.core.serve._connections import guard_accept
 from mlprod_cli.core.serve._json import describe, json_safe, utc_now
 from mlprod_cli.core.serve._log import RequestLog
 from mlprod_cli.core.serve._metrics import CONTENT_TYPE, Instrumented, Metrics
@@ -127,6 +128,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
+        # Left in place at the end: retries of accept may be due while the loop stops.
+        guard_accept(asyncio.get_running_loop(), state.metrics)
         state.watcher.start()
         previous = None
         if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():

@@ -143,6 +143,12 @@ class Metrics:
             "mlprod_request_log_errors_total",
             "Failed writes, truncations and fsyncs of the request log (disk full, I/O error, permissions).",
         )
+        self._accept_errors = counter(
+            "mlprod_accept_errors_total",
+            "Failed accepts of a connection, by errno (EMFILE: out of file descriptors); "
+            "retried every second.",
+            ("errno",),
+        )
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         for reason in DROP_REASONS:  # listed from 0, so that a rate can be taken at once
             self._child(self._log_dropped, reason)
@@ -242,6 +248,10 @@ class Metrics:
     def log_failed(self) -> None:
         """A write to the request log that failed."""
         self._log_errors.inc()
+
+    def accept_failed(self, errno_name: str) -> None:
+        """An ``accept()`` that failed (out of descriptors, of memory)."""
+        self._child(self._accept_errors, errno_name).inc()
 
     # ------------------------------------------------------------------ reading
 

@@ -16,6 +16,7 @@ DEFAULT_LOG_MAX_BYTES = 100_000_000  # then requests-DAY.N.jsonl
 DEFAULT_LOG_QUEUE_ROWS = 100_000  # rows waiting for the writer; beyond: dropped, counted
 DEFAULT_LOG_CHECK_SECONDS = 1.0  # how often the log file's identity is checked (deleted, rotated)
 DEFAULT_RELOAD_SECONDS = 1.0
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0  # a request's headers, from the connection or the last answer
 MAX_ERRORS_SHOWN = 100  # per 422 answer
 MAX_UNKNOWN_FIELD_NAMES = 50  # distinct names counted in /metrics; the rest as "_other"
 MAX_FIELD_NAME_CHARS = 64  # a longer unknown field name is counted as "_other"
@@ -45,3 +46,4 @@ class ServeOptions:
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     log_queue_rows: int = DEFAULT_LOG_QUEUE_ROWS
     reload_seconds: float = DEFAULT_RELOAD_SECONDS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.core.serve._app import create_app
+from mlprod_cli.core.serve._connections import HEADER_TIMEOUT_ATTRIBUTE, PROTOCOL, Listener
 from mlprod_cli.core.serve._model import LoadedModel
 from mlprod_cli.core.serve._options import ServeOptions
 from mlprod_cli.core.workspace import Workspace
@@ -97,6 +98,7 @@ class PreparedServer:
             server_header=False,
             lifespan="on",
             timeout_graceful_shutdown=20,
+            http=PROTOCOL,  # uvicorn's, with a time limit on a request's headers
         )
         if self.options.workers > 1:
             self._run_workers(uvicorn, common)
@@ -106,7 +108,9 @@ class PreparedServer:
         for name in (METRICS_DIR_ENV, METRICS_DIR_ENV.lower()):
             os.environ.pop(name, None)
         app = create_app(self.workspace, self.options, model=self.model)
-        server = _server_class()(uvicorn.Config(app, **common))
+        config = uvicorn.Config(app, **common)
+        setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
+        server = _server_class()(config)
         try:
             server.run(sockets=[self.socket])
         finally:
@@ -137,6 +141,7 @@ class PreparedServer:
             "log_max_bytes": self.options.log_max_bytes,
             "log_queue_rows": self.options.log_queue_rows,
             "reload_seconds": self.options.reload_seconds,
+            "header_timeout": self.options.header_timeout,
         }
         os.environ[SETTINGS_ENV] = json.dumps(settings)
         metrics_dir = tempfile.mkdtemp(prefix="mlprod-serve-metrics-")
@@ -147,6 +152,7 @@ class PreparedServer:
             workers=self.options.workers,
             **common,
         )
+        setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
         try:
             # uvicorn.run would bind a socket of its own without IPPROTO_TCP (see
             # _bind); older uvicorn releases take the worker function as `target`.
@@ -199,7 +205,7 @@ def _bind(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
     # sockets that say they are TCP. With Nagle on, a response written as headers
     # then body waits for the client's delayed ACK: 40 ms on every request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see _connections
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -251,6 +257,10 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
         raise UsageError(f"--max-body-bytes {options.max_body_bytes}: must be at least 1")
     if options.max_request_rows < 1:
         raise UsageError(f"--max-request-rows {options.max_request_rows}: must be at least 1")
+    if not 0 < options.header_timeout <= 3600:  # NaN too
+        raise UsageError(
+            f"--header-timeout {options.header_timeout}: must be more than 0 and at most 3600 seconds"
+        )
     config = workspace.config
     host = options.host or config.serve.host
     port = options.port if options.port is not None else config.serve.port
