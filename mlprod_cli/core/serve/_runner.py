@@ -278,8 +278,13 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
         probe.unlink()
     except OSError as exc:
         sock.close()
+        # Named where it came from: the option, or the key of mlprod.yaml.
+        source = "--log-dir" if options.log_dir is not None else "skew.serving_log of mlprod.yaml:"
+        import errno
+
+        why = "not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR) else exc.strerror or exc
         raise UsageError(
-            f"--log-dir {log_dir}: cannot write the request log there ({exc.strerror or exc})"
+            f"{source} {log_dir}: cannot write the request log there ({why})"
         ) from None
     model = None
     if options.workers == 1:  # several workers load it each, in their own process
