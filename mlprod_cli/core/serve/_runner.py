@@ -230,6 +230,28 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _make_log_dir(log_dir: Path) -> None:
+    """Make the log folder and prove that a file can be written there; on a failure
+    (a full disk, EPERM), remove the probe and the folders made, then raise."""
+    missing = []
+    folder = log_dir
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    probe = log_dir / f".write-test-{os.getpid()}"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+    probe.unlink()
+
+
 def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     """Check everything a server needs before it starts; a clear MlprodError otherwise.
 
@@ -272,10 +294,7 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     sock = _bind(host, port)
     port = sock.getsockname()[1]  # the one the system chose for --port 0
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        probe = log_dir / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        _make_log_dir(log_dir)
     except OSError as exc:
         sock.close()
         # Named where it came from: the option, or the key of mlprod.yaml.
