@@ -16,7 +16,8 @@ of rows, checks them against the training schema and answers the class and a
 score per class. GET /health, /ready, /metadata and /metrics (Prometheus) are
 for probes and monitoring; GET /openapi.json describes the API. Every served row and its prediction is appended to
 the request log (JSON Lines under --log-dir), which 'mlprod skew' reads.
-'mlprod models activate' is picked up without a restart; so is SIGHUP.
+'mlprod models activate' is picked up without a restart; SIGHUP checks at
+once and reopens the request log (after logrotate).
 See docs/serve.md.
 """
 
