@@ -122,7 +122,8 @@ class RequestLog:
         self._day: str | None = None
         self._part = 0
         self._size = 0  # where the next line starts: the end of the last whole line
-        self._cut_to: int | None = None  # a failed write's bytes past here are to be cut
+        # After a failed write: (cut to here, the file's size then); see _cut_back.
+        self._cut: tuple[int, int] | None = None
         self._unchecked = 0  # lines written since the last check that their file is there
         self._checked_at = 0.0
         self._failing: str | None = None  # the reason of the failure going on
@@ -234,9 +235,8 @@ class RequestLog:
             self._close_file()
             self._day = day
             self._open(self._newest_part(day))
-        if self._cut_to is not None:
-            os.ftruncate(self._fd, self._cut_to)  # what a failed write left past the last line
-            self._cut_to = None
+        if self._cut is not None:
+            self._cut_back(self._fd)  # what a failed write left past the last line
         size, end = self._size, start
         while end < len(lines) and (size == 0 or size + len(lines[end]) <= self.max_bytes):
             size += len(lines[end])
@@ -261,16 +261,34 @@ class RequestLog:
                     break
                 whole += len(line)
                 kept += 1
-            self._size += whole
             self._unchecked += kept
+            # O_APPEND: the descriptor's offset is the end of the bytes written here,
+            # wherever another process's appends may have put them.
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            self._size = end - done + whole
             if done > whole:  # part of a record reached the file: cut it off
-                self._cut_to = self._size
+                self._cut = (self._size, end)
                 with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, self._size)
-                    self._cut_to = None
+                    self._cut_back(self._fd)
             raise _WriteFailed(exc, kept) from exc
-        self._size += done
+        self._size = os.lseek(self._fd, 0, os.SEEK_CUR)
         self._unchecked += len(lines)
+
+    def _cut_back(self, fd: int) -> None:
+        """Cut off the part of a record a failed write left (raises if it cannot).
+
+        Only while the file still ends where that write ended: bytes appended
+        after it (another process writing the same file) are not ours to cut;
+        the file is then left as it is and the next line goes to the next part.
+        """
+        cut_to, end = self._cut
+        if os.fstat(fd).st_size == end:
+            os.ftruncate(fd, cut_to)
+        elif fd == self._fd:
+            self._cut = None
+            self._close_file()
+            self._open(self._part + 1)
+        self._cut = None
 
     def _open(self, part: int) -> None:
         """Open part ``part`` of the day (or a later one, past a file ending in a partial line)."""
@@ -346,9 +364,8 @@ class RequestLog:
             return
         fd, self._fd = self._fd, None
         try:
-            if self._cut_to is not None:
-                os.ftruncate(fd, self._cut_to)
-                self._cut_to = None
+            if self._cut is not None:
+                self._cut_back(fd)
             self._count_checked()
             if sync:
                 os.fsync(fd)
@@ -357,7 +374,7 @@ class RequestLog:
         finally:
             with contextlib.suppress(OSError):
                 os.close(fd)
-            self._cut_to = None
+            self._cut = None
 
     def _failed(self, exc: OSError, rows: int) -> None:
         """``rows`` not written because of ``exc``: counted, and logged if a failure begins."""

@@ -350,3 +350,39 @@ def test_predictions_are_answered_while_the_log_cannot_be_written(
     assert 'mlprod_request_log_dropped_total{reason="file_deleted"} 0.0' in text
     assert "mlprod_request_log_lines_total 2.0" in text
     assert len(_lines(log_dir)) == 2
+
+
+def test_a_failed_write_never_cuts_what_another_process_appended_since(tmp_path, monkeypatch):
+    # Two servers given one log folder append to one file. Cutting our half record
+    # off would cut the other's line after it too: the file is left as it is (the
+    # other's bytes kept), and this writer goes on in the next part.
+    metrics = Metrics()
+    log = RequestLog(tmp_path, metrics=metrics)
+    log.submit(*_entry(1))
+    assert _idle(log)
+    (path,) = request_log_files(tmp_path)
+    other = b'{"request_id": "other process"}\n'
+    real = os.write
+    state = {"calls": 0}
+
+    def write(fd, data):
+        if fd != log._fd or state["calls"] >= 2:
+            return real(fd, data)
+        state["calls"] += 1
+        if state["calls"] == 1:
+            return real(fd, bytes(data)[:40])  # a short write: part of our record
+        with path.open("ab") as handle:  # the other server's line, after it
+            handle.write(other)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", write)
+    log.submit(*_entry(2))
+    assert _idle(log)
+    log.submit(*_entry(1))
+    log.close()
+    assert path.read_bytes().endswith(other)
+    following = path.with_name("requests-2026-01-02.1.jsonl")
+    assert [json.loads(line)["request_id"] for line in following.read_text().splitlines()] == [
+        "rid"
+    ]
+    assert _dropped(metrics, "disk_full") == 2
