@@ -153,15 +153,21 @@ class PreparedServer:
             **common,
         )
         setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
+        # The workers get a plain socket (a Listener cannot be pickled to them); the
+        # exception handler of _connections still keeps their logs quiet.
+        sockets = [socket.fromfd(self.socket.fileno(), self.socket.family, self.socket.type)]
+        sockets[0].set_inheritable(True)
         try:
             # uvicorn.run would bind a socket of its own without IPPROTO_TCP (see
             # _bind); older uvicorn releases take the worker function as `target`.
             if "target" in inspect.signature(Multiprocess).parameters:
                 server = uvicorn.Server(config)
-                Multiprocess(config, target=server.run, sockets=[self.socket]).run()
+                Multiprocess(config, target=server.run, sockets=sockets).run()
             else:
-                Multiprocess(config, sockets=[self.socket]).run()
+                Multiprocess(config, sockets=sockets).run()
         finally:
+            with contextlib.suppress(OSError):
+                sockets[0].close()
             with contextlib.suppress(OSError):
                 self.socket.close()
             os.environ.pop(METRICS_DIR_ENV, None)
