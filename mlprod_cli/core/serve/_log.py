@@ -195,8 +195,9 @@ class RequestLog:
                     if time.monotonic() - self._checked_at >= self.check_seconds:
                         self._check()
                 except Exception:  # a bug must not stop the log for good
-                    self.metrics.log_failed()
-                    logger.exception("writing the request log failed")
+                    with contextlib.suppress(Exception):  # nor a logging handler that fails
+                        self.metrics.log_failed()
+                        logger.exception("writing the request log failed")
         finally:
             with contextlib.suppress(Exception):
                 self._check(reopen=True)  # counts the last lines, then closes

@@ -145,33 +145,63 @@ def _dropped(metrics, reason: str) -> float:
     return metrics.value("mlprod_request_log_dropped_total", reason=reason)
 
 
+_FSIZE_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from mlprod_cli.core.serve import Metrics, RequestLog, request_log_files
+from tests.core.serve.test_log import _entry
+
+folder = Path(sys.argv[1])
+metrics = Metrics()
+log = RequestLog(folder, metrics=metrics)
+
+def idle():
+    while log._pending or not log._queue.empty():
+        time.sleep(0.01)
+    time.sleep(0.05)
+
+log.submit(*_entry(1))
+idle()
+(path,) = request_log_files(folder)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 500, hard))
+for _ in range(5):
+    log.submit(*_entry(4))
+idle()
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+for _ in range(3):  # space is back
+    log.submit(*_entry(2))
+log.close()
+print(json.dumps({
+    "lines": metrics.value("mlprod_request_log_lines_total"),
+    "disk_full": metrics.value("mlprod_request_log_dropped_total", reason="disk_full"),
+}))
+"""
+
+
 def test_a_file_size_limit_mid_record_leaves_only_whole_lines_after_space_returns(tmp_path):
     # RLIMIT_FSIZE makes the kernel do what a full disk does: a short write of the
     # bytes that fit, then EFBIG (Python ignores SIGXFSZ). The old writer left the
-    # first half of a record in the file and glued the next one to it.
-    import resource
+    # first half of a record in the file and glued the next one to it. In a child
+    # process: the limit holds for every file the process writes (pytest's own too).
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    metrics = Metrics()
-    log = RequestLog(tmp_path, metrics=metrics)
-    log.submit(*_entry(1))
-    assert _idle(log)
-    (path,) = request_log_files(tmp_path)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 500, hard))
-    try:
-        for _ in range(5):
-            log.submit(*_entry(4))
-        assert _idle(log)
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-    for _ in range(3):  # space is back
-        log.submit(*_entry(2))
-    log.close()
+    repo = Path(__file__).resolve().parents[3]
+    child = subprocess.run(
+        [sys.executable, "-c", _FSIZE_CHILD, str(tmp_path)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr
+    counts = json.loads(child.stdout)
     lines = _lines(tmp_path)
-    lost = _dropped(metrics, "disk_full")
-    assert 0 < lost < 20  # the rows that fitted were kept
-    assert len(lines) + lost == 1 + 20 + 6
-    assert metrics.value("mlprod_request_log_lines_total") == len(lines)
+    assert 0 < counts["disk_full"] < 20  # the rows that fitted were kept
+    assert len(lines) + counts["disk_full"] == 1 + 20 + 6
+    assert counts["lines"] == len(lines)
     assert [line["features"]["age"] for line in lines[-6:]] == [0, 1] * 3
 
 
