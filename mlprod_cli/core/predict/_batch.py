@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.files import temp_beside
+from mlprod_cli.adapters.files import temp_beside, writing
 from mlprod_cli.adapters.tables import BATCH_ROWS, prefetch, table_batches
 from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.predict._inference import predict_batch
@@ -67,11 +67,16 @@ class _Writer:
         if not target.parent.is_dir():
             raise UsageError(f"--output {target}: folder {target.parent} does not exist")
         # Held open (and locked) until commit or abort: see core/files.py.
-        self.fd, self.tmp = temp_beside(target)
+        with writing(target):  # a full disk, a read-only folder: exit 2 naming the output
+            self.fd, self.tmp = temp_beside(target)
         self.parquet = suffix != ".csv"
         self.writer = None
 
     def write(self, table: Any) -> None:
+        with writing(self.target):
+            self._write(table)
+
+    def _write(self, table: Any) -> None:
         if self.writer is None:
             if self.parquet:
                 import pyarrow.parquet as pq
@@ -84,10 +89,11 @@ class _Writer:
         self.writer.write_table(table)
 
     def commit(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        os.fsync(self.fd)
-        os.replace(self.tmp, self.target)
+        with writing(self.target):
+            if self.writer is not None:
+                self.writer.close()
+            os.fsync(self.fd)
+            os.replace(self.tmp, self.target)
         os.close(self.fd)
         self.fd = -1
 
