@@ -23,7 +23,14 @@ def can_ask() -> bool:
 
 
 def status(message: str) -> None:
-    """A status line on stderr."""
+    """A status line on stderr; held, in order with the others, while a command runs."""
+    if _COMMAND:
+        _COMMAND[-1].append(message)
+    else:
+        _write_status(message)
+
+
+def _write_status(message: str) -> None:
     sys.stderr.write(f"mlprod: {message}\n")
     sys.stderr.flush()
 
@@ -35,10 +42,7 @@ def warn(messages: Iterable[str], *, kind: str = "warning") -> None:
     """
     for message in messages:
         line = f"{kind}: {message}"
-        if _COMMAND:
-            _COMMAND[-1].append(line)
-        else:
-            status(line)
+        status(line)
 
 
 # The status lines held for the command running now (see :func:`command`).
@@ -167,7 +171,7 @@ def _held() -> Iterator:
 
 def _write_all(lines: list[str]) -> None:
     for line in lines:
-        status(line)
+        _write_status(line)
 
 
 @contextmanager
