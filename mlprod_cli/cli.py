@@ -22,6 +22,8 @@ from mlprod_cli.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Mlpro
 # Commands that never hand over to a project's own virtualenv: ``new`` makes
 # projects rather than living in one.
 _NO_DELEGATION = {"new"}
+# Commands that say what they do as they do it (a server runs until stopped).
+_LIVE = {"serve"}
 
 
 def build_app():
@@ -132,8 +134,14 @@ def _main(argv: list[str]) -> int:
         app = build_app()
         import typer.main
 
+        from mlprod_cli import console
+
         cli = typer.main.get_command(app)
-        code = cli.main(args=argv, prog_name="mlprod", standalone_mode=False)
+        # Status lines and Python warnings are held until the command ends, so exit 2
+        # prints its error line alone; serve says what it does as it does it.
+        holding = console.command() if command not in _LIVE else contextlib.nullcontext()
+        with holding:
+            code = cli.main(args=argv, prog_name="mlprod", standalone_mode=False)
         code = code if isinstance(code, int) else 0
         if code == EXIT_INTERRUPTED:  # newer Typers turn Ctrl-C into a silent Exit(130)
             _print_error("interrupted")
@@ -159,6 +167,22 @@ def _main(argv: list[str]) -> int:
             f"pip install {name}, or install the project's lock",
         )
         return EXIT_USAGE
+    except OSError as exc:
+        from mlprod_cli.adapters.files import is_environment_fault
+
+        if not is_environment_fault(exc):
+            if _wants_traceback(argv):
+                raise
+            return _internal_error(exc)
+        # A full disk, a read-only file or folder, a permission, a failing device: the
+        # environment's to fix, not a bug. Writes that know their target say "cannot
+        # write TARGET" themselves; this names the file the system named.
+        if _wants_traceback(argv):
+            import traceback
+
+            traceback.print_exc()
+        _print_error(_environment_message(exc, command))
+        return EXIT_USAGE
     except Exception as exc:
         kind = _click_kind(exc)
         if kind == "Abort":  # click turns Ctrl-C into Abort
@@ -180,10 +204,34 @@ def _main(argv: list[str]) -> int:
         # A bug: say so in one line; the traceback is one flag away.
         if _wants_traceback(argv):
             raise
-        _print_error(
-            f"internal error: {type(exc).__name__}: {exc}", "run again with -v for the traceback"
-        )
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    _print_error(
+        f"internal error: {type(exc).__name__}: {exc}", "run again with -v for the traceback"
+    )
+    return EXIT_INTERNAL
+
+
+# A temporary's name (adapters/files.py: ".NAME.XXXXXXXX.tmp"), shown as NAME.
+_TEMP_PART = r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$"
+
+
+def _environment_message(exc: OSError, command: str | None) -> str:
+    """``dist/docker/app.py: No space left on device``: the file the error names, else the command."""
+    import re
+    from pathlib import Path
+
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    names = [n for n in (exc.filename, exc.filename2) if n is not None and not isinstance(n, int)]
+    if not names:
+        return f"{command or 'mlprod'}: {reason}"
+    path = Path(os.fsdecode(names[-1]))
+    with contextlib.suppress(ValueError):
+        path = path.absolute().relative_to(Path.cwd())
+    shown = Path(*(re.sub(_TEMP_PART, r"\g<name>", part) for part in path.parts))
+    return f"{shown}: {reason}"  # (a read refused, too: EACCES on a data file)
 
 
 def _click_kind(exc: BaseException) -> str | None:

@@ -23,15 +23,79 @@ def can_ask() -> bool:
 
 
 def status(message: str) -> None:
-    """A status line on stderr."""
+    """A status line on stderr; held, in order with the others, while a command runs."""
+    if _COMMAND:
+        _COMMAND[-1].append(message)
+    else:
+        _write_status(message)
+
+
+def _write_status(message: str) -> None:
     sys.stderr.write(f"mlprod: {message}\n")
     sys.stderr.flush()
 
 
 def warn(messages: Iterable[str], *, kind: str = "warning") -> None:
-    """A ``warning: …`` status line (or ``note: …`` with ``kind="note"``) for each message."""
+    """A ``warning: …`` status line (or ``note: …`` with ``kind="note"``) for each message.
+
+    Held, like the lines of :func:`steps`, while a command runs (:func:`command`).
+    """
     for message in messages:
-        status(f"{kind}: {message}")
+        line = f"{kind}: {message}"
+        status(line)
+
+
+# The status lines held for the command running now (see :func:`command`).
+_COMMAND: list[list[str]] = []
+
+
+@contextmanager
+def command() -> Iterator[None]:
+    """Hold the lines of steps, progress and warnings until the command ends.
+
+    ``cli.main`` runs every command (but ``serve``, which says what it does as
+    it does it) inside this block. A bad-input or environment error (exit code
+    2), wherever it is raised, even after a step block has ended, prints only
+    its ``error:`` line: the held lines are dropped. Python warnings raised
+    meanwhile (numpy's, pandas') are held the same way. On success, a failed
+    gate, an interruption or a bug, they are all written at the end, in order.
+    """
+    import warnings
+
+    lines: list[str] = []
+    _COMMAND.append(lines)
+    show = warnings.showwarning
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    except BaseException as exc:
+        if not _ends_in_exit_2(exc):
+            _write_held(lines, caught, show)
+        raise
+    else:
+        _write_held(lines, caught, show)
+    finally:
+        _COMMAND.pop()
+
+
+def _ends_in_exit_2(exc: BaseException) -> bool:
+    """Bad input, a bad option or an environment fault: exit 2, and the error line alone."""
+    from mlprod_cli.adapters.files import is_environment_fault
+    from mlprod_cli.errors import EXIT_USAGE, MlprodError
+
+    if isinstance(exc, MlprodError):
+        return exc.exit_code == EXIT_USAGE
+    if isinstance(exc, ModuleNotFoundError):  # an optional package missing: cli.main says which
+        return True
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return is_environment_fault(exc) or ("ClickException" in names and "Abort" not in names)
+
+
+def _write_held(lines: list[str], caught: list, show) -> None:
+    _write_all(lines)
+    for w in caught:
+        show(w.message, w.category, w.filename, w.lineno, w.file, w.line)
 
 
 @contextmanager
@@ -89,6 +153,9 @@ def _held() -> Iterator:
     """
     from mlprod_cli.errors import EXIT_USAGE, MlprodError
 
+    if _COMMAND:  # held for the whole command instead
+        yield _COMMAND[-1].append
+        return
     lines: list[str] = []
     try:
         yield lines.append
@@ -104,7 +171,7 @@ def _held() -> Iterator:
 
 def _write_all(lines: list[str]) -> None:
     for line in lines:
-        status(line)
+        _write_status(line)
 
 
 @contextmanager
@@ -145,6 +212,22 @@ def write_result(text: str, output: os.PathLike | None = None) -> None:
     from mlprod_cli.adapters.files import atomic_write_text
 
     atomic_write_text(output, text if text.endswith("\n") else text + "\n")
+
+
+def open_output(output: os.PathLike):
+    """``--output FILE``'s temporary, made now: ``commit_output`` fills it and renames it in.
+
+    For a command that stores something before it writes its file: whether the
+    file can be written at all is known before (``.abort()`` removes it).
+    """
+    from mlprod_cli.adapters.files import AtomicFile
+
+    return AtomicFile(output)
+
+
+def commit_output(result_file, text: str) -> None:
+    """Write ``text`` to the file :func:`open_output` made and rename it into place."""
+    result_file.commit((text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
 def write_bytes(data: bytes, output: os.PathLike) -> None:

@@ -18,9 +18,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlprod_cli.adapters.files import read_small_file
 from mlprod_cli.errors import ConfigError
 
 LOCK_NAME = "requirements.lock"
+# A universal lock with every wheel's hash is a few megabytes at most; pyproject.toml is small.
+MAX_LOCK_BYTES = 64 << 20
+MAX_PYPROJECT_BYTES = 4 << 20
 _HASH = re.compile(r"--hash[= ](sha256:[0-9a-f]{64})")
 
 
@@ -65,14 +69,30 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def read_text(path: Path, limit: int) -> str:
+    """The UTF-8 text of ``path``, a regular file; ConfigError naming the file (and line).
+
+    A FIFO, a device, a folder or a dangling link is said to be one, never waited on.
+    """
+    try:
+        data = read_small_file(path, limit)
+    except OSError as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+            "save it as UTF-8"
+        ) from None
+
+
 def read_lock(path: Path) -> list[Pin]:
     """Parse ``path``; raise ConfigError for a line that is not an exact, hashed pin."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from None
+    text = read_text(path, MAX_LOCK_BYTES)
     pins: list[Pin] = []
     for number, line in _logical_lines(text):
         if line.startswith("-"):
@@ -85,7 +105,12 @@ def read_lock(path: Path) -> list[Pin]:
         try:
             req = Requirement(spec)
         except InvalidRequirement as exc:
-            raise ConfigError(f"{path.name}:{number}: not a requirement: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else "cannot parse it"
+            raise ConfigError(f"{path.name}:{number}: not a requirement: {first}") from None
+        except RecursionError:  # packaging's marker parser recurses once per parenthesis
+            raise ConfigError(
+                f"{path.name}:{number}: not a requirement: nested too deeply"
+            ) from None
         specs = list(req.specifier)
         if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
             raise ConfigError(
@@ -128,17 +153,76 @@ def applies(marker: str | None, env: dict[str, str], extras: tuple[str, ...] = (
 
 
 def read_pyproject(path: Path) -> dict:
+    """``pyproject.toml`` as a dict whose ``project`` table has the types PEP 621 gives it.
+
+    ``name`` a string; ``dependencies`` a list of strings; ``optional-dependencies``
+    a table of such lists. Anything else (``dependencies = 5``, ``project`` a string,
+    no ``[project]`` at all) is a ConfigError naming the file, the key and, where
+    it can be found, the line, so every reader may take those types for granted.
+    """
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
+    text = read_text(path, MAX_PYPROJECT_BYTES)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path.name}: cannot read ({exc.strerror})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise ConfigError(f"{path.name}: not valid TOML: nested too deeply") from None
+    _check_project_table(path.name, text, data)
+    return data
+
+
+def _check_project_table(name: str, text: str, data: dict) -> None:
+    project = data.get("project")
+
+    def fail(key: str, message: str) -> ConfigError:
+        line = _line_of(text, key.rsplit(".", 1)[-1])
+        return ConfigError(f"{name}{f':{line}' if line else ''}: {key}: {message}")
+
+    if project is None:
+        raise ConfigError(f"{name}: no [project] table (the project's name and dependencies)")
+    if not isinstance(project, dict):
+        raise fail("project", f"expected a table ([project]), got {_kind(project)}")
+    if "name" in project and not isinstance(project["name"], str):
+        raise fail("project.name", f"expected a string, got {_kind(project['name'])}")
+    _check_requirement_list(fail, "project.dependencies", project.get("dependencies", []))
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise fail(
+            "project.optional-dependencies",
+            f"expected a table of lists of requirements, got {_kind(optional)}",
+        )
+    for group, reqs in optional.items():
+        _check_requirement_list(fail, f"project.optional-dependencies.{group}", reqs)
+
+
+def _check_requirement_list(fail, key: str, value: object) -> None:
+    if not isinstance(value, list):
+        raise fail(key, f"expected a list of requirement strings, got {_kind(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise fail(key, f"item {i + 1} is {_kind(item)}, not a requirement string")
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The first line setting ``key`` (``key =`` or ``[key]``), where that is easy to see."""
+    pattern = re.compile(rf"^\s*(\[\s*{re.escape(key)}\s*\]|\"?{re.escape(key)}\"?\s*=)")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
 
 
 def check_against_pyproject(
@@ -158,8 +242,10 @@ def check_against_pyproject(
         text, group = (item, "") if isinstance(item, str) else item
         try:
             req = Requirement(text)
-        except InvalidRequirement as exc:
-            problems.append(f"{pyproject.name}: dependency {text!r} is not valid: {exc}")
+        except (InvalidRequirement, RecursionError) as exc:
+            reason = (str(exc).splitlines() or ["nested too deeply"])[0]
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            problems.append(f"{pyproject.name}: dependency {shown!r} is not valid: {reason}")
             continue
         if req.marker and not req.marker.evaluate(dict(env, extra=group)):
             continue
@@ -177,7 +263,7 @@ def check_against_pyproject(
 def venv_python_version(venv: Path) -> str | None:
     """The ``version_info`` recorded in ``pyvenv.cfg`` (no interpreter start-up)."""
     try:
-        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8")
+        text = read_small_file(venv / "pyvenv.cfg", 1 << 20).decode("utf-8", "replace")
     except OSError:
         return None
     for line in text.splitlines():

@@ -117,6 +117,13 @@ def csv_batches(
 
     _check_not_empty(path)
     with path.open("rb") as handle:
+        head = handle.read(CSV_CHUNK_BYTES)
+        handle.seek(0)
+        if is_cr_only(head):
+            # Lines ended by CR alone, which pandas (and so a project's loader) reads:
+            # read as LF, since the chunks below are cut at LF.
+            handle = _CrAsLf(handle)
+        del head
         header = handle.readline()
         while header and not header.strip(b"\r\n"):  # pyarrow skips empty lines: so does this
             header = handle.readline()
@@ -135,6 +142,28 @@ def csv_batches(
             # Parsed in parallel blocks of about 1 MB: joined so that each batch holds up
             # to batch_rows rows.
             yield from table.combine_chunks().to_batches(max_chunksize=batch_rows)
+
+
+class _CrAsLf:
+    """A binary file read with its CR bytes as LF (a file of CR-only line endings)."""
+
+    def __init__(self, handle: Any):
+        self.handle, self.buffer = handle, b""
+
+    def read(self, size: int) -> bytes:
+        data, self.buffer = self.buffer + self.handle.read(size).replace(b"\r", b"\n"), b""
+        return data
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buffer:
+            more = self.handle.read(1 << 16)
+            if not more:
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += more.replace(b"\r", b"\n")
+        cut = self.buffer.index(b"\n") + 1
+        line, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        return line
 
 
 def _csv_names(path: Path, header: bytes) -> list[str]:
@@ -162,11 +191,16 @@ def _parse_csv(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    read = pacsv.ReadOptions()
     while True:
         convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
         try:
-            return pacsv.read_csv(io.BytesIO(data), convert_options=convert)
+            return pacsv.read_csv(io.BytesIO(data), read_options=read, convert_options=convert)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            if _straddles(exc) and read.block_size <= len(data):
+                # A line longer than pyarrow's block (1 MB): the chunk as one block.
+                read = pacsv.ReadOptions(block_size=len(data) + 1)
+                continue
             match = re.search(r"column #(\d+)", str(exc))
             index = int(match.group(1)) if match else -1
             name = names[index] if 0 <= index < len(names) else None
@@ -259,17 +293,29 @@ def _read_csv(path: Path, types: Mapping[str, str]) -> Any:
     import pyarrow.csv as pacsv
 
     column_types = {name: pa.type_for_alias(kind) for name, kind in types.items()}
+    read = pacsv.ReadOptions()
     with path.open("rb") as handle:
-        names = pacsv.open_csv(handle).schema.names
+        try:
+            names = pacsv.open_csv(handle).schema.names
+        except pa.ArrowInvalid as exc:
+            if not _straddles(exc):
+                raise
+            read = pacsv.ReadOptions(block_size=path.stat().st_size + 1)
+            handle.seek(0)
+            names = pacsv.open_csv(handle, read_options=read).schema.names
     while True:
         try:
             return pacsv.read_csv(
                 path,
+                read_options=read,
                 convert_options=pacsv.ConvertOptions(
                     column_types=column_types, strings_can_be_null=True
                 ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            if _straddles(exc) and read.block_size <= path.stat().st_size:
+                read = pacsv.ReadOptions(block_size=path.stat().st_size + 1)
+                continue
             match = re.search(r"column #(\d+)", str(exc))
             index = int(match.group(1)) if match else -1
             if 0 <= index < len(names) and column_types.get(names[index]) != pa.string():
@@ -278,7 +324,39 @@ def _read_csv(path: Path, types: Mapping[str, str]) -> Any:
             raise
 
 
+def _straddles(exc: Exception) -> bool:
+    return "straddl" in str(exc)
+
+
+def check_regular(path: Path, missing: str) -> None:
+    """Refuse what is not a regular file before it is opened (``missing``: the message
+    for no file at all). A FIFO would block the read for ever and ``/dev/zero`` never
+    ends; a symlink to a regular file is read (it is the user's own data)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DataError(
+                f"{path}: a symlink to {path.readlink()}, which does not exist"
+            ) from None
+        raise DataError(missing) from None
+    except OSError as exc:  # a loop of symlinks (ELOOP), a folder it may not enter
+        raise DataError(f"{path}: cannot read it: {exc.strerror}") from None
+    if stat.S_ISREG(mode):
+        return
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISSOCK: "a socket",
+    }
+    kind = next((k for test, k in kinds.items() if test(mode)), "a device")
+    raise DataError(f"{path}: is {kind}, not a file")
+
+
 def _check_not_empty(path: Path) -> None:
+    check_regular(path, f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
 
@@ -289,13 +367,72 @@ def _first_line(exc: Exception) -> str:
 
 
 def _unreadable(path: Path, exc: Exception) -> DataError:
+    if "invalid UTF8" in str(exc) or isinstance(exc, UnicodeDecodeError):
+        found = not_utf8(path)
+        if found is not None:
+            return DataError(f"{path}: cannot read it: {found}")
     return DataError(f"{path}: cannot read it: {_first_line(exc)}")
+
+
+def not_utf8(path: Path) -> str | None:
+    """Where ``path`` stops being UTF-8 (``not UTF-8 at byte N (line L)``), or None.
+
+    Read in blocks with an incremental decoder, so that the byte counted is the
+    file's, not a block's (pandas' UnicodeDecodeError counts from its own buffer).
+    """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    try:
+        with path.open("rb") as handle:
+            while True:
+                block = handle.read(1 << 20)
+                try:
+                    decoder.decode(block, final=not block)
+                except UnicodeDecodeError as exc:
+                    # The decoder keeps up to 3 bytes of an unfinished character from the
+                    # block before: exc.start counts from them.
+                    pending = len(exc.object) - len(block)
+                    where = offset + exc.start - pending
+                    line = lines + exc.object[: max(exc.start, 0)].count(b"\n")
+                    return f"not UTF-8 at byte {where} (line {line}): save it as UTF-8"
+                if not block:
+                    return None
+                offset += len(block)
+                lines += block.count(b"\n")
+    except OSError:
+        return None
+
+
+def is_cr_only(head: bytes) -> bool:
+    """True when ``head`` (the start of a text file) ends its lines with a bare CR (old Mac)."""
+    return b"\r" in head and b"\n" not in head
+
+
+def unusable_kind(arrow_type: Any) -> str | None:
+    """What a column of ``arrow_type`` holds when no model can take it as a feature
+    (``bytes``, ``structs``, ``lists``, ``maps``), or None for numbers, text, dates."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    kinds = {
+        "bytes": (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary),
+        "structs": (pa.types.is_struct,),
+        "maps": (pa.types.is_map,),
+        "lists": (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list),
+        "unions": (pa.types.is_union,),
+    }
+    return next((k for k, tests in kinds.items() if any(t(arrow_type) for t in tests)), None)
 
 
 # --------------------------------------------------------------------------- JSON Lines
 
 _CHANGED = re.compile(r"Column\(/([^)]*)\) changed from")
 _NULL_LINE = re.compile(rb"(?m)^[ \t\r]*null[ \t\r]*$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ColumnTypeChanged(Exception):
@@ -328,6 +465,7 @@ class JsonLines:
         """
         line = 1
         rest = b""
+        check_regular(self.path, f"{self.path}: cannot read it: No such file or directory")
         try:
             with self.path.open("rb") as handle:
                 while True:
@@ -358,12 +496,18 @@ class JsonLines:
             record = json.loads(line)
         except UnicodeDecodeError:
             raise DataError(f"{where}: not UTF-8 text") from None
+        except RecursionError:  # Python's json recurses: arrays thousands of levels deep
+            raise DataError(f"{where}: arrays or objects nested too deeply") from None
         except ValueError as exc:
             detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
             column = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             raise DataError(f"{where}: not valid JSON ({detail}{column})") from None
         if not isinstance(record, dict):
             raise DataError(f"{where}: expected a JSON object, got {json_kind(record)}")
+        if _SURROGATE_ESCAPE.search(line):
+            # A lone surrogate ("\ud800") is valid JSON but no text UTF-8 can hold: it
+            # would break the report as it is written. Replaced by U+FFFD, as serve does.
+            record = _without_surrogates(record)
         return record
 
     def objects(self, block: bytes, first_line: int) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -389,6 +533,11 @@ class JsonLines:
             # pyarrow (26) crashes the process on a block that starts with a "null" line, and
             # reads one further down as a row of nulls: Python's json names the line instead.
             return None
+        if _SURROGATE_ESCAPE.search(block):
+            return None  # lone surrogates: Python's json reads them, loads() replaces them
+        if _nesting(block) > MAX_ARROW_DEPTH:
+            # pyarrow (26) crashes the process (SIGSEGV) on a line nested 100,000 deep.
+            return None
         options = pajson.ParseOptions(
             explicit_schema=pa.schema(_arrow_fields(fields)), unexpected_field_behavior="infer"
         )
@@ -403,6 +552,39 @@ class JsonLines:
             if match:
                 raise ColumnTypeChanged(match.group(1)) from None
             return None
+
+
+MAX_ARROW_DEPTH = 64
+"""Blocks whose brackets nest deeper than this are read by Python's json, not pyarrow."""
+
+
+def _nesting(block: bytes) -> int:
+    """How deep ``{``/``[`` nest in ``block`` (brackets inside strings counted too: at worst
+    a block goes the slower, safe way)."""
+    import numpy as np
+
+    raw = np.frombuffer(block, dtype=np.uint8)
+    step = np.isin(raw, (0x5B, 0x7B)).astype(np.int32) - np.isin(raw, (0x5D, 0x7D))
+    return int(np.cumsum(step).max()) if step.size else 0
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates in its text and keys replaced by U+FFFD (no recursion:
+    a line may nest as deep as Python's json reads)."""
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        holder, key = stack.pop()
+        item = holder[key]
+        if isinstance(item, str):
+            holder[key] = _SURROGATE.sub("\ufffd", item)
+        elif isinstance(item, list):
+            stack.extend((item, i) for i in range(len(item)))
+        elif isinstance(item, dict):
+            fixed = {_SURROGATE.sub("\ufffd", k): v for k, v in item.items()}
+            holder[key] = fixed
+            stack.extend((fixed, k) for k in fixed)
+    return root[0]
 
 
 def _arrow_fields(fields: Mapping[str, Any]) -> list[Any]:

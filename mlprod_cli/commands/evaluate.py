@@ -110,9 +110,16 @@ def evaluate(
         if not label_col or not pred_col:
             raise UsageError("--predictions needs --label-col and --pred-col")
         workspace = Workspace.load() if find_project_root() else None
-    # Opened first: a bad or unreachable store is said before anything is computed.
-    store = workspace.open_store(writable=True) if not no_store and workspace is not None else None
-    with store if store is not None else contextlib.nullcontext():
+    # Opened first: a bad or unreachable store is said before anything is computed,
+    # and so is an --output that cannot be written (its temporary is made now).
+    with contextlib.ExitStack() as cleanup:
+        result_file = console.open_output(output) if output is not None else None
+        if result_file is not None:
+            cleanup.callback(result_file.abort)  # (after a commit, nothing is left to remove)
+        if not no_store and workspace is not None:
+            store = cleanup.enter_context(workspace.open_store(writable=True))
+        else:
+            store = None
         if predictions is None:
             with console.steps() as report:
                 outcome = core.evaluate_version(
@@ -135,11 +142,30 @@ def evaluate(
         result = outcome.result
         if store is not None:
             core.store_result(result, store)
-    text = render.render(result, format.value, all_metrics=all_metrics, curves=outcome.curves)
-    console.write_result(text, output)
+        text = render.render(result, format.value, all_metrics=all_metrics, curves=outcome.curves)
+        if result_file is None:
+            console.write_result(text)
+        else:
+            _commit_output(result_file, text, result)
     console.warn(result.warnings)
     failed = [g for g in result.gates if not g.passed]
     if failed and not no_gate:
         console.status(f"{len(failed)} of {plural(len(result.gates), 'gate')} failed")
         return 1
     return 0
+
+
+def _commit_output(result_file, text: str, result) -> None:
+    """Write --output; when that fails after the run was stored, the error says so."""
+    from mlprod_cli import console
+    from mlprod_cli.errors import MlprodError
+
+    try:
+        console.commit_output(result_file, text)
+    except MlprodError as exc:
+        if not result.stored:
+            raise
+        raise MlprodError(
+            f"{exc.message}; the run is stored in the metrics store as {result.run_id}",
+            hint="'mlprod metrics history' shows it; evaluate again for the file",
+        ) from None

@@ -16,7 +16,8 @@ of rows, checks them against the training schema and answers the class and a
 score per class. GET /health, /ready, /metadata and /metrics (Prometheus) are
 for probes and monitoring; GET /openapi.json describes the API. Every served row and its prediction is appended to
 the request log (JSON Lines under --log-dir), which 'mlprod skew' reads.
-'mlprod models activate' is picked up without a restart; so is SIGHUP.
+'mlprod models activate' is picked up without a restart; SIGHUP checks at
+once and reopens the request log (after logrotate).
 See docs/serve.md.
 """
 
@@ -78,6 +79,16 @@ def serve(
             help="Rows one /predict request may send; more get 422.",
         ),
     ] = 10_000,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.1,
+            max=3600,
+            help="Seconds a client has to send a request's headers (from connecting, or from "
+            "the previous answer); slower connections are closed.",
+        ),
+    ] = 10.0,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.registry import check_version_id
@@ -94,6 +105,7 @@ def serve(
         model=check_version_id(model) if model else None,
         max_batch_rows=max_batch_rows,
         max_request_rows=max_request_rows,
+        header_timeout=header_timeout,
     )
     server = prepare(workspace, options)
     version = server.version

@@ -64,17 +64,49 @@ def train(
         raise UsageError("--model-only and --baseline-only exclude each other")
     kinds = ("model",) if model_only else ("baseline",) if baseline_only else ("baseline", "model")
     workspace = Workspace.load()
-    with console.steps() as report:
-        result = do_train(
-            workspace,
-            data_path=data,
-            kinds=kinds,
-            activate=activate,
-            force=force,
-            cv=cv,
-            progress=report,
-            register=not dry_run,
-        )
+    # --output's temporary is made first: an output that cannot be written at all is
+    # said before anything is fitted or registered.
+    result_file = console.open_output(output) if output is not None else None
+    try:
+        with console.steps() as report:
+            result = do_train(
+                workspace,
+                data_path=data,
+                kinds=kinds,
+                activate=activate,
+                force=force,
+                cv=cv,
+                progress=report,
+                register=not dry_run,
+            )
+        text = render(result, workspace.config.metrics.objective, format.value)
+        if result_file is None:
+            console.write_result(text)
+        else:
+            _commit_output(result_file, text, result)
+    finally:
+        if result_file is not None:
+            result_file.abort()  # (after a commit, nothing is left to remove)
     console.warn(result.warnings)
-    console.write_result(render(result, workspace.config.metrics.objective, format.value), output)
     return 0
+
+
+def _commit_output(result_file, text: str, result) -> None:
+    """Write --output; when that fails after versions were registered, the error says which."""
+    from mlprod_cli import console
+    from mlprod_cli.core.words import plural
+    from mlprod_cli.errors import MlprodError
+
+    try:
+        console.commit_output(result_file, text)
+    except MlprodError as exc:
+        if not result.versions:
+            raise
+        ids = ", ".join(v.id for v in result.versions)
+        done = f"registered {plural(len(result.versions), 'version')} ({ids})"
+        if result.activated:
+            done += f" and activated {', '.join(result.activated)}"
+        raise MlprodError(
+            f"{exc.message}; train {done}",
+            hint="'mlprod models list' shows them; 'mlprod models show VERSION' the report",
+        ) from None

@@ -28,10 +28,27 @@ def tune(
     from mlprod_cli import console
     from mlprod_cli.core.train import tune as do_tune
     from mlprod_cli.core.workspace import Workspace
+    from mlprod_cli.errors import MlprodError
     from mlprod_cli.render.tune import render
 
     workspace = Workspace.load()
-    with console.progress("searching") as advance:
-        result = do_tune(workspace, progress=advance, n_jobs=jobs)
-    console.write_result(render(result, format.value), output)
+    # --output's temporary first: an output that cannot be written is said before the search.
+    result_file = console.open_output(output) if output is not None else None
+    try:
+        with console.progress("searching") as advance:
+            result = do_tune(workspace, progress=advance, n_jobs=jobs)
+        text = render(result, format.value)
+        if result_file is None:
+            console.write_result(text)
+            return 0
+        try:
+            console.commit_output(result_file, text)
+        except MlprodError as exc:
+            raise MlprodError(
+                f"{exc.message}; tune registered {result.version.id}",
+                hint=f"'mlprod models show {result.version.id}' shows the search",
+            ) from None
+    finally:
+        if result_file is not None:
+            result_file.abort()  # (after a commit, nothing is left to remove)
     return 0

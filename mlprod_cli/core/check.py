@@ -10,6 +10,7 @@ come from the newest version's metadata.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,9 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
     report.items.append(classes_item(config))
 
     lock_path = config.root / LOCK_NAME
-    if not lock_path.is_file():
+    # Anything of that name is the lock, and read_lock names what is wrong with a FIFO,
+    # a folder or a dangling link; only nothing at all is a missing lock.
+    if not os.path.lexists(lock_path):
         report.items.append(
             CheckItem("lock", False, f"{LOCK_NAME} is missing", (f"no {LOCK_NAME}",))
         )
@@ -71,7 +74,7 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
     )
 
     pyproject = config.root / "pyproject.toml"
-    if pyproject.is_file():
+    if os.path.lexists(pyproject):
         problems = check_against_pyproject(pins, pyproject)
         detail = f"{LOCK_NAME} satisfies pyproject.toml" if not problems else problems[0]
         report.items.append(CheckItem("pyproject", not problems, detail, tuple(problems)))
@@ -95,10 +98,10 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
 
 
 def _project_name(pyproject: Path) -> str | None:
-    if not pyproject.is_file():
+    if not os.path.lexists(pyproject):
         return None
     try:
-        return read_pyproject(pyproject).get("project", {}).get("name")
+        return read_pyproject(pyproject)["project"].get("name")
     except MlprodError:
         return None  # the pyproject item has said what is wrong with it
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlprod_cli.adapters.tables import check_regular, not_utf8
 from mlprod_cli.core.code import import_object
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.words import plural
@@ -80,15 +81,16 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(f"{path}: {what} must be .csv or .parquet, not {suffix or 'no extension'}")
-    if not path.is_file():
-        raise DataError(f"{path}: no such {what}")
+    check_regular(path, f"{path}: no such {what}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     try:
         frame = pd.read_parquet(path) if suffix != ".csv" else pd.read_csv(path, low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: cannot read it: {not_utf8(path) or 'not UTF-8'}") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read it: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # pyarrow's errors for a corrupt Parquet file
         raise DataError(
@@ -101,15 +103,22 @@ def read_table(path: Path, *, what: str = "data file") -> Any:
 
 def load_file(config: Config, path: Path) -> Any:
     """One data file, through the project's loader when it has one."""
+    check_regular(path, f"{path}: no such data file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        _check_parquet_features(config, path)
     if config.data.loader is None:
         return read_table(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such data file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     loader = import_object(config, config.data.loader, "data.loader")
     try:
         frame = loader(path)
+    except UnicodeDecodeError as exc:
+        # The decoder's position counts from pandas' buffer: say where in the file.
+        where = not_utf8(path) or f"not UTF-8 ({exc.reason})"
+        raise DataError(
+            f"{path}: the loader {config.data.loader} failed: UnicodeDecodeError: {where}"
+        ) from None
     except Exception as exc:
         raise DataError(
             f"{path}: the loader {config.data.loader} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -119,6 +128,28 @@ def load_file(config: Config, path: Path) -> Any:
     if len(frame) == 0:
         raise DataError(f"{path}: no rows")
     return frame
+
+
+def _check_parquet_features(config: Config, path: Path) -> None:
+    """Refuse a Parquet column of bytes or structs that would be a feature, before a loader
+    turns ``b"x"`` into the text ``"b'x'"`` (``predict`` refuses the same file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlprod_cli.adapters.tables import unusable_kind
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return  # unreadable: the reader says so
+    skipped = {config.data.target, *config.data.exclude}
+    for field_ in schema:
+        kind = unusable_kind(field_.type)
+        if kind is not None and field_.name not in skipped:
+            raise DataError(
+                f"{path}: column '{field_.name}' holds {kind}, which mlprod cannot use as a "
+                "feature; make it text or numbers, or list it in data.exclude"
+            )
 
 
 def describe_file(path: Path, rows: int, root: Path) -> dict[str, Any]:
@@ -142,6 +173,77 @@ def load_training_data(
         frame = load_file(config, config.data.test)
         test = Dataset(frame, [describe_file(config.data.test, len(frame), config.root)])
     return Dataset(train, [describe_file(train_path, len(train), config.root)]), test
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def parse_datetimes(values: Any) -> Any:
+    """Dates and times as every command reads them: a pandas Series of datetime64.
+
+    One rule for ``train`` (the split column, a date feature), ``predict``,
+    ``serve`` and ``skew``: a value with a UTC offset is the instant it names, so
+    a column whose values carry different offsets (``+02:00`` beside ``Z``) is
+    converted to UTC instead of being refused half-way; a value without an offset
+    is taken as UTC when it sits beside values with one. A column whose values
+    share one offset (or none) keeps it, as pandas reads it. ISO 8601 is read
+    first, other spellings (``01/02/2024 10:00``) value by value; what is no date
+    at all is missing (NaT), as an empty cell is. pandas' warnings about formats
+    stay quiet: they would land on stderr before the command's own line.
+    """
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    index = series.index  # by position below: an index may repeat labels
+    text = series.reset_index(drop=True)
+    if not pd.api.types.is_string_dtype(text) or text.dtype == object:
+        # Only text is a date: a number would be read as nanoseconds since 1970.
+        text = text.where(np.fromiter((isinstance(v, str) for v in text), bool, len(text)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        except (ValueError, TypeError):  # offsets that differ, or none beside some
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        for spelling in (None, "mixed"):  # the format of the first one, then each its own
+            bad = (text.notna() & parsed.isna()).to_numpy()
+            if not bad.any():
+                break
+            again = pd.to_datetime(text[bad], errors="coerce", format=spelling, utc=True)
+            if again.notna().any():
+                zone = parsed.dt.tz
+                parsed = (
+                    parsed.dt.tz_localize("UTC") if zone is None else parsed.dt.tz_convert("UTC")
+                )
+                again = again.reindex(text.index).dt.as_unit("us")
+                parsed = parsed.dt.as_unit("us").where(~bad, again)
+    parsed.index = index
+    return parsed
+
+
+def as_trained(parsed: Any, dtype: Any) -> Any:
+    """Dates from :func:`parse_datetimes` in the time zone the training column had.
+
+    ``dtype`` is the schema's text for the training column (``datetime64[ns]``,
+    ``datetime64[us, UTC]``): naive in training gives naive UTC times, a zone
+    gives that zone; a naive value given to a zoned model is taken as UTC.
+    """
+    import pandas as pd
+
+    try:
+        zone = getattr(pd.api.types.pandas_dtype(dtype), "tz", None) if dtype else None
+    except (TypeError, ValueError):
+        zone = None
+    if parsed.dt.tz is None:
+        return parsed if zone is None else parsed.dt.tz_localize("UTC").dt.tz_convert(zone)
+    if zone is None:
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.dt.tz_convert(zone)
 
 
 # --------------------------------------------------------------------------- target and split
@@ -178,16 +280,14 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
             raise DataError(
                 f"{source}: the split column '{spec.column}' is missing (data.split.column)"
             )
-        when = frame[spec.column]
-        if not pd.api.types.is_datetime64_any_dtype(when):
-            when = pd.to_datetime(when, errors="coerce")
-            bad = int(when.isna().sum() - frame[spec.column].isna().sum())
-            if bad:
-                raise DataError(
-                    f"{source}: the split column '{spec.column}' has {bad} values that are not dates"
-                )
+        when = parse_datetimes(frame[spec.column])
+        bad = int(when.isna().sum() - frame[spec.column].isna().sum())
+        if bad:
+            raise DataError(
+                f"{source}: the split column '{spec.column}' has {bad} values that are not dates"
+            )
         cutoff = pd.Timestamp(spec.cutoff)
-        if getattr(when.dt, "tz", None) is not None and cutoff.tz is None:
+        if when.dt.tz is not None and cutoff.tz is None:
             cutoff = cutoff.tz_localize(when.dt.tz)
         before = (when < cutoff).to_numpy()
         info = {"by": "time", "column": spec.column, "cutoff": spec.cutoff}
@@ -216,14 +316,12 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
 
 def time_order(config: Config, frame: Any) -> Any:
     """The dates of ``frame`` as the split by time orders them, or None for another split."""
-    import pandas as pd
-
     spec = config.data.split
     if spec is None or spec.by != "time" or config.data.test is not None:
         return None
-    when = frame[spec.column]
-    if not pd.api.types.is_datetime64_any_dtype(when):
-        when = pd.to_datetime(when, errors="coerce")
+    when = parse_datetimes(frame[spec.column])
+    if when.dt.tz is not None:  # as UTC datetime64, which numpy sorts (Timestamps are objects)
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
     return when.to_numpy()
 
 
@@ -270,6 +368,8 @@ def check_feature_types(X: Any, source: str) -> None:
         present = column.dropna()
         if present.empty:
             continue
+        if column.dtype == object:
+            _refuse_containers(present, name, source, X)
         numbers = pd.to_numeric(present, errors="coerce")
         bad = numbers.isna()
         if bad.sum() > 0 and bad.mean() <= 0.1:
@@ -278,6 +378,23 @@ def check_feature_types(X: Any, source: str) -> None:
                 f"{source}: column '{name}' holds numbers but also text such as {present[where]!r} "
                 f"(row {_row_number(X, where)}); fix the value or the column's type"
             )
+
+
+_UNUSABLE = {bytes: "bytes", bytearray: "bytes", dict: "structs", list: "lists", tuple: "lists"}
+
+
+def _refuse_containers(present: Any, name: str, source: str, X: Any) -> None:
+    """Bytes, structs (dicts) and lists are no feature: pandas would make ``b'x'`` a category."""
+    import numpy as np
+
+    kinds = present.map(lambda v: "lists" if isinstance(v, np.ndarray) else _UNUSABLE.get(type(v)))
+    bad = kinds.notna()
+    if bad.any():
+        where = bad[bad].index[0]
+        raise DataError(
+            f"{source}: column '{name}' holds {kinds[where]} (row {_row_number(X, where)}), "
+            "which mlprod cannot use as a feature; make it text or numbers, or list it in data.exclude"
+        )
 
 
 def _row_number(frame: Any, label: Any) -> int:
@@ -371,7 +488,7 @@ def conform(
             if low is not None and high is not None:
                 findings.out_of_range[name] = int(((column < low) | (column > high)).sum())
         elif feature["kind"] == "datetime":
-            column = pd.to_datetime(column, errors="coerce")
+            column = as_trained(parse_datetimes(column), feature.get("dtype"))
         else:
             present = column.notna()
             # Text columns (pandas' string dtype, as Arrow readers give) are used as they

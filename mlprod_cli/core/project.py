@@ -22,10 +22,15 @@ VENV_NAME = ".venv"
 
 
 def find_project_root(start: Path | None = None) -> Path | None:
-    """Return the nearest directory at or above ``start`` holding ``mlprod.yaml``."""
+    """Return the nearest directory at or above ``start`` holding ``mlprod.yaml``.
+
+    Any entry of that name counts, whatever it is: a FIFO, a folder or a dangling
+    link named ``mlprod.yaml`` is this project's broken config, which loading it
+    then names, rather than a reason to run in the project of a folder above.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
+        if os.path.lexists(folder / CONFIG_NAME):
             return folder
     return None
 

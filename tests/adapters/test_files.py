@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -19,6 +20,7 @@ from mlprod_cli.adapters.files import (
     sha256_file,
     temp_beside,
 )
+from mlprod_cli.errors import MlprodError
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -49,17 +51,34 @@ def test_a_new_file_gets_the_umask_mode_and_a_replaced_file_keeps_its_own(tmp_pa
     assert stat.S_IMODE(kept.stat().st_mode) == 0o604 and kept.read_text() == "new"
 
 
-def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path, monkeypatch):
+@pytest.mark.parametrize("step", ["write", "fsync", "replace"])
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EIO, errno.EPERM, errno.EROFS])
+def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(
+    tmp_path, monkeypatch, step, err
+):
     target = tmp_path / "out.csv"
     target.write_text("old")
 
-    def full_disk(fd):
-        raise OSError(28, "No space left on device")
+    def fault(*args):
+        raise OSError(err, os.strerror(err))
 
-    monkeypatch.setattr(files.os, "fsync", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(files.os, step, fault)
+    with pytest.raises(MlprodError) as caught:  # the environment's fault: exit 2, not a bug
         atomic_write_text(target, "new")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == f"cannot write {target}: {os.strerror(err)}"
     assert target.read_text() == "old"
+    assert leftovers(tmp_path) == []
+
+
+def test_an_error_that_is_not_the_environments_stays_what_it_is(tmp_path, monkeypatch):
+    def wrong(*args):
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    monkeypatch.setattr(files.os, "fsync", wrong)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(tmp_path / "out.csv", "new")
+    assert not isinstance(caught.value, MlprodError) and caught.value.errno == errno.EBADF
     assert leftovers(tmp_path) == []
 
 
@@ -123,3 +142,41 @@ def test_sha256_file_reads_in_chunks(tmp_path):
     assert sha256_file(path, chunk=7) == hashlib.sha256(data).hexdigest()
     (tmp_path / "empty").write_bytes(b"")
     assert sha256_file(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_folder_swapped_in_replaces_the_old_one_and_leaves_nothing_beside(
+    tmp_path, monkeypatch, exchange
+):
+    if not exchange:
+        monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    target = tmp_path / "docker"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    fd, staging = files.staging_folder(target)
+    try:
+        assert stat.S_IMODE(staging.stat().st_mode) == 0o777 & ~_umask()
+        (staging / "new.txt").write_text("new")
+        files.swap_folder_in(staging, target)
+    finally:
+        os.close(fd)
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker"]
+
+
+def test_recovery_puts_back_an_old_folder_a_dead_run_set_aside(tmp_path):
+    target = tmp_path / "docker"
+    aside = tmp_path / f".docker.0123456789ab{files.OLD_SUFFIX}"
+    aside.mkdir()
+    (aside / "old.txt").write_text("old")
+    files.recover_folder(target)  # nobody holds it: its run is dead
+    assert (target / "old.txt").read_text() == "old" and not aside.exists()
+    aside.mkdir()  # with the name taken again, a dead run's old folder is only garbage
+    files.recover_folder(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

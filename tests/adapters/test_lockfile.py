@@ -102,3 +102,84 @@ def test_venv_agreement_respects_markers(tmp_path):
     problems = check_venv(pins, venv310)
     assert ".venv has numpy 2.4.6, requirements.lock pins 2.2.6" in problems
     assert "typing-extensions==4.12.0 from requirements.lock is not installed in .venv" in problems
+
+
+# --------------------------------------------------------------------------- shapes (issue 11, item 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[project]\nname = "x"\ndependencies = 5\n',
+            r"^pyproject\.toml:3: project\.dependencies: expected a list of requirement strings, got 5$",
+        ),
+        (
+            'project = "x"\n',
+            r"^pyproject\.toml:1: project: expected a table \(\[project\]\), got 'x'$",
+        ),
+        ("[tool.x]\na = 1\n", r"^pyproject\.toml: no \[project\] table"),
+        ("[project]\nname = 5\n", r"^pyproject\.toml:2: project\.name: expected a string, got 5$"),
+        (
+            '[project]\ndependencies = ["numpy", 3]\n',
+            r"project\.dependencies: item 2 is 3, not a requirement string",
+        ),
+        ('[project]\ndependencies = [["numpy"]]\n', r"project\.dependencies: item 1 is an array"),
+        (
+            '[project]\noptional-dependencies = "dev"\n',
+            r"project\.optional-dependencies: expected a table of lists",
+        ),
+        (
+            '[project.optional-dependencies]\ndev = "pytest"\n',
+            r"project\.optional-dependencies\.dev: expected a list",
+        ),
+        (
+            "a = " + "[" * 5000 + "]" * 5000 + "\n",
+            r"^pyproject\.toml: not valid TOML: nested too deeply$",
+        ),
+    ],
+    ids=[
+        "dependencies-a-number",
+        "project-a-string",
+        "no-project-table",
+        "name-a-number",
+        "a-dependency-a-number",
+        "a-dependency-a-list",
+        "optional-a-string",
+        "optional-group-a-string",
+        "nested-deeply",
+    ],
+)
+def test_a_pyproject_of_the_wrong_shape_names_the_file_and_key(tmp_path, text, message):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        check_against_pyproject([], pyproject)
+
+
+@pytest.mark.parametrize("name", ["requirements.lock", "pyproject.toml"])
+def test_a_file_that_is_not_utf8_names_the_file_and_line(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"# caf\xc3\xa9\n# na\xefve\n")
+    read = read_lock if name == "requirements.lock" else lambda p: check_against_pyproject([], p)
+    with pytest.raises(ConfigError, match=rf"^{name}: not UTF-8 text \(byte 0xef on line 2\)"):
+        read(path)
+
+
+@pytest.mark.parametrize("name", ["requirements.lock", "pyproject.toml"])
+def test_a_fifo_is_named_not_waited_on(tmp_path, name):
+    import os
+
+    path = tmp_path / name
+    os.mkfifo(path)
+    read = read_lock if name == "requirements.lock" else lambda p: check_against_pyproject([], p)
+    with pytest.raises(ConfigError, match=rf"^{name}: cannot read \(a FIFO, not a regular file\)$"):
+        read(path)
+
+
+def test_a_marker_nested_past_recursion_is_a_bad_line(tmp_path):
+    path = _lock(
+        tmp_path, f"numpy==2.2.6 ; {'(' * 3000}python_version > '3'{')' * 3000} --hash={H1}\n"
+    )
+    with pytest.raises(ConfigError, match=r"^requirements\.lock:1: not a requirement"):
+        read_lock(path)

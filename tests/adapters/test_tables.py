@@ -238,3 +238,56 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops():
     assert next(reader) == 0
     reader.close()
     assert threading.active_count() == before
+
+
+# --------------------------------------------------------------------------- what train reads too (issue 11, item 8)
+
+
+def test_csv_of_cr_only_line_endings_is_read_as_pandas_reads_it(tmp_path, monkeypatch):
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,age\r" + b"".join(b"k%d,%d\r" % (i, i) for i in range(50)))
+    monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)  # lines cut across chunks too
+    rows = _rows(tables.csv_batches(path, numeric=["age"]))
+    assert rows == pd.read_csv(path, dtype={"id": str}).astype({"age": float}).to_dict("list")
+
+
+def test_csv_with_a_field_longer_than_pyarrows_block(tmp_path):
+    path = tmp_path / "in.csv"
+    big = "x" * (3 << 20)
+    path.write_text(f"id,note\n1,{big}\n2,short\n")
+    assert _rows(tables.csv_batches(path)) == {"id": ["1", "2"], "note": [big, "short"]}
+    assert tables.TableFile(path).column("note").tolist() == [big, "short"]
+
+
+def test_csv_not_utf8_names_the_byte_and_line_of_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "in.csv"
+    head = "id,site\n" + "".join(f"k{i},trunk\n" for i in range(30))
+    path.write_bytes(head.encode() + "k30,tr\u00fcnk\n".encode("latin-1"))
+    monkeypatch.setattr(tables, "CSV_CHUNK_BYTES", 64)
+    with pytest.raises(DataError) as info:
+        list(tables.csv_batches(path))
+    byte = len(head) + len("k30,tr")
+    assert str(info.value) == (
+        f"{path}: cannot read it: not UTF-8 at byte {byte} (line 32): save it as UTF-8"
+    )
+    # A character cut by the decoder's block is counted from the file's start.
+    assert tables.not_utf8(path) == f"not UTF-8 at byte {byte} (line 32): save it as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "kind"),
+    [
+        (pa.binary(), "bytes"),
+        (pa.large_binary(), "bytes"),
+        (pa.struct([("a", pa.int64())]), "structs"),
+        (pa.list_(pa.float64()), "lists"),
+        (pa.map_(pa.string(), pa.int64()), "maps"),
+        (pa.dictionary(pa.int32(), pa.binary()), "bytes"),
+        (pa.string(), None),
+        (pa.float64(), None),
+        (pa.timestamp("us", "UTC"), None),
+        (pa.dictionary(pa.int32(), pa.string()), None),
+    ],
+)
+def test_unusable_kinds_of_column(arrow_type, kind):
+    assert tables.unusable_kind(arrow_type) == kind

@@ -60,6 +60,59 @@ def test_check_lock_disagreeing_with_pyproject(project, monkeypatch, capsys):
     assert "pyproject.toml needs pandas>=99 but requirements.lock pins" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "expect"),
+    [
+        (
+            "requirements.lock",
+            b"# caf\xe9\n",
+            "requirements.lock: not UTF-8 text (byte 0xe9 on line 1)",
+        ),
+        (
+            "pyproject.toml",
+            b'[project]\nname = "caf\xe9"\n',
+            "pyproject.toml: not UTF-8 text (byte 0xe9 on line 2)",
+        ),
+        (
+            "pyproject.toml",
+            b'[project]\nname = "x"\ndependencies = 5\n',
+            "pyproject.toml:3: project.dependencies: expected a list",
+        ),
+        ("pyproject.toml", b'project = "x"\n', "pyproject.toml:1: project: expected a table"),
+        ("requirements.lock", None, "requirements.lock: cannot read (a FIFO, not a regular file)"),
+        ("pyproject.toml", None, "pyproject.toml: cannot read (a FIFO, not a regular file)"),
+    ],
+    ids=[
+        "lock-latin-1",
+        "pyproject-latin-1",
+        "dependencies-5",
+        "project-a-string",
+        "lock-fifo",
+        "pyproject-fifo",
+    ],
+)
+def test_check_on_a_lock_or_pyproject_it_cannot_read_is_exit_2_naming_the_file(
+    project, monkeypatch, capsys, tree_snapshot, name, data, expect
+):
+    """Issue 11, item 15: these were exit 70 (or, for a FIFO, "missing" / a hang)."""
+    import os
+
+    path = project / name
+    path.unlink()
+    if data is None:
+        os.mkfifo(path)
+    else:
+        path.write_bytes(data)
+    monkeypatch.chdir(project)
+    capsys.readouterr()
+    assert main(["check", "--no-venv"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: {expect}") and captured.err.count("\n") == 1, (
+        captured.err
+    )
+
+
 def test_check_unhashed_lock_is_exit_2(project, monkeypatch, capsys):
     path = project / "requirements.lock"
     path.write_text(path.read_text() + "left-pad==1.0\n")

@@ -380,3 +380,69 @@ def test_findings_add_up_across_batches():
         {"age": 2},
     )
     assert dataset.Findings({"sex": 0}, {"age": 0}).warnings() == []
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def test_dates_with_offsets_that_differ_are_read_as_utc_instants():
+    # Issue 11, item 2: pandas refuses "Mixed timezones" (an exit 70 in train, predict, skew).
+    text = pd.Series(["2024-08-01T10:00:00+02:00", "2024-08-01T08:00:00Z", None, "soon"])
+    parsed = dataset.parse_datetimes(text)
+    assert str(parsed.dt.tz) == "UTC"
+    assert parsed.iloc[0] == parsed.iloc[1] == pd.Timestamp("2024-08-01T08:00:00Z")
+    assert parsed.iloc[2:].isna().all()  # missing, and no date at all: missing
+
+
+def test_dates_without_an_offset_beside_some_with_one_are_utc():
+    parsed = dataset.parse_datetimes(
+        pd.Series(["2024-08-01T10:00:00", "2024-08-01T10:00:00+01:00"])
+    )
+    assert parsed.tolist() == [
+        pd.Timestamp("2024-08-01T10:00:00Z"),
+        pd.Timestamp("2024-08-01T09:00:00Z"),
+    ]
+
+
+def test_dates_that_share_one_offset_keep_it_and_other_spellings_are_read():
+    same = dataset.parse_datetimes(pd.Series(["2024-08-01T10:00:00+02:00"] * 2))
+    assert str(same.dt.tz) == "UTC+02:00"
+    spelled = dataset.parse_datetimes(pd.Series(["2024-08-01", "08/02/2024 10:00", 7]))
+    assert spelled.iloc[1] == pd.Timestamp("2024-08-02T10:00:00Z")
+    assert pd.isna(spelled.iloc[2])  # a number is not a date (not nanoseconds since 1970)
+
+
+def test_conform_gives_dates_in_the_training_time_zone():
+    naive = _schema()
+    zoned = dataset.infer_schema(
+        pd.DataFrame({"seen": pd.to_datetime(["2024-01-01T00:00:00Z"] * 2)})
+    )
+    frame = pd.DataFrame(
+        {
+            "age": [30.0, 40.0],
+            "sex": ["f", "m"],
+            "seen": ["2024-08-01T10:00:00+02:00", "2024-08-01T00:00:00Z"],
+        },
+        index=[5, 5],  # labels may repeat in a user's frame
+    )
+    out, _ = dataset.conform(frame, naive, source="batch.csv")
+    assert out["seen"].dt.tz is None
+    assert out["seen"].tolist() == [pd.Timestamp("2024-08-01 08:00"), pd.Timestamp("2024-08-01")]
+    out, _ = dataset.conform(frame[["seen"]], zoned, source="batch.csv")
+    assert str(out["seen"].dt.tz) == "UTC" and out["seen"].iloc[0].hour == 8
+
+
+def test_time_split_of_text_with_offsets_that_differ(config):
+    # train without a loader: the split column is text, some rows in summer time.
+    plain = _with_data(config, loader=None)
+    train, _ = dataset.load_training_data(plain)
+    when = train.frame["visit_date"].astype(str)
+    train.frame["visit_date"] = when.where(train.frame.index % 2 == 0, when + "T00:00:00+02:00")
+    parts = dataset.split(plain, train, None)
+    # 2024-07-01T00:00+02:00 is 2024-06-30T22:00Z: before the cutoff, trained on.
+    moved = int(((when == "2024-07-01") & (train.frame.index % 2 == 1)).sum())
+    by_dates = dataset.split(config, *dataset.load_training_data(config)).info
+    assert moved > 0
+    assert parts.info["train_rows"] == by_dates["train_rows"] + moved
+    assert parts.info["test_rows"] == by_dates["test_rows"] - moved
+    assert dataset.time_order(plain, train.frame).dtype.kind == "M"

@@ -78,3 +78,20 @@ def test_new_is_never_delegated(tmp_path, execs, monkeypatch):
     with pytest.raises(Exec):
         main(["check"])
     assert len(execs) == 1 and project_mod.VENV_NAME == ".venv"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dangling-link"])
+def test_a_config_that_is_not_a_file_is_still_the_projects(tmp_path, kind):
+    """Not skipped for a project further up: loading it then says what it is (issue 11)."""
+    outer = tmp_path / "outer"
+    inner = outer / "inner"
+    inner.mkdir(parents=True)
+    (outer / "mlprod.yaml").write_text("project: outer\n")
+    config = inner / "mlprod.yaml"
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "directory":
+        config.mkdir()
+    else:
+        config.symlink_to("gone.yaml")
+    assert find_project_root(inner) == inner.resolve()

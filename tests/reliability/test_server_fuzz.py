@@ -213,3 +213,76 @@ def test_generated_valid_rows_are_served_and_invalid_ones_refused(server, record
     predict = statuses["POST /predict"]
     assert predict.get(200, 0) >= EXAMPLES  # every valid body was served
     assert sum(n for code, n in predict.items() if code in REFUSED) >= EXAMPLES // 2
+
+
+# --------------------------------------------------------------------------- body shapes
+
+
+def test_every_shape_of_a_body_is_answered_below_500_and_logged_whole(
+    trained_project, tmp_path, record_property
+):
+    """The structure fuzzer's JSON shapes (``tests/reliability/shapes.py``) of one
+    row and of a batch, in process: encodings, depth, size, NaN tokens, lone
+    surrogates, every value replaced, wrapped or deleted, unknown fields. Each is
+    answered 200 or a 4xx that names what is wrong (never a 500, never Python's
+    internals), and the request log holds exactly the rows answered 200, each a
+    whole JSON line."""
+    import warnings
+
+    from mlprod_cli.core.serve import ServeOptions, create_app, request_log_files
+    from mlprod_cli.core.workspace import Workspace
+    from tests.reliability.shapes import json_shapes
+    from tests.serving import INTERNALS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette's notice about httpx
+        from fastapi.testclient import TestClient
+
+    project = tmp_path / trained_project.name
+    shutil.copytree(trained_project, project)
+    activate_model(project)
+    log_dir = tmp_path / "log"
+    shapes = json_shapes(ROW) + [
+        shape for shape in json_shapes({"rows": [ROW, ROW]}) if shape.id.startswith("rows")
+    ]
+    statuses: dict[int, int] = {}
+    served_rows = 0
+    app = create_app(Workspace.load(project), ServeOptions(log_dir=log_dir, max_request_rows=ROWS))
+    with TestClient(app) as client:
+        for shape in shapes:
+            body = shape.data
+            if shape.id.startswith("rows"):  # {"rows": [...]} → the batch itself
+                body = _batch_of(body)
+                if body is None:
+                    continue
+            response = client.post(
+                "/predict", content=body, headers={"content-type": "application/json"}
+            )
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            assert response.status_code in (200, 400, 413, 422), (shape.id, response.text[:300])
+            assert not INTERNALS.search(response.text), (shape.id, response.text[:300])
+            answer = response.json()
+            if response.status_code == 200:
+                served_rows += len(answer.get("predictions", [answer]))
+            else:
+                assert answer["detail"], shape.id
+    lines = []
+    for path in request_log_files(log_dir):
+        data = path.read_bytes()
+        assert data.endswith(b"\n")
+        lines += [json.loads(line) for line in data.splitlines()]
+    assert len(lines) == served_rows
+    log.info("body shapes: %d sent, by status %s", sum(statuses.values()), statuses)
+    record_property("shapes", sum(statuses.values()))
+    assert sum(statuses.values()) >= 300 and statuses.get(200, 0) >= 10
+
+
+def _batch_of(data: bytes) -> bytes | None:
+    """The ``rows`` value of a shape of ``{"rows": [...]}``, as its JSON text (None if gone)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):  # sent as it is, less the wrapping object
+        return data.replace(b'{\n  "rows": ', b"", 1)[:-2] if data.startswith(b'{\n  "rows": ') else None  # fmt: skip
+    if not isinstance(document, dict) or "rows" not in document:
+        return None
+    return json.dumps(document["rows"]).encode()

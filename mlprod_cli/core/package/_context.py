@@ -19,7 +19,9 @@ installs, each file checked against a hash:
 * ``mlprod-package.json`` — the manifest: every file with its size and sha256.
 
 The context is assembled in a temporary sibling folder and swapped in at the
-end, so an interrupted run leaves the previous context whole. An existing
+end (:func:`~mlprod_cli.adapters.files.swap_folder_in`), so an interrupted or
+killed run leaves the previous context whole, and the next run removes what a
+killed one left. An existing
 folder is replaced only when its manifest says ``package`` made it.
 """
 
@@ -38,7 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlprod_cli import __version__
-from mlprod_cli.adapters.files import atomic_write_text, sha256_file
+from mlprod_cli.adapters.files import (
+    atomic_write_text,
+    sha256_file,
+    staging_folder,
+    swap_folder_in,
+)
 from mlprod_cli.adapters.lockfile import (
     LOCK_NAME,
     Pin,
@@ -157,7 +164,9 @@ def make_context(
     # registry (a version folder, or a file in it, that points elsewhere), and
     # no file of the project that resolves outside it.
     version_files = _version_files(root, version)
-    registry.verify(version)  # refuses a tampered artifact
+    # Refuses a tampered artifact, and one that can never load in the image (a
+    # pickle with its hash rewritten, an untrusted type), as predict and serve do.
+    registry.load(version)
     dockerfile = root / "Dockerfile"
     if not dockerfile.is_file():
         raise ConfigError(
@@ -173,10 +182,12 @@ def make_context(
 
     made = [p for p in (output.parent, *output.parent.parents) if not p.exists()]
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        staging.mkdir()
+        held, staging = staging_folder(output)  # leftovers of killed runs are dealt with first
+    except BaseException:
+        _remove_made(made)
+        raise
+    try:
         wheels = staging / "wheels"
         step("building the project's wheel")
         project_wheel = _project_wheel(root, wheels)
@@ -233,13 +244,13 @@ def make_context(
         manifest.pop("warnings")
         manifest.pop("image")
         atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        _swap_in(staging, output)
+        swap_folder_in(staging, output)  # the old context or the new one, at every instant
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        for folder in made:  # the folders this run created (dist/), innermost first
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_made(made)
         raise
+    finally:
+        os.close(held)
     step("pointing deploy/k8s at the new image")
     retag = retag_deploy(root / "deploy" / "k8s", config.project, tag)
     result.manifests, result.warnings = retag.changed, retag.warnings
@@ -536,20 +547,10 @@ def _inventory(folder: Path) -> list[ContextFile]:
     return files
 
 
-def _swap_in(staging: Path, output: Path) -> None:
-    """Replace ``output`` with ``staging``; the old context is removed only once the new is in."""
-    old = None
-    if output.exists():
-        old = output.parent / f".{output.name}.old-{os.getpid()}"
-        output.rename(old)
-    try:
-        staging.rename(output)
-    except OSError:
-        if old is not None:
-            old.rename(output)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _remove_made(made: list[Path]) -> None:
+    for folder in made:  # the folders this run created (dist/), innermost first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 TAG_RECORD = ".mlprod-image"

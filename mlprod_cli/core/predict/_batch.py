@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.files import temp_beside
-from mlprod_cli.adapters.tables import BATCH_ROWS, prefetch, table_batches
+from mlprod_cli.adapters.files import temp_beside, writing
+from mlprod_cli.adapters.tables import (
+    BATCH_ROWS,
+    check_regular,
+    prefetch,
+    table_batches,
+    unusable_kind,
+)
 from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.predict._inference import predict_batch
 from mlprod_cli.core.workspace import Workspace
@@ -48,8 +54,7 @@ def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROW
     (identifiers keep their leading zeros); a number column holding text stops
     the read with the column and the value named.
     """
-    if not path.is_file():
-        raise DataError(f"{path}: no such input file")
+    check_regular(path, f"{path}: no such input file")
     numeric = [f["name"] for f in schema["features"] if f["kind"] == "numeric"]
     yield from table_batches(path, numeric=numeric, batch_rows=batch_rows)
 
@@ -67,11 +72,16 @@ class _Writer:
         if not target.parent.is_dir():
             raise UsageError(f"--output {target}: folder {target.parent} does not exist")
         # Held open (and locked) until commit or abort: see core/files.py.
-        self.fd, self.tmp = temp_beside(target)
+        with writing(target):  # a full disk, a read-only folder: exit 2 naming the output
+            self.fd, self.tmp = temp_beside(target)
         self.parquet = suffix != ".csv"
         self.writer = None
 
     def write(self, table: Any) -> None:
+        with writing(self.target):
+            self._write(table)
+
+    def _write(self, table: Any) -> None:
         if self.writer is None:
             if self.parquet:
                 import pyarrow.parquet as pq
@@ -84,10 +94,11 @@ class _Writer:
         self.writer.write_table(table)
 
     def commit(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        os.fsync(self.fd)
-        os.replace(self.tmp, self.target)
+        with writing(self.target):
+            if self.writer is not None:
+                self.writer.close()
+            os.fsync(self.fd)
+            os.replace(self.tmp, self.target)
         os.close(self.fd)
         self.fd = -1
 
@@ -133,6 +144,7 @@ def predict_file(
     import pyarrow as pa
 
     started = time.perf_counter()
+    check_regular(input_path, f"{input_path}: no such input file")  # before resolve(): a loop
     if input_path.resolve() == output_path.resolve():
         raise UsageError(
             f"--output {output_path}: is the input file; write the predictions elsewhere"
@@ -158,6 +170,13 @@ def predict_file(
             if len(set(names)) != len(names):
                 twice = next(n for i, n in enumerate(names) if n in names[:i])
                 raise DataError(f"{input_path}: column '{twice}' appears more than once")
+            for name in features:
+                kind = unusable_kind(batch.schema.field(name).type)
+                if kind is not None:  # pandas would make b"x" the category "b'x'"
+                    raise DataError(
+                        f"{input_path}: column '{name}' holds {kind}, which mlprod cannot use "
+                        "as a feature"
+                    )
             frame = batch.select(features).to_pandas()
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)

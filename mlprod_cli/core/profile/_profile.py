@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlprod_cli.adapters.tables import check_regular
 from mlprod_cli.errors import DataError
 
 DISTINCT_CAP = 10_000
@@ -580,8 +581,7 @@ def profile_table(path: Path, *, target: str | None = None, seed: int = 0) -> Pr
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise DataError(f"{path}: must be .csv or .parquet, not {suffix or 'no extension'}")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    check_regular(path, f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     names = _header(path) if suffix == ".csv" else None

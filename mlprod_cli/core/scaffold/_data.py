@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.adapters.files import atomic_write_text, sha256_file
+from mlprod_cli.adapters.tables import check_regular
 from mlprod_cli.core.profile import Plan, PlanRequest, Profile, plan_project, profile_table
 from mlprod_cli.core.scaffold._config_text import DataSource, config_text
 from mlprod_cli.core.scaffold._gates import Measured, propose
@@ -109,8 +110,13 @@ def plan_for(
         source = request.path.expanduser()
         if source.is_dir():
             raise DataError(f"--data {source}: is a folder, not a CSV or Parquet file")
-        if not source.exists():
-            raise DataError(f"--data {source}: no such file")
+        try:
+            check_regular(source, f"--data {source}: no such file")
+        except DataError as exc:  # a FIFO, a device, a dangling link: named as the option
+            message = exc.message
+            raise DataError(
+                message if message.startswith("--data") else f"--data {message}"
+            ) from None
         plan_request = PlanRequest(
             target=request.target,
             positive_class=request.positive_class,

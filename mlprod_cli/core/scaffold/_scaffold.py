@@ -18,6 +18,7 @@ recognise and explain instead of failing obscurely.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -130,6 +131,20 @@ def _remove_created(dest: Path, existed: bool) -> None:
 
 
 @contextmanager
+def _folders_made(folder: Path) -> Iterator[None]:
+    """Make ``folder`` (``--output-dir``) and its missing parents; remove them if the block fails."""
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # innermost first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield
+    except BaseException:
+        for path in made:
+            with contextlib.suppress(OSError):  # only while empty: never what others put there
+                path.rmdir()
+        raise
+
+
+@contextmanager
 def _staging(dest: Path) -> Iterator[Path]:
     """A temporary folder beside ``dest`` for this run, removed at the end.
 
@@ -225,8 +240,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
 
     timings: dict[str, float] = {}
     result = NewResult(project_dir=dest, template=template.location, dry_run=request.dry_run)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with _staging(output_dir / name) as work:
+    with _folders_made(output_dir), _staging(output_dir / name) as work:
         # A dry run runs no hook: hooks may act outside the project or use the network.
         prepared = prepare(
             template.location,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.core.serve._batcher import Batcher
+from mlprod_cli.core.serve._connections import guard_accept
 from mlprod_cli.core.serve._json import describe, json_safe, utc_now
 from mlprod_cli.core.serve._log import RequestLog
 from mlprod_cli.core.serve._metrics import CONTENT_TYPE, Instrumented, Metrics
@@ -80,6 +81,11 @@ class _State:
             interval=options.reload_seconds,
         )
 
+    def hangup(self) -> None:
+        """SIGHUP: check the active model now, and reopen the request log (logrotate)."""
+        self.watcher.request()
+        self.log.reopen()
+
 
 def create_app(
     workspace: Workspace,
@@ -97,7 +103,8 @@ def create_app(
     ``/ready`` and ``/predict``, and the watcher keeps trying as
     ``active.json`` changes. The lifespan starts the watcher (and a SIGHUP
     handler when run in the main thread) and, at shutdown, stops it, lets the
-    inference thread finish and flushes and closes the request log.
+    inference thread finish and flushes and closes the request log. SIGHUP
+    checks the active model at once and reopens the request log.
 
     ``per_process_logs`` and ``metrics_dir`` are for one of ``--workers N``:
     log files of its own, and metrics in the folder all the workers share
@@ -121,10 +128,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app) -> AsyncIterator[None]:
+        # Left in place at the end: retries of accept may be due while the loop stops.
+        guard_accept(asyncio.get_running_loop(), state.metrics)
         state.watcher.start()
         previous = None
         if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGHUP, lambda signum, frame: state.watcher.request())
+            previous = signal.signal(signal.SIGHUP, lambda signum, frame: state.hangup())
         try:
             yield
         finally:

@@ -4,11 +4,38 @@ path.
 
 File names and the shape of a line come from :mod:`mlprod_cli.core.request_log`,
 which ``mlprod skew`` reads with.
+
+Why the writer is made the way it is (issue 11, a full disk and a deleted folder):
+
+* **Only whole lines.** A request's lines are written with ``os.write`` on an
+  ``O_APPEND`` descriptor, no buffer in between, so the writer knows exactly
+  which bytes reached the file. A disk that fills up mid-write gives a short
+  write and then ENOSPC; the writer then truncates the file back to the end of
+  its last whole line. Truncating was chosen over starting the next write with
+  a newline: a newline guard keeps the half record in the file, where ``skew``
+  finds a line that is not JSON; cutting it back leaves only whole records, and
+  shrinking a file works on a full disk. Should the truncation fail too (EIO),
+  nothing more is appended to that file until it succeeds; a file found ending
+  in a partial line when opened (a run killed mid-write) is left as it is and
+  the next part is started.
+* **Counted, never blocking.** Rows that cannot be written are dropped and
+  counted in ``mlprod_request_log_dropped_total`` by reason; the server keeps
+  answering. A failure is logged once when it starts and once when writing
+  works again (with the count lost), not once per row.
+* **Deleted or rotated files.** At most once every ``check_seconds`` (and on
+  :meth:`reopen`, which SIGHUP calls) the open descriptor's device and inode are
+  compared with the path's. A file renamed away (logrotate) is closed and the
+  path opened anew: its rows are in the renamed file. A file deleted (its
+  folder removed) is reopened too, the folder made again, and the rows written
+  to it since the last check are counted as dropped (``file_deleted``). Lines
+  are counted as written (``mlprod_request_log_lines_total``) once such a check
+  has seen them in a file that is still there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -20,7 +47,11 @@ from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core import request_log
 from mlprod_cli.core.serve._json import json_safe
-from mlprod_cli.core.serve._options import DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_QUEUE_ROWS
+from mlprod_cli.core.serve._options import (
+    DEFAULT_LOG_CHECK_SECONDS,
+    DEFAULT_LOG_MAX_BYTES,
+    DEFAULT_LOG_QUEUE_ROWS,
+)
 
 if TYPE_CHECKING:
     from mlprod_cli.core.serve._metrics import Metrics
@@ -28,6 +59,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mlprod.serve")
 
 _STOP = object()
+_REOPEN = object()
+
+_OPEN_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+def drop_reason(exc: OSError) -> str:
+    """The :data:`DROP_REASONS` entry for a failed write."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "disk_full"
+    if exc.errno == errno.EIO:
+        return "io_error"
+    if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        return "not_permitted"
+    return "error"
 
 
 def request_log_files(folder: Path) -> list[Path]:
@@ -45,10 +90,9 @@ class RequestLog:
     A restart appends to the day's newest file while it has room.
 
     :meth:`submit` never blocks: when ``max_pending_rows`` rows already wait
-    for the writer, the rows are dropped. The writer flushes whenever the
-    queue runs empty; :meth:`close` writes what is queued, flushes, fsyncs and
-    closes. Lines written, rows dropped and failed writes are counted in
-    ``metrics``.
+    for the writer, the rows are dropped. :meth:`close` writes what is queued,
+    fsyncs and closes. What happens on a failed write, a deleted or a rotated
+    file is in the module's docstring.
     """
 
     def __init__(
@@ -59,21 +103,31 @@ class RequestLog:
         max_bytes: int = DEFAULT_LOG_MAX_BYTES,
         max_pending_rows: int = DEFAULT_LOG_QUEUE_ROWS,
         per_process: bool = False,
+        check_seconds: float = DEFAULT_LOG_CHECK_SECONDS,
     ):
         self.folder = folder
         self.metrics = metrics
         self.max_bytes = max(1, max_bytes)
         self.max_pending_rows = max_pending_rows
         self.pid_part = f".pid{os.getpid()}" if per_process else ""
+        self.check_seconds = check_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pending = 0
         self._thread: threading.Thread | None = None
-        self._handle: Any = None
+        # The writer thread's own state.
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of _fd
         self._day: str | None = None
         self._part = 0
-        self._size = 0
-        self._last_error = 0.0
+        self._size = 0  # where the next line starts: the end of the last whole line
+        # After a failed write: (cut to here, the file's size then); see _cut_back.
+        self._cut: tuple[int, int] | None = None
+        self._unchecked = 0  # lines written since the last check that their file is there
+        self._checked_at = 0.0
+        self._failing: str | None = None  # the reason of the failure going on
+        self._lost = 0  # rows dropped since it began
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -102,14 +156,20 @@ class RequestLog:
                 full = False
                 self._pending += n
         if full:
-            self.metrics.log_dropped(n)
+            self.metrics.log_dropped(n, "queue_full")
             return False
         self._ensure_started()
         self._queue.put((ts, request_id, version, rows, classes, scores))
         return True
 
+    def reopen(self) -> None:
+        """Close the file and open its path again before the next line (SIGHUP,
+        after logrotate moved the file). Safe to call from a signal handler."""
+        if self._thread is not None:
+            self._queue.put(_REOPEN)  # SimpleQueue.put is reentrant
+
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything queued, then flush, fsync and close the file."""
+        """Write everything queued, then fsync and close the file."""
         if self._thread is None:
             return
         self._queue.put(_STOP)
@@ -121,51 +181,136 @@ class RequestLog:
     def _run(self) -> None:
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=max(self.check_seconds, 0.01))
+                except queue.Empty:
+                    item = None
                 if item is _STOP:
                     break
                 try:
-                    self._write(item)
+                    if item is _REOPEN:
+                        self._check(reopen=True)
+                    elif item is not None:
+                        self._write(item)
+                    if time.monotonic() - self._checked_at >= self.check_seconds:
+                        self._check()
                 except Exception:  # a bug must not stop the log for good
-                    self.metrics.log_failed()
-                    logger.exception("writing the request log failed")
-                if self._queue.empty():
-                    self._flush()
+                    with contextlib.suppress(Exception):  # nor a logging handler that fails
+                        self.metrics.log_failed()
+                        logger.exception("writing the request log failed")
         finally:
-            self._close_file()
+            with contextlib.suppress(Exception):
+                self._check(reopen=True)  # counts the last lines, then closes
 
     def _write(self, item: tuple) -> None:
         ts, request_id, version, rows, classes, scores = item
         day = ts[:10]
-        written = 0
         try:
+            lines = []
             for row, predicted, row_scores in zip(rows, classes, scores, strict=True):
                 record = request_log.record(ts, request_id, version, row, predicted, row_scores)
                 try:
-                    line = _json_line(record)
+                    lines.append(_json_line(record))
                 except ValueError:  # NaN, Infinity or a lone surrogate ("\ud800") sent to us
-                    line = _json_line(json_safe(record))
-                self._file_for(day, len(line)).write(line)
-                self._size += len(line)
-                written += 1
-        except OSError as exc:
-            self._error(exc)
+                    lines.append(_json_line(json_safe(record)))
+            start = 0
+            while start < len(lines):
+                try:
+                    end = self._ready_for(day, lines, start)
+                    self._append(lines[start:end])
+                except OSError as exc:
+                    self._failed(exc, len(lines) - start)
+                    return
+                except _WriteFailed as failed:
+                    self._failed(failed.error, len(lines) - start - failed.kept)
+                    return
+                start = end
+            self._recovered()
         finally:
-            self.metrics.logged(written)  # once per request: a counter's lock is not free
             with self._lock:
                 self._pending -= len(rows)
 
-    def _file_for(self, day: str, incoming: int) -> Any:
-        if self._handle is None or day != self._day:
+    def _ready_for(self, day: str, lines: list[bytes], start: int) -> int:
+        """Open (or roll to) the file the lines from ``start`` go to; the end of those that fit."""
+        if self._fd is None or day != self._day:
             self._close_file()
             self._day = day
-            self._part = self._newest_part(day)
-            self._open()
-        if self._size > 0 and self._size + incoming > self.max_bytes:
+            self._open(self._newest_part(day))
+        if self._cut is not None:
+            self._cut_back(self._fd)  # what a failed write left past the last line
+        size, end = self._size, start
+        while end < len(lines) and (size == 0 or size + len(lines[end]) <= self.max_bytes):
+            size += len(lines[end])
+            end += 1
+        if end == start:  # the file is full: the next part
             self._close_file()
-            self._part += 1
-            self._open()
-        return self._handle
+            self._open(self._part + 1)
+            return self._ready_for(day, lines, start)
+        return end
+
+    def _append(self, lines: list[bytes]) -> None:
+        """Write ``lines`` at the end of the file; on a failure, cut back to whole lines."""
+        data = memoryview(b"".join(lines))
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError as exc:
+            whole, kept = 0, 0
+            for line in lines:
+                if whole + len(line) > done:
+                    break
+                whole += len(line)
+                kept += 1
+            self._unchecked += kept
+            # O_APPEND: the descriptor's offset is the end of the bytes written here,
+            # wherever another process's appends may have put them.
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            self._size = end - done + whole
+            if done > whole:  # part of a record reached the file: cut it off
+                self._cut = (self._size, end)
+                with contextlib.suppress(OSError):
+                    self._cut_back(self._fd)
+            raise _WriteFailed(exc, kept) from exc
+        self._size = os.lseek(self._fd, 0, os.SEEK_CUR)
+        self._unchecked += len(lines)
+
+    def _cut_back(self, fd: int) -> None:
+        """Cut off the part of a record a failed write left (raises if it cannot).
+
+        Only while the file still ends where that write ended: bytes appended
+        after it (another process writing the same file) are not ours to cut;
+        the file is then left as it is and the next line goes to the next part.
+        """
+        cut_to, end = self._cut
+        if os.fstat(fd).st_size == end:
+            os.ftruncate(fd, cut_to)
+        elif fd == self._fd:
+            self._cut = None
+            self._close_file()
+            self._open(self._part + 1)
+        self._cut = None
+
+    def _open(self, part: int) -> None:
+        """Open part ``part`` of the day (or a later one, past a file ending in a partial line)."""
+        with contextlib.suppress(FileExistsError):
+            os.makedirs(self.folder, exist_ok=True)
+        while True:
+            path = self.path_for(self._day, part)
+            fd = os.open(path, _OPEN_FLAGS, 0o644)
+            try:
+                st = os.fstat(fd)
+                if st.st_size == 0 or os.pread(fd, 1, st.st_size - 1) == b"\n":
+                    break
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # not ours to cut: left as it is
+            logger.warning("%s ends in a partial line; continuing in the next part", path)
+            part += 1
+        self._fd, self._path, self._part, self._size = fd, path, part, st.st_size
+        self._identity = (st.st_dev, st.st_ino)
+        self._checked_at = time.monotonic()
 
     def path_for(self, day: str, part: int) -> Path:
         return self.folder / request_log.file_name(day, worker=self.pid_part, part=part)
@@ -176,41 +321,95 @@ class RequestLog:
             part += 1
         return part
 
-    def _open(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path_for(self._day, self._part), "ab")  # noqa: SIM115
-        self._size = self._handle.tell()
-
-    def _flush(self) -> None:
-        if self._handle is not None:
-            try:
-                self._handle.flush()
-            except OSError as exc:
-                self._error(exc)
-
-    def _close_file(self) -> None:
-        if self._handle is None:
+    def _check(self, *, reopen: bool = False) -> None:
+        """Count the lines written since the last check, lost if their file was
+        deleted; close the file if it was, if its path now names another file, or
+        on ``reopen``. The next line opens the path again."""
+        self._checked_at = time.monotonic()
+        if self._fd is None:
             return
-        handle, self._handle = self._handle, None
         try:
-            handle.flush()
-            os.fsync(handle.fileno())
+            deleted = os.fstat(self._fd).st_nlink == 0
+        except OSError:
+            deleted = False
+        if deleted:
+            lost, self._unchecked = self._unchecked, 0
+            if lost:
+                self.metrics.log_dropped(lost, "file_deleted")
+            logger.warning(
+                "%s was deleted while being written: %d rows lost; writing a new one",
+                self._path,
+                lost,
+            )
+            self._close_file(sync=False)
+            return
+        self._count_checked()
+        if not reopen:
+            try:
+                st = os.stat(self._path)
+                moved = (st.st_dev, st.st_ino) != self._identity
+            except OSError:
+                moved = True
+            if not moved:
+                return
+            logger.info("%s was moved away (rotated); writing a new one", self._path)
+        self._close_file()
+
+    def _count_checked(self) -> None:
+        if self._unchecked:
+            self.metrics.logged(self._unchecked)
+            self._unchecked = 0
+
+    def _close_file(self, *, sync: bool = True) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            if self._cut is not None:
+                self._cut_back(fd)
+            self._count_checked()
+            if sync:
+                os.fsync(fd)
         except OSError as exc:
-            self._error(exc)
+            self._failed(exc, 0)
         finally:
             with contextlib.suppress(OSError):
-                handle.close()
+                os.close(fd)
+            self._cut = None
 
-    def _error(self, exc: OSError) -> None:
+    def _failed(self, exc: OSError, rows: int) -> None:
+        """``rows`` not written because of ``exc``: counted, and logged if a failure begins."""
+        reason = drop_reason(exc)
         self.metrics.log_failed()
-        if self._handle is not None:  # reopened for the next line
-            with contextlib.suppress(OSError):
-                self._handle.close()
-            self._handle = None
-        now = time.monotonic()
-        if now - self._last_error > 60:  # a full disk must not flood the log
-            self._last_error = now
-            logger.warning("cannot write the request log in %s: %s", self.folder, exc)
+        if rows:
+            self.metrics.log_dropped(rows, reason)
+        self._lost += rows
+        if self._failing is None:
+            self._failing = reason
+            logger.warning(
+                "cannot write the request log in %s: %s; rows are dropped and counted "
+                "(mlprod_request_log_dropped_total) until it can",
+                self.folder,
+                exc.strerror or exc,
+            )
+
+    def _recovered(self) -> None:
+        if self._failing is not None:
+            logger.warning(
+                "the request log in %s is written again; %d rows were dropped meanwhile",
+                self.folder,
+                self._lost,
+            )
+            self._failing, self._lost = None, 0
+
+
+class _WriteFailed(Exception):
+    """A write that failed with ``error`` after ``kept`` whole lines reached the file."""
+
+    def __init__(self, error: OSError, kept: int):
+        super().__init__(error)
+        self.error = error
+        self.kept = kept
 
 
 def _json_line(record: dict[str, Any]) -> bytes:

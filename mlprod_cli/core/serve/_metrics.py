@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.serve._json import without_surrogates
 from mlprod_cli.core.serve._options import (
+    DROP_REASONS,
     ENDPOINTS,
     MAX_FIELD_NAME_CHARS,
     MAX_UNKNOWN_FIELD_NAMES,
@@ -133,13 +134,24 @@ class Metrics:
             "mlprod_request_log_lines_total", "Rows written to the request log."
         )
         self._log_dropped = counter(
-            "mlprod_request_log_dropped_total", "Rows not logged because the log queue was full."
+            "mlprod_request_log_dropped_total",
+            "Rows not logged, by reason: queue_full, disk_full, io_error, not_permitted, "
+            "file_deleted (written to a file deleted before it was checked), error.",
+            ("reason",),
         )
         self._log_errors = counter(
             "mlprod_request_log_errors_total",
-            "Failed writes to the request log (disk full, permissions).",
+            "Failed writes, truncations and fsyncs of the request log (disk full, I/O error, permissions).",
+        )
+        self._accept_errors = counter(
+            "mlprod_accept_errors_total",
+            "Failed accepts of a connection, by errno (EMFILE: out of file descriptors); "
+            "retried every second.",
+            ("errno",),
         )
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+        for reason in DROP_REASONS:  # listed from 0, so that a rate can be taken at once
+            self._child(self._log_dropped, reason)
         self._unknown_names: set[str] = set()  # counted under their own name
         if multiprocess_dir is None:
             self._source: Any = self.registry
@@ -225,17 +237,21 @@ class Metrics:
         self._rows.inc(rows)
 
     def logged(self, lines: int) -> None:
-        """Lines written to the request log."""
+        """Lines written to the request log (and seen in a file still there)."""
         if lines:
             self._log_lines.inc(lines)
 
-    def log_dropped(self, rows: int) -> None:
-        """Rows not logged: the log's queue was full."""
-        self._log_dropped.inc(rows)
+    def log_dropped(self, rows: int, reason: str) -> None:
+        """Rows not logged, for ``reason`` (one of ``DROP_REASONS`` of the log writer)."""
+        self._child(self._log_dropped, reason).inc(rows)
 
     def log_failed(self) -> None:
         """A write to the request log that failed."""
         self._log_errors.inc()
+
+    def accept_failed(self, errno_name: str) -> None:
+        """An ``accept()`` that failed (out of descriptors, of memory)."""
+        self._child(self._accept_errors, errno_name).inc()
 
     # ------------------------------------------------------------------ reading
 

@@ -29,6 +29,7 @@ class Feature:
     low: float | None = None
     high: float | None = None
     categories: frozenset[str] | None = None
+    dtype: str | None = None  # the training column's, for a date's time zone
 
 
 @dataclass
@@ -83,7 +84,7 @@ class LoadedModel:
                 low, high = entry.get("min"), entry.get("max")
                 self.features.append(Feature(entry["name"], NUMERIC, low, high))
             elif kind == "datetime":
-                self.features.append(Feature(entry["name"], DATETIME))
+                self.features.append(Feature(entry["name"], DATETIME, dtype=entry.get("dtype")))
             else:
                 listed = entry.get("categories")
                 categories = frozenset(str(c) for c in listed) if listed is not None else None
@@ -249,10 +250,13 @@ class LoadedModel:
         """The checked columns as the DataFrame the estimator saw in training.
 
         Numbers are float64 and text is ``object`` holding ``str`` with NaN for
-        missing, as ``dataset.conform`` gives; dates are parsed by pandas.
+        missing, as ``dataset.conform`` gives; dates are read as it reads them
+        (offsets that differ from row to row become UTC), in the training's zone.
         """
         import numpy as np
         import pandas as pd
+
+        from mlprod_cli.core.dataset import as_trained, parse_datetimes
 
         data = {}
         for feature in self.features:
@@ -262,9 +266,8 @@ class LoadedModel:
             elif feature.kind == CATEGORICAL:
                 data[feature.name] = pd.Series(values, dtype=object)
             else:
-                data[feature.name] = pd.to_datetime(
-                    pd.Series(values, dtype=object), errors="coerce"
-                )
+                parsed = parse_datetimes(pd.Series(values, dtype=object))
+                data[feature.name] = as_trained(parsed, feature.dtype)
         return pd.DataFrame(data, copy=False)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlprod_cli.core.serve._app import create_app
+from mlprod_cli.core.serve._connections import HEADER_TIMEOUT_ATTRIBUTE, PROTOCOL, Listener
 from mlprod_cli.core.serve._model import LoadedModel
 from mlprod_cli.core.serve._options import ServeOptions
 from mlprod_cli.core.workspace import Workspace
@@ -97,6 +98,7 @@ class PreparedServer:
             server_header=False,
             lifespan="on",
             timeout_graceful_shutdown=20,
+            http=PROTOCOL,  # uvicorn's, with a time limit on a request's headers
         )
         if self.options.workers > 1:
             self._run_workers(uvicorn, common)
@@ -106,7 +108,9 @@ class PreparedServer:
         for name in (METRICS_DIR_ENV, METRICS_DIR_ENV.lower()):
             os.environ.pop(name, None)
         app = create_app(self.workspace, self.options, model=self.model)
-        server = _server_class()(uvicorn.Config(app, **common))
+        config = uvicorn.Config(app, **common)
+        setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
+        server = _server_class()(config)
         try:
             server.run(sockets=[self.socket])
         finally:
@@ -137,6 +141,7 @@ class PreparedServer:
             "log_max_bytes": self.options.log_max_bytes,
             "log_queue_rows": self.options.log_queue_rows,
             "reload_seconds": self.options.reload_seconds,
+            "header_timeout": self.options.header_timeout,
         }
         os.environ[SETTINGS_ENV] = json.dumps(settings)
         metrics_dir = tempfile.mkdtemp(prefix="mlprod-serve-metrics-")
@@ -147,15 +152,22 @@ class PreparedServer:
             workers=self.options.workers,
             **common,
         )
+        setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
+        # The workers get a plain socket (a Listener cannot be pickled to them); the
+        # exception handler of _connections still keeps their logs quiet.
+        sockets = [socket.fromfd(self.socket.fileno(), self.socket.family, self.socket.type)]
+        sockets[0].set_inheritable(True)
         try:
             # uvicorn.run would bind a socket of its own without IPPROTO_TCP (see
             # _bind); older uvicorn releases take the worker function as `target`.
             if "target" in inspect.signature(Multiprocess).parameters:
                 server = uvicorn.Server(config)
-                Multiprocess(config, target=server.run, sockets=[self.socket]).run()
+                Multiprocess(config, target=server.run, sockets=sockets).run()
             else:
-                Multiprocess(config, sockets=[self.socket]).run()
+                Multiprocess(config, sockets=sockets).run()
         finally:
+            with contextlib.suppress(OSError):
+                sockets[0].close()
             with contextlib.suppress(OSError):
                 self.socket.close()
             os.environ.pop(METRICS_DIR_ENV, None)
@@ -199,7 +211,7 @@ def _bind(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
     # sockets that say they are TCP. With Nagle on, a response written as headers
     # then body waits for the client's delayed ACK: 40 ms on every request.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see _connections
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -222,6 +234,28 @@ def _bind(host: str, port: int) -> socket.socket:
         raise UsageError(f"--host {host}: not an address of this machine ({exc})") from None
     sock.set_inheritable(True)
     return sock
+
+
+def _make_log_dir(log_dir: Path) -> None:
+    """Make the log folder and prove that a file can be written there; on a failure
+    (a full disk, EPERM), remove the probe and the folders made, then raise."""
+    missing = []
+    folder = log_dir
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    probe = log_dir / f".write-test-{os.getpid()}"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+    probe.unlink()
 
 
 def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
@@ -251,6 +285,10 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
         raise UsageError(f"--max-body-bytes {options.max_body_bytes}: must be at least 1")
     if options.max_request_rows < 1:
         raise UsageError(f"--max-request-rows {options.max_request_rows}: must be at least 1")
+    if not 0 < options.header_timeout <= 3600:  # NaN too
+        raise UsageError(
+            f"--header-timeout {options.header_timeout}: must be more than 0 and at most 3600 seconds"
+        )
     config = workspace.config
     host = options.host or config.serve.host
     port = options.port if options.port is not None else config.serve.port
@@ -262,14 +300,16 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     sock = _bind(host, port)
     port = sock.getsockname()[1]  # the one the system chose for --port 0
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        probe = log_dir / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        _make_log_dir(log_dir)
     except OSError as exc:
         sock.close()
+        # Named where it came from: the option, or the key of mlprod.yaml.
+        source = "--log-dir" if options.log_dir is not None else "skew.serving_log of mlprod.yaml:"
+        import errno
+
+        why = "not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR) else exc.strerror or exc
         raise UsageError(
-            f"--log-dir {log_dir}: cannot write the request log there ({exc.strerror or exc})"
+            f"{source} {log_dir}: cannot write the request log there ({why})"
         ) from None
     model = None
     if options.workers == 1:  # several workers load it each, in their own process

@@ -15,7 +15,6 @@ that :func:`~mlprod_cli.core.skew.compare` reads. What is exact and what is samp
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlprod_cli.core.dataset import parse_datetimes
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._reference import (
     MAX_CATEGORIES,
@@ -288,13 +288,8 @@ class CurrentAccumulator:
         if pd.api.types.is_datetime64_any_dtype(column):
             return
         state.dtypes.add(_dtype_text(column))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
-            bad = present & parsed.isna().to_numpy()
-            if bad.any():  # not ISO 8601: let pandas guess the format of those values
-                again = pd.to_datetime(column[bad], errors="coerce", format="mixed")
-                bad[bad] = again.isna().to_numpy()
+        # Read as predict and serve read dates: offsets that differ are UTC, not an error.
+        bad = present & parse_datetimes(column).isna().to_numpy()
         if bad.any():
             state.invalid += int(bad.sum())
             _add_examples(

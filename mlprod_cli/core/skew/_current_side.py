@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.tables import TABLE_SUFFIXES, prefetch
+from mlprod_cli.adapters.tables import TABLE_SUFFIXES, check_regular, prefetch
 from mlprod_cli.core import request_log
 from mlprod_cli.core.skew._accumulator import CurrentAccumulator
 from mlprod_cli.core.skew._batches import JSONL_SUFFIXES, Batch, file_batches
@@ -74,8 +74,7 @@ def current_files(
                 raise UsageError(
                     f"--current {path}: must be .csv, .parquet or .jsonl, not {suffix or 'no extension'}"
                 )
-            if not path.is_file():
-                raise DataError(f"{path}: no such file")
+            check_regular(path, f"{path}: no such file")
         return CurrentFiles(list(current), None, ", ".join(map(str, current)))
     if log_dir is not None:
         folder = log_dir
@@ -326,7 +325,8 @@ class Stream:
         out = []
         if self.other_versions:
             others = ", ".join(
-                f"{plural(n, 'row')} of {v}" for v, n in sorted(self.other_versions.items())
+                f"{plural(n, 'row')} of {v if v.isprintable() else repr(v)}"
+                for v, n in sorted(self.other_versions.items())
             )
             out.append(
                 f"left out {others}: this report is about {self.model.id} (--model VERSION for another)"

@@ -50,6 +50,11 @@ class Model:
         return predict_batch(self.estimator(), _model_input(frame, self.schema), self.labels)
 
 
+SERVED_LIMIT = 1e100
+"""Numbers beyond ± this re-score as missing: ``serve`` refuses them (its ``MAX_NUMBER``),
+and a scaler would overflow to infinity on them (a log may hold anything)."""
+
+
 def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
     """The rows as the model saw them in training (``dataset.conform``), never refusing a
     row: a value that is not a (finite) number where one belongs scores as missing (the
@@ -69,10 +74,10 @@ def _model_input(frame: Any, schema: dict[str, Any]) -> Any:
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             column = pd.to_numeric(column.astype(object), errors="coerce")
         values = column.to_numpy(dtype="float64", na_value=np.nan)
-        if column is not data[feature["name"]] or np.isinf(values).any():
-            numbers[feature["name"]] = pd.Series(
-                np.where(np.isinf(values), np.nan, values), index=column.index
-            )
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > SERVED_LIMIT  # ±inf, and 1e308 that a scaler makes inf
+        if column is not data[feature["name"]] or huge.any():
+            numbers[feature["name"]] = pd.Series(np.where(huge, np.nan, values), index=column.index)
     if numbers:
         data = data.copy(deep=False)
         for name, values in numbers.items():

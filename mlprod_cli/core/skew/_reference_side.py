@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.tables import BATCH_ROWS, TABLE_SUFFIXES, TableFile
+from mlprod_cli.adapters.tables import BATCH_ROWS, TABLE_SUFFIXES, TableFile, check_regular
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._model import Model
@@ -215,8 +215,7 @@ class ReferenceSide:
             raise UsageError(
                 f"--reference {path}: must be .csv or .parquet, not {suffix or 'no extension'}"
             )
-        if not path.is_file():
-            raise DataError(f"{path}: no such reference file")
+        check_regular(path, f"{path}: no such reference file")
         key = None
         if self.use_cache:
             from mlprod_cli.adapters.files import sha256_file

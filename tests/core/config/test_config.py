@@ -201,3 +201,172 @@ def test_skew_thresholds(project):
     _replace(project, "{warn: 0.3, fail: 0.25}", "lots")
     with pytest.raises(ConfigError, match=r"skew\.thresholds\.psi: expected a number, got 'lots'"):
         load_config(project)
+
+
+# --------------------------------------------------------------------------- check accepts = train accepts
+# Values that ``check`` accepted and ``train``, ``tune`` or ``serve`` then crashed on
+# (issue 11, item 7): the schema refuses them, so every command refuses them alike.
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        (
+            'cutoff: "2024-07-01"',
+            'cutoff: "2024-02-30"',
+            "data.split.cutoff",
+            "'2024-02-30' is not a date (day is out of range for month)",
+        ),
+        (
+            "  cv: 5\n",
+            "  cv: 5\n  seed: 4294967296\n",
+            "tune.seed",
+            "must be at most 4294967295, got 4294967296",
+        ),
+        (
+            "  cv: 5\n",
+            "  cv: 5\n  seed: -1\n",
+            "tune.seed",
+            "must be at least 0, got -1",
+        ),
+        (
+            'split: {by: time, column: visit_date, cutoff: "2024-07-01"}',
+            "split: {by: random, seed: 100000000000000000000}",
+            "data.split.seed",
+            "must be at most 4294967295",
+        ),
+        (
+            "  cv: 5\n",
+            "  cv: 5\n  n_iter: 1000000000000000000000000000000\n",
+            "tune.n_iter",
+            "must be at most 10000",
+        ),
+        (
+            SERVE_LINE := "serve: {host: 127.0.0.1, port: 8000}",
+            'serve: {host: "127.0.0.1\\0", port: 8000}',
+            "serve.host",
+            "contains a NUL character",
+        ),
+        (
+            SERVE_LINE,
+            'serve: {host: "local host", port: 8000}',
+            "serve.host",
+            "expected a host name or address like 127.0.0.1, got 'local host'",
+        ),
+        (
+            SERVE_LINE,
+            'serve: {host: "127.0.0.1\\n", port: 8000}',
+            "serve.host",
+            "expected a host name or address",
+        ),
+        (
+            "min: 0.9}",
+            "min: 1" + "0" * 400 + "}",
+            "metrics.gates[1].min",
+            "expected a number, got one too large",
+        ),
+        (
+            "min: 0.9}",
+            "min: .inf}",
+            "metrics.gates[1].min",
+            "expected a finite number, got inf",
+        ),
+        (
+            "max_slice_gap: {recall@melanoma: 0.2}",
+            "max_slice_gap: {recall@melanoma: 1.0e+999}",
+            "metrics.max_slice_gap.recall@melanoma",
+            "expected a finite number, got inf",
+        ),
+        (
+            "registry: models/",
+            "registry: ~nobody-here/models",
+            "registry",
+            "~nobody-here/models: '~' is not expanded",
+        ),
+        (
+            "registry: models/",
+            "registry: ~/models",
+            "registry",
+            "~/models: '~' is not expanded",
+        ),
+        (
+            "train: data/lesions.csv",
+            "train: ~/lesions.csv",
+            "data.train",
+            "~/lesions.csv: '~' is not expanded",
+        ),
+        (
+            "serving_log: logs/requests/",
+            "serving_log: ~root/logs",
+            "skew.serving_log",
+            "'~' is not expanded",
+        ),
+        (
+            "train: data/lesions.csv",
+            "train: " + "x" * 5000 + ".csv",
+            "data.train",
+            "File name too long",
+        ),
+        (
+            "registry: models/",
+            "registry: " + "m" * 5000,
+            "registry",
+            "File name too long",
+        ),
+        (
+            "model: skin_lesions.model:build",
+            "model: " + "a" * 5000 + ":build",
+            "model",
+            "expected a dotted path like package.module:function",
+        ),
+        (
+            "model: skin_lesions.model:build",
+            'model: "skin_lesions.model:build\\n"',
+            "model",
+            "expected a dotted path like package.module:function",
+        ),
+        (
+            'cutoff: "2024-07-01"',
+            'cutoff: "2024-07-01\\n"',
+            "data.split.cutoff",
+            "expected a date like 2024-07-01",
+        ),
+    ],
+    ids=[
+        "impossible-cutoff",
+        "seed-past-32-bits",
+        "negative-seed",
+        "split-seed-huge",
+        "n-iter-huge",
+        "nul-in-host",
+        "space-in-host",
+        "newline-in-host",
+        "int-too-large-for-a-float",
+        "infinite-gate",
+        "infinite-gap",
+        "tilde-user",
+        "tilde-home",
+        "tilde-in-a-read-path",
+        "tilde-in-the-log",
+        "path-too-long",
+        "written-path-too-long",
+        "dotted-too-long",
+        "dotted-trailing-newline",
+        "cutoff-trailing-newline",
+    ],
+)
+def test_values_no_command_can_use_are_refused_by_the_schema(project, old, new, key, message):
+    path = _replace(project, old, new)
+    line = _line_of(project, new.split("\n")[-2] if new.endswith("\n") else new[:30])
+    with pytest.raises(ConfigError) as caught:
+        parse_config(path)
+    assert str(caught.value).startswith(f"mlprod.yaml:{line}: {key}: "), str(caught.value)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["0.0.0.0", "::", "::1", "localhost", "my-host.example", "fe80::1%eth0"]
+)
+def test_hosts_a_server_binds_are_accepted(project, host):
+    path = _replace(project, "host: 127.0.0.1", f'host: "{host}"')
+    assert parse_config(path).serve.host == host

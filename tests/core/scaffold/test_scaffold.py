@@ -252,3 +252,15 @@ def test_a_template_from_a_git_url_records_its_commit(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "fromgit"
     ]  # the clone went to a temporary folder
+
+
+def test_output_dir_folders_it_made_are_removed_when_a_later_step_fails(tmp_path, monkeypatch):
+    def fails(*args, **kwargs):
+        raise ScaffoldError("a later step failed")
+
+    monkeypatch.setattr(scaffold, "_add_own_files", fails)
+    (tmp_path / "kept").mkdir()  # was there before: stays
+    with pytest.raises(ScaffoldError, match="a later step failed"):
+        create_project(_request(tmp_path / "kept" / "a" / "b"))
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []

@@ -56,3 +56,17 @@ def test_load_model_hash_checks_and_compiles_the_active_version(served_project):
     assert [f.name for f in model.features][:3] == ["age", "sex", "anatomic_site"]
     assert model.check([ROW], single=True).errors == []
     assert model.info()["version"] == "v0002"
+
+
+def test_dates_with_offsets_that_differ_become_one_column_of_instants():
+    # Issue 11, item 2: pandas refused "Mixed timezones" in a batch, and serve answered 500.
+    import pandas as pd
+
+    model = tiny_model()
+    seen = ["2026-01-02T10:00:00+02:00", "2026-01-02T08:00:00Z", "2026-01-02T08:00:00", "soon"]
+    checked = model.check([{"size": 0.5, "color": "red", "seen": s} for s in seen], single=False)
+    assert checked.errors == []
+    frame = model.frame(checked.columns)
+    assert frame["seen"].dt.tz is None  # naive in training: naive UTC, as train's schema says
+    assert frame["seen"].iloc[:3].tolist() == [pd.Timestamp("2026-01-02 08:00")] * 3
+    assert pd.isna(frame["seen"].iloc[3])

@@ -136,3 +136,12 @@ def test_the_accumulator_memory_stays_bounded():
     assert worst_peak < 40 * 2**20, f"add() peaked at {worst_peak / 2**20:.1f} MiB"
     report = compare(summary, acc)
     assert report.status == "ok" and all(f.sampled for f in report.features)
+
+
+def test_dates_with_offsets_that_differ_are_read_not_a_crash():
+    # Issue 11, item 2: two single-row requests, each served, made every later skew exit 70.
+    train = pd.DataFrame({"seen": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    acc = CurrentAccumulator(ReferenceSummary.build(train, infer_schema(train)))
+    acc.add(pd.DataFrame({"seen": ["2024-08-01T10:00:00+02:00", "2024-08-01T08:00:00Z", "never"]}))
+    state = acc.states["seen"]
+    assert acc.rows == 3 and state.invalid == 1 and list(state.examples) == ["never"]
