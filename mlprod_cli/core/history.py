@@ -10,6 +10,7 @@ terminal :func:`sparkline`. Nothing here prints; rendering is the command's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +54,7 @@ class Trend:
 
     first: float
     last: float
-    change: float
+    change: float | None  # None when it is no number (an infinite value at either end)
     min: Extreme
     max: Extreme
     runs: int  # runs in the series
@@ -96,9 +97,14 @@ class History:
         )
 
 
-def _diff(a: float, b: float) -> float:
+def _diff(a: float, b: float) -> float | None:
+    """``a - b`` as metrics have it, or None when it is no number (±inf on either side, or
+    1e308 - -1e308, which overflows): a custom metric may return anything finite or not."""
+    change = a - b
+    if not math.isfinite(change):
+        return None
     # 0.81 - 0.80 is 0.010000000000000009 in binary; metrics carry no such digits.
-    return round(a - b, 12)
+    return round(change, 12)
 
 
 def series(points: Sequence[HistoryPoint]) -> tuple[Point, ...]:
@@ -118,7 +124,9 @@ def sparkline(values: Sequence[float | None], *, width: int = 60) -> str:
     """``▁▂▃▅▇``: one block per value (a space when undefined), at most ``width`` wide.
 
     Longer series are averaged into ``width`` buckets. A flat series is a flat
-    line at mid height, not a row of minimums.
+    line at mid height, not a row of minimums. +inf is drawn as the top block and
+    -inf as the bottom one; the scale is that of the finite values, computed in
+    halves so that ±1e308 cannot overflow it.
     """
     values = list(values)
     if len(values) > width:
@@ -126,22 +134,26 @@ def sparkline(values: Sequence[float | None], *, width: int = 60) -> str:
         for b in range(width):
             chunk = values[b * len(values) // width : (b + 1) * len(values) // width]
             defined = [v for v in chunk if v is not None]
-            buckets.append(sum(defined) / len(defined) if defined else None)
+            mean = sum(v / len(defined) for v in defined) if defined else None
+            buckets.append(None if mean is None or math.isnan(mean) else mean)
         values = buckets
-    defined = [v for v in values if v is not None]
-    if not defined:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not any(v is not None for v in values):
         return " " * len(values)
-    low, high = min(defined), max(defined)
-    span = high - low
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    span = high / 2 - low / 2
     top = len(BLOCKS) - 1
-    return "".join(
-        " "
-        if v is None
-        else BLOCKS[top // 2]
-        if span == 0
-        else BLOCKS[min(top, int((v - low) / span * top + 0.5))]
-        for v in values
-    )
+
+    def block(v: float | None) -> str:
+        if v is None:
+            return " "
+        if math.isinf(v):
+            return BLOCKS[top] if v > 0 else BLOCKS[0]
+        if span == 0:
+            return BLOCKS[top // 2]
+        return BLOCKS[min(top, int((v / 2 - low / 2) / span * top + 0.5))]
+
+    return "".join(block(v) for v in values)
 
 
 def _runs_of(kind: str | None, model: str | None) -> str:

@@ -42,14 +42,24 @@ def show(workspace: Workspace, version_id: str) -> Version:
     return workspace.registry.get(version_id)
 
 
-def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> Activation:
-    """Make a version active; a model must pass every gate on the test split unless ``force``."""
+def check_activation(
+    workspace: Workspace, version: Version, *, force: bool = False, baseline: Version | None = None
+) -> Activation:
+    """Everything that can refuse activating ``version``, with nothing written.
+
+    A model must pass every gate on the test split unless ``force`` (compared with
+    ``baseline`` when given: the one to be activated with it); a baseline must
+    load. ``active.json`` must be readable. The version it would replace need not
+    exist any more: activating another is how a deleted active version is repaired.
+    """
     registry = workspace.registry
-    version = registry.get(version_id)
     registry.verify(version)  # a tampered artifact is refused before anything else
+    registry.check_active()
     gates: list[GateResult] = []
+    warnings: list[str] = []
     if version.kind == "model":
-        gates = evaluate_version(workspace, version_id=version.id).result.gates
+        result = evaluate_version(workspace, version_id=version.id, baseline=baseline).result
+        gates, warnings = result.gates, list(result.warnings)
         failed = [g for g in gates if not g.passed]
         if failed and not force:
             listing = "; ".join(f"{g.name}: {g.detail}" for g in failed)
@@ -59,16 +69,20 @@ def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> A
             )
     else:
         registry.load(version)  # proves it loads (trusted types) before it is served
-    previous = registry.activate(version)
     forced = force and any(not g.passed for g in gates)
-    warnings = (
-        [
-            f"{version.id} activated although {plural(sum(not g.passed for g in gates), 'gate')} failed (--force)"
-        ]
-        if forced
-        else []
-    )
-    return Activation(version.id, version.kind, previous, gates, forced, warnings)
+    if forced:
+        failed = plural(sum(not g.passed for g in gates), "gate")
+        warnings.append(f"{version.id} activated although {failed} failed (--force)")
+    return Activation(version.id, version.kind, None, gates, forced, warnings)
+
+
+def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> Activation:
+    """Make a version active; a model must pass every gate on the test split unless ``force``."""
+    registry = workspace.registry
+    version = registry.get(version_id)
+    activation = check_activation(workspace, version, force=force)
+    activation.previous = registry.activate(version)
+    return activation
 
 
 def rollback(workspace: Workspace, kind: str = "model") -> tuple[str, str]:

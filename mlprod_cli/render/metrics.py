@@ -22,11 +22,21 @@ _MAX_LABELLED_POINTS = 20
 
 
 def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+    if value is None:
+        return "n/a"
+    # 1e308 with four decimals is 313 characters: past a billion, significant digits.
+    return f"{value:.4f}" if abs(value) < 1e9 else f"{value:.4g}"
 
 
 def _change(value: float | None) -> str:
-    return "" if value is None else f"{value:+.4f}"
+    if value is None:
+        return ""
+    return f"{value:+.4f}" if abs(value) < 1e9 else f"{value:+.4g}"
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no ±Infinity: an infinite value is written as null (undefined), as NaN is."""
+    return value if value is None or math.isfinite(value) else None
 
 
 def _json(result: History) -> str:
@@ -49,7 +59,7 @@ def _json(result: History) -> str:
                     "model_version": p.model_version,
                     "kind": p.kind,
                     "source": p.source,
-                    "value": p.value,
+                    "value": _finite(p.value),
                     "change": p.change,
                 }
                 for p in result.points
@@ -57,17 +67,18 @@ def _json(result: History) -> str:
             "trend": None
             if trend is None
             else {
-                "first": trend.first,
-                "last": trend.last,
+                "first": _finite(trend.first),
+                "last": _finite(trend.last),
                 "change": trend.change,
-                "min": trend.min.value,
-                "max": trend.max.value,
+                "min": _finite(trend.min.value),
+                "max": _finite(trend.max.value),
                 "runs": trend.runs,
                 "undefined": trend.undefined,
             },
         },
         indent=2,
         ensure_ascii=False,
+        allow_nan=False,
     )
 
 
@@ -132,7 +143,8 @@ def plot_history(result: History, fmt: str) -> bytes:
     figure = charts.figure(9, 4, dpi=120)
     axes = figure.add_subplot()
     xs = [p.created_at for p in result.points]
-    ys = [math.nan if p.value is None else p.value for p in result.points]
+    # Gaps for undefined and infinite values: an infinite one has no place on an axis.
+    ys = [math.nan if _finite(p.value) is None else p.value for p in result.points]
     axes.plot(xs, ys, marker="o", linewidth=1.5)
     if len(result.points) <= _MAX_LABELLED_POINTS:
         for p, y in zip(result.points, ys, strict=True):

@@ -355,3 +355,71 @@ def test_bad_filters_are_one_line_exit_2(stored, capsys, args, message):
     assert main(["metrics", "history", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- store contents (issue 11, item 11)
+
+
+def _strict_json(text):
+    def refuse(token):
+        raise AssertionError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (0.6, float("inf"), 0.8),
+        (float("-inf"), 0.5),
+        (1e308, -1e308, 1e308),
+        (-1e308, float("inf")),
+    ],
+)
+def test_infinite_and_extreme_values_of_a_custom_metric(project, monkeypatch, capsys, values):
+    add_runs(project, values=values)
+    monkeypatch.chdir(project)
+    assert main(["metrics", "history", "--metric", "recall@melanoma"]) == 0
+    out = capsys.readouterr().out
+    assert "recall@melanoma" in out and len(max(out.splitlines(), key=len)) < 200
+    assert main(["metrics", "history", "--metric", "recall@melanoma", "--format", "json"]) == 0
+    data = _strict_json(capsys.readouterr().out)
+    assert [p["value"] for p in data["points"]] == [
+        v if abs(v) != float("inf") else None for v in values
+    ]
+
+
+def _corrupt(root, sql, params=()):
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".mlprod" / "metrics.db", isolation_level=None)
+    conn.execute(sql, params)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE meta SET value = 'abc'", "has schema version 'abc', which is not a number"),
+        (
+            "UPDATE runs SET created_at = 'garbage' WHERE run_id = 'run-1'",
+            "run run-1 has created_at 'garbage', which is not a time",
+        ),
+        (
+            "UPDATE metrics SET value = 'abc' WHERE run_id = 'run-1'",
+            "run run-1 holds recall = 'abc', which is not a number",
+        ),
+    ],
+    ids=["schema-version", "timestamp", "text-value"],
+)
+def test_store_contents_that_cannot_be_read_are_one_line_exit_2(
+    stored, capsys, tree_snapshot, sql, message
+):
+    _corrupt(stored, sql)
+    before = tree_snapshot(stored)
+    for fmt in ("table", "json"):
+        assert main(["metrics", "history", "--format", fmt]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith("error: the metrics store") and message in captured.err
+    assert tree_snapshot(stored) == before

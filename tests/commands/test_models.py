@@ -108,3 +108,95 @@ def test_outside_a_project(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["models", "list"]) == 2
     assert "no mlprod.yaml" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a deleted active version (issue 11, item 6)
+
+
+@pytest.fixture
+def active_here(active, monkeypatch):
+    """A private project with v0001 (baseline) and v0002 (model) active, as the working folder."""
+    monkeypatch.chdir(active)
+    return active
+
+
+def _active_json(root):
+    return json.loads((root / "models" / "active.json").read_text())
+
+
+def test_activate_force_replaces_an_active_model_whose_folder_is_gone(active_here, capsys):
+    import shutil
+
+    models = active_here / "models"
+    shutil.copytree(models / "v0002", models / "v0003")  # a second model, the same estimator
+    shutil.rmtree(models / "v0002")
+
+    # Without --force: the regression gate against v0002 cannot be checked, so it fails.
+    assert main(["models", "activate", "v0003"]) == 1
+    err = capsys.readouterr().err
+    assert "the active model v0002 is not in models/ any more" in err
+    assert _active_json(active_here)["model"] == "v0002"
+
+    assert main(["models", "activate", "v0003", "--force", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    activation = json.loads(captured.out)
+    assert activation["version"] == "v0003" and activation["previous"] == "v0002"
+    assert "the active model v0002 is not in models/ any more" in captured.err
+    assert _active_json(active_here)["model"] == "v0003"
+    assert _active_json(active_here)["history"]["model"] == ["v0002", "v0003"]
+
+
+@pytest.mark.slow
+def test_train_activate_force_replaces_an_active_model_whose_folder_is_gone(active_here, capsys):
+    import shutil
+
+    shutil.rmtree(active_here / "models" / "v0002")
+    assert main(["train", "--cv", "0", "--activate", "--force", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["activated"] == ["v0003", "v0004"]
+    state = _active_json(active_here)
+    assert (state["baseline"], state["model"]) == ("v0003", "v0004")
+
+
+@pytest.mark.slow
+def test_train_activate_that_exits_2_changes_nothing(active_here, capsys, tree_snapshot):
+    """A refusal met only when activating (the gates' slice column is not in the data)."""
+    path = active_here / "mlprod.yaml"
+    text = path.read_text()
+    assert "  slices: [sex]" in text
+    path.write_text(text.replace("  slices: [sex]", "  slices: [nope]"))
+    before = tree_snapshot(active_here)
+    listing = sorted(p.name for p in (active_here / "models").iterdir())
+
+    assert main(["train", "--cv", "0", "--activate", "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: slice column 'nope' is not in the data") and err.count("\n") == 1
+    assert sorted(p.name for p in (active_here / "models").iterdir()) == listing
+    assert tree_snapshot(active_here) == before
+
+
+@pytest.mark.slow
+def test_train_activate_with_failing_gates_registers_and_activates_nothing(active_here, capsys):
+    path = active_here / "mlprod.yaml"
+    path.write_text(
+        re.sub(r"\{metric: auroc, min: [0-9.]+\}", "{metric: auroc, min: 0.999}", path.read_text())
+    )
+    assert main(["train", "--cv", "0", "--activate"]) == 1
+    err = capsys.readouterr().err
+    assert "v0004 fails 1 gate, not activated" in err
+    assert "v0003 and v0004 registered, none activated" in err
+    state = _active_json(active_here)
+    assert (state["baseline"], state["model"]) == ("v0001", "v0002")
+    assert (active_here / "models" / "v0004" / "model.skops").is_file()
+
+
+def test_list_skips_a_broken_version_with_one_warning_line(here, capsys):
+    """40 good versions and one broken: the list, and one line naming the broken one (item 12)."""
+    (here / "models" / "v0002" / "metadata.json").write_text("[" * 100_000 + "]" * 100_000)
+    (here / "models" / "v0003").write_text("not a folder")
+    assert main(["models", "list", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert [v["version"] for v in json.loads(captured.out)["versions"]] == ["v0001"]
+    assert captured.err.splitlines() == [
+        "mlprod: warning: not listed: v0002/metadata.json is unreadable: nested more than 64 levels deep",
+        "mlprod: warning: not listed: v0003 is a file, not a version folder; the registry holds no others",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -174,3 +175,38 @@ def test_trend_skips_undefined_values():
     assert (trend.max.value, trend.max.run_id) == (0.9, "r2")
     assert (trend.runs, trend.undefined) == (4, 1)
     assert History(PROJECT, "recall", None, None, "x", (point(0, None),)).trend is None
+
+
+# --------------------------------------------------------------------------- values a custom metric may return (item 11)
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.5, INF, 0.7],
+        [-INF, 0.5, INF],
+        [INF, INF],
+        [1e308, -1e308, 1e308],
+        [-1e308, 0.0, 1e308, None],
+        [INF, None, -INF, 1e308, -1e308] * 30,  # averaged into buckets
+    ],
+)
+def test_sparkline_and_trend_of_infinite_and_extreme_values(values):
+    line = sparkline(values)
+    assert len(line) == min(len(values), 60) and set(line) <= set(" ▁▂▃▄▅▆▇█")
+    points = series(
+        [HistoryPoint(f"r{i}", T0 + timedelta(hours=i), "v1", v) for i, v in enumerate(values)]
+    )
+    history = History("p", "m", None, None, "sqlite:///x.db", points)
+    trend = history.trend
+    assert trend.min.value == min(v for v in values if v is not None)
+    assert trend.max.value == max(v for v in values if v is not None)
+    for change in [trend.change, *(p.change for p in points)]:
+        assert change is None or math.isfinite(change)
+
+
+def test_sparkline_draws_infinities_at_the_ends():
+    assert sparkline([-INF, 0.0, 1.0, INF]) == "▁▁██"
+    assert sparkline([1e308, -1e308]) == "█▁"

@@ -329,9 +329,50 @@ class Store(ABC):
         )
         rows = self._read(*_limited(sql, params, last))
         return [
-            HistoryPoint(run_id, self._time(created), version, value, run_kind, source)
+            HistoryPoint(
+                run_id,
+                self._stored_time(created, run_id),
+                version,
+                self._stored_value(value, run_id, metric),
+                run_kind,
+                source,
+            )
             for run_id, created, version, value, run_kind, source in reversed(rows)
         ]
+
+    def _stored_time(self, stored: Any, run_id: str) -> datetime:
+        """A run's ``created_at`` as an aware UTC datetime, or a StoreError naming the run.
+
+        The store is mlprod's own, but a file or a database can be edited by hand
+        (or written by another tool): what cannot be read is said, not crashed on.
+        """
+        try:
+            return self._time(stored)
+        except (ValueError, TypeError, OverflowError):
+            raise StoreError(
+                f"the metrics store {self.url}: run {run_id} has created_at "
+                f"{str(stored)[:40]!r}, which is not a time",
+                hint=_FIX_RUN_HINT,
+            ) from None
+
+    def _stored_value(self, stored: Any, run_id: str, metric: str) -> float | None:
+        """A stored metric value as a float (None when undefined), or a StoreError naming it.
+
+        ±inf and ±1e308 are numbers a custom metric may return: they are kept.
+        Text, bytes or a boolean in the value column are not numbers.
+        """
+        if stored is None:
+            return None
+        if isinstance(stored, (int, float)) and not isinstance(stored, bool):
+            value = float(stored)
+            return None if math.isnan(value) else value
+        if type(stored).__name__ == "Decimal":  # PostgreSQL NUMERIC, should the column be one
+            return None if stored.is_nan() else float(stored)
+        raise StoreError(
+            f"the metrics store {self.url}: run {run_id} holds {metric} = "
+            f"{str(stored)[:40]!r}, which is not a number",
+            hint=_FIX_RUN_HINT,
+        )
 
     def run_models(self, project: str) -> list[tuple[str | None, str]]:
         """Every (model kind, version or predictions file) the project's runs have, sorted."""
@@ -362,12 +403,17 @@ class Store(ABC):
         by_run: dict[str, list[MetricRow]] = {}
         for run_id, metric, cls, slice_, value in metric_rows:
             by_run.setdefault(run_id, []).append(
-                MetricRow(metric, value, from_db_key(cls), from_db_key(slice_))
+                MetricRow(
+                    metric,
+                    self._stored_value(value, run_id, metric),
+                    from_db_key(cls),
+                    from_db_key(slice_),
+                )
             )
         return [
             Run(
                 run_id=r[0],
-                created_at=self._time(r[1]),
+                created_at=self._stored_time(r[1], r[0]),
                 project=r[2],
                 model_version=r[3],
                 model_kind=r[4],
@@ -416,10 +462,29 @@ def _limited(sql: str, params: list[Any], last: int | None) -> tuple[str, list[A
     return f"{sql} LIMIT ?", [*params, last]
 
 
+_FIX_RUN_HINT = "fix or delete that run in the store (its rows in runs and metrics)"
+
+
+def parse_schema_version(stored: Any, url: str) -> int:
+    """The schema version as stored in ``meta`` (text), or a StoreError saying it is not one."""
+    text = str(stored).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise StoreError(
+            f"the metrics store {url} has schema version {str(stored)[:40]!r}, which is not a number",
+            hint="this is not a store mlprod wrote, or its meta table was edited",
+        )
+    return int(text)
+
+
 def check_version(version: int | None, url: str) -> None:
     """Refuse a store without a schema version, or with one newer than this mlprod's."""
     if version is None:
         raise StoreError(f"the metrics store {url} has no schema version")
+    if version < 1:
+        raise StoreError(
+            f"the metrics store {url} has schema version {version}; versions start at 1",
+            hint="this is not a store mlprod wrote, or its meta table was edited",
+        )
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"the metrics store {url} has schema version {version}; this mlprod knows "

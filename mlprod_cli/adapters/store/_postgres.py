@@ -21,6 +21,7 @@ from mlprod_cli.adapters.store._base import (
     StoreError,
     check_version,
     db_key,
+    parse_schema_version,
     redact,
     scrub,
     url_secrets,
@@ -145,7 +146,7 @@ class PostgresStore(Store):
         if self._conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
             return None
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else parse_schema_version(row[0], self.url)
 
     def add_run(self, run: Run) -> bool:
         psycopg = self._psycopg

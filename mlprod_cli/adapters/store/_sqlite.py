@@ -21,6 +21,7 @@ from mlprod_cli.adapters.store._base import (
     StoreError,
     check_version,
     db_key,
+    parse_schema_version,
 )
 
 BUSY_TIMEOUT_S = 30.0
@@ -123,7 +124,10 @@ class SQLiteStore(Store):
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            _retry_when_busy(lambda: self._setup(conn))
+            if not create and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                conn.close()  # an empty file: no store yet, as when there is no file
+                return None
+            _retry_when_busy(lambda: self._setup(conn, create=create))
         except (OSError, sqlite3.Error) as exc:
             if conn is not None:
                 conn.close()
@@ -148,7 +152,11 @@ class SQLiteStore(Store):
         if not folder.is_dir():
             raise StoreError(f"cannot open the metrics store {self.url}: {folder} is not a folder")
 
-    def _setup(self, conn) -> None:
+    def _setup(self, conn, *, create: bool) -> None:
+        if not create:
+            # Reading writes nothing: a file without mlprod's schema is said so, not given one.
+            check_version(self._schema_version(conn), self.url)
+            return
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         self._ensure_schema(conn)
@@ -173,15 +181,14 @@ class SQLiteStore(Store):
             version = self._schema_version(conn)
         check_version(version, self.url)
 
-    @staticmethod
-    def _schema_version(conn) -> int | None:
+    def _schema_version(self, conn) -> int | None:
         has_meta = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
         ).fetchone()
         if not has_meta:
             return None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else parse_schema_version(row[0], self.url)
 
     # -- writes
 

@@ -9,6 +9,7 @@ passes it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,29 @@ def gate_baseline(registry: Any) -> Any | None:
     return registry.active("baseline") or registry.latest("baseline")
 
 
+def readable_active(registry: Any, kind: str) -> tuple[Any | None, str | None]:
+    """(the active version of ``kind``, or None; why the one ``active.json`` names cannot be used).
+
+    An active version whose folder was deleted or broken is no reason to refuse
+    the activation that replaces it: the comparison it would have been part of
+    is listed as not checked instead (an ``active.json`` that cannot be read
+    still stops, as everywhere).
+    """
+    from mlprod_cli.core.registry import RegistryError
+
+    version_id = registry.active_id(kind)
+    if version_id is None:
+        return None, None
+    try:
+        version = registry.get(version_id)
+        registry.verify(version)
+    except RegistryError as exc:
+        if not os.path.lexists(registry.root / version_id):
+            return None, f"the active {kind} {version_id} is not in {registry.root.name}/ any more"
+        return None, f"the active {kind} {version_id} cannot be used: {exc.message}"
+    return version, None
+
+
 def select_version(registry: Any, version_id: str | None, registry_name: str) -> tuple[Any, str]:
     """(the version to evaluate, how it was chosen): given, else the active model, else the newest."""
     from mlprod_cli.core.registry import RegistryError
@@ -81,11 +105,15 @@ def evaluate_version(
     slice_by: tuple[str, ...] = (),
     enforce_gates: bool = True,
     progress: Progress | None = None,
+    baseline: Any | None = None,
 ) -> Outcome:
     """Score a version (default: the active model, else the newest) on the test split.
 
-    Beside it, the baseline of :func:`gate_baseline` and the active model:
-    ``evaluate`` and ``models activate`` judge the ``beat_baseline`` gates alike.
+    Beside it, the baseline of :func:`gate_baseline` (or ``baseline``, for one
+    about to be activated with the model) and the active model: ``evaluate`` and
+    ``models activate`` judge the ``beat_baseline`` gates alike. An active version
+    that is gone or broken is left out of the comparison, with a warning, and a
+    gate that needed it is listed as not checked (so not passed).
     """
     import numpy as np
 
@@ -140,8 +168,14 @@ def evaluate_version(
     )
     outcome.result.warnings += metric_lessons(primary.report)
     outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
-    baseline_version = gate_baseline(registry)
-    active_version = registry.active("model")
+    unusable: dict[str, str] = {}
+    baseline_version = baseline
+    if baseline_version is None:
+        baseline_version, unusable["baseline"] = readable_active(registry, "baseline")
+        if baseline_version is None:
+            baseline_version = registry.latest("baseline")
+    active_version, unusable["model"] = readable_active(registry, "model")
+    outcome.result.warnings += [why for why in unusable.values() if why]
     for other in (baseline_version, active_version):
         if other is None or other.id == version.id:
             continue
@@ -160,4 +194,22 @@ def evaluate_version(
             active_name=active.name if active else "active model",
             slices=primary.slices,
         )
+        if unusable["model"] and version.id != registry.active_id("model"):
+            outcome.result.gates += _unchecked_regressions(config, unusable["model"])
     return outcome
+
+
+def _unchecked_regressions(config: Any, reason: str) -> list[Any]:
+    """The ``max_regression`` gates, not checked: the active model they compare with is unusable."""
+    from mlprod_cli.core.evaluate._gates import unchecked
+
+    return [
+        unchecked(
+            f"{ref} regression <= {tolerance:g} vs active model",
+            "max_regression",
+            str(ref),
+            f"at most {tolerance:g} worse than the active model",
+            reason,
+        )
+        for ref, tolerance in config.metrics.max_regression.items()
+    ]

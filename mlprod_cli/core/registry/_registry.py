@@ -27,44 +27,30 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlprod_cli.adapters.files import atomic_write_text, sha256_file
-from mlprod_cli.errors import MlprodError, UsageError
+from mlprod_cli.core.registry._ondisk import (
+    ACTIVE,
+    ACTIVE_HINT,
+    ARTIFACT,
+    KINDS,
+    METADATA,
+    RegistryError,
+    Version,
+    active_problem,
+    is_version_id,
+    read_json,
+    read_version,
+)
 
-ARTIFACT = "model.skops"
-METADATA = "metadata.json"
-ACTIVE = "active.json"
-KINDS = ("model", "baseline")
-_VERSION = re.compile(r"^v(\d{4,})$")
 _TRUSTED_PREFIXES = ("numpy.", "scipy.", "sklearn.", "pandas.")
 _STALE_TMP_SECONDS = 3600
-
-
-class RegistryError(MlprodError):
-    """A version that does not exist, is broken, or was tampered with."""
-
-
-@dataclass(frozen=True)
-class Version:
-    id: str
-    path: Path
-    metadata: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        return self.metadata.get("kind", "?")
-
-    @property
-    def number(self) -> int:
-        return int(_VERSION.match(self.id).group(1))
 
 
 class Registry:
@@ -76,39 +62,38 @@ class Registry:
 
     # ------------------------------------------------------------------ reading
 
-    def versions(self, kind: str | None = None) -> list[Version]:
-        """Every whole version (oldest first); half-written, broken and foreign folders are skipped."""
+    def _entries(self) -> list[Path]:
+        """Every ``vNNNN`` entry of the registry folder, whatever it is, by number."""
         if not self.root.is_dir():
             return []
-        found = []
-        for entry in self.root.iterdir():
-            if not _VERSION.match(entry.name) or not entry.is_dir():
-                continue
+        try:
+            names = [e for e in self.root.iterdir() if is_version_id(e.name)]
+        except OSError as exc:
+            raise RegistryError(f"{self.root.name}/ cannot be listed: {exc.strerror}") from None
+        return sorted(names, key=lambda e: int(e.name[1:]))
+
+    def scan(self) -> tuple[list[Version], dict[str, str]]:
+        """(every whole version, oldest first; the ``vNNNN`` entries that are not, each with why)."""
+        found, broken = [], {}
+        for entry in self._entries():
             try:
-                version = _read_version(entry)
-            except RegistryError:
-                continue  # not a whole version: never listed, never loaded ('get' says why)
-            if kind is None or version.kind == kind:
-                found.append(version)
-        return sorted(found, key=lambda v: v.number)
+                found.append(read_version(entry))
+            except RegistryError as exc:
+                broken[entry.name] = exc.message  # never listed, never loaded ('get' says why)
+        return found, broken
+
+    def versions(self, kind: str | None = None) -> list[Version]:
+        """Every whole version (oldest first); half-written, broken and foreign entries are skipped."""
+        return [v for v in self.scan()[0] if kind is None or v.kind == kind]
 
     def broken(self) -> dict[str, str]:
-        """The ``vNNNN`` folders ``versions`` skips, each with what is wrong with it."""
-        if not self.root.is_dir():
-            return {}
-        out = {}
-        for entry in sorted(self.root.iterdir()):
-            if _VERSION.match(entry.name) and entry.is_dir():
-                try:
-                    _read_version(entry)
-                except RegistryError as exc:
-                    out[entry.name] = exc.message
-        return out
+        """The ``vNNNN`` entries ``versions`` skips, each with what is wrong with it."""
+        return self.scan()[1]
 
     def get(self, version_id: str) -> Version:
         entry = self.root / version_id
-        if _VERSION.match(version_id) and entry.is_dir():
-            return _read_version(entry)  # names what is wrong with a broken version
+        if is_version_id(version_id) and os.path.lexists(entry):
+            return read_version(entry)  # names what is wrong with a broken version
         known = ", ".join(v.id for v in self.versions()) or "none yet"
         raise RegistryError(
             f"model version {version_id!r} not found in {self.root.name}/ (versions: {known})"
@@ -121,14 +106,14 @@ class Registry:
     def _read_active(self) -> dict[str, Any]:
         where = f"{self.root.name}/{ACTIVE}"
         try:
-            data = json.loads((self.root / ACTIVE).read_text(encoding="utf-8"))
+            data = read_json(self.root / ACTIVE, where)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"{where} is unreadable: {exc}", hint=_ACTIVE_HINT) from None
-        problem = _active_problem(data)
+        except RegistryError as exc:
+            raise RegistryError(exc.message, hint=ACTIVE_HINT) from None
+        problem = active_problem(data)
         if problem:
-            raise RegistryError(f"{where} is malformed: {problem}", hint=_ACTIVE_HINT)
+            raise RegistryError(f"{where} is malformed: {problem}", hint=ACTIVE_HINT)
         return data
 
     def active_id(self, kind: str = "model") -> str | None:
@@ -197,13 +182,37 @@ class Registry:
         """An exclusive lock on the registry folder itself (no lock file left behind)."""
         import fcntl
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError as exc:
+            raise RegistryError(
+                f"{self.root.name}/ cannot be locked for writing: {exc.strerror}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _write_active(self, state: dict[str, Any]) -> None:
+        """Replace ``active.json`` by ``state`` whole, or raise a RegistryError leaving it as it was.
+
+        The write is atomic (a temporary file, then a rename): a failure before the
+        rename leaves the old file. A failure after it (closing the renamed file)
+        leaves the new one, which is what was asked: that is no failure.
+        """
+        text = json.dumps(state, indent=2, sort_keys=True) + "\n"
+        try:
+            atomic_write_text(self.root / ACTIVE, text)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                if (self.root / ACTIVE).read_text(encoding="utf-8") == text:
+                    return
+            raise RegistryError(
+                f"{self.root.name}/{ACTIVE} could not be written ({exc.strerror}); "
+                "the active versions are unchanged"
+            ) from None
 
     def _clean_stale(self) -> None:
         now = time.time()
@@ -244,30 +253,56 @@ class Registry:
         return Version(version_id, self.root / version_id, metadata)
 
     def _all_numbered(self) -> list[Version]:
-        """Every ``vNNNN`` folder, whole or not, so numbers are never reused."""
+        """Every ``vNNNN`` entry, whole or not, and every id ``active.json`` names (a
+        deleted version's folder is gone, its id is in the history): numbers are never reused."""
         out = []
         for entry in self.root.iterdir():
-            if _VERSION.match(entry.name):
+            if is_version_id(entry.name):
                 out.append(Version(entry.name, entry, {}))
+        try:
+            state = self._read_active()
+        except RegistryError:
+            state = {}  # activating will say what is wrong with it; numbering needs no more
+        named = [state.get(kind) for kind in KINDS]
+        named += [i for ids in state.get("history", {}).values() for i in ids]
+        out += [Version(i, self.root / i, {}) for i in named if is_version_id(i)]
         return out
 
     def activate(self, version: Version) -> str | None:
         """Make ``version`` the active one of its kind; return the one it replaced."""
-        self.verify(version)
+        return self.activate_all([version])[version.kind]
+
+    def activate_all(self, versions: list[Version]) -> dict[str, str | None]:
+        """Make each of ``versions`` (one per kind) active in one write; return what each replaced.
+
+        One rename of ``active.json`` for all of them: either all are active
+        afterwards or none is. The version a kind replaces need not exist any more
+        (its folder deleted): activating another is how that is repaired.
+        """
+        for version in versions:
+            self.verify(version)
+        replaced: dict[str, str | None] = {}
         with self._locked():
             state = self._read_active()
-            previous = state.get(version.kind)
-            if previous == version.id:
-                return previous
-            history = state.setdefault("history", {}).setdefault(version.kind, [])
-            if previous and (not history or history[-1] != previous):
-                history.append(previous)
-            history.append(version.id)
-            state[version.kind] = version.id
-            atomic_write_text(
-                self.root / ACTIVE, json.dumps(state, indent=2, sort_keys=True) + "\n"
-            )
-        return previous
+            changed = False
+            for version in versions:
+                previous = state.get(version.kind)
+                replaced[version.kind] = previous
+                if previous == version.id:
+                    continue
+                history = state.setdefault("history", {}).setdefault(version.kind, [])
+                if previous and (not history or history[-1] != previous):
+                    history.append(previous)
+                history.append(version.id)
+                state[version.kind] = version.id
+                changed = True
+            if changed:
+                self._write_active(state)
+        return replaced
+
+    def check_active(self) -> None:
+        """Raise the RegistryError that activating would meet in ``active.json``, if any."""
+        self._read_active()
 
     def rollback(self, kind: str = "model") -> tuple[str, str]:
         """Make the previously active version active again; return (from, to)."""
@@ -285,127 +320,15 @@ class Registry:
                     hint="'mlprod models activate VERSION' makes any version active",
                 )
             target = history[-1]
-            self.get(target)  # it must still exist
+            if self.get(target).kind != kind:  # it must still exist, and be one of this kind
+                raise RegistryError(
+                    f"{target}, the {kind} active before {current}, is a {self.get(target).kind} now",
+                    hint="'mlprod models activate VERSION' makes any version active",
+                )
             state[kind] = target
             state.setdefault("history", {})[kind] = history
-            atomic_write_text(
-                self.root / ACTIVE, json.dumps(state, indent=2, sort_keys=True) + "\n"
-            )
+            self._write_active(state)
         return current, target
-
-
-# --------------------------------------------------------------------------- checking what is on disk
-
-_ACTIVE_HINT = f"fix it, or remove {ACTIVE} and run 'mlprod models activate VERSION' again"
-_FEATURE_KINDS = ("numeric", "categorical", "datetime")
-# The metadata keys mlprod reads, and the JSON types they must have when present.
-_METADATA_TYPES: dict[str, tuple[type, ...]] = {
-    "classes": (list,),
-    "schema": (dict,),
-    "data": (list,),
-    "split": (dict,),
-    "git": (dict,),
-    "validation": (dict,),
-    "params": (dict,),
-    "libraries": (dict,),
-    "tune": (dict,),
-    "created_at": (str,),
-    "estimator": (str,),
-    "description": (str,),
-    "artifact_sha256": (str,),
-    "lock_sha256": (str, type(None)),
-    "fit_seconds": (int, float),
-}
-_JSON_NAMES = {
-    list: "a list",
-    dict: "a mapping",
-    str: "text",
-    int: "a number",
-    float: "a number",
-    type(None): "null",
-}
-
-
-def _json_kind(value: Any) -> str:
-    return "a boolean" if isinstance(value, bool) else _JSON_NAMES.get(type(value), "a value")
-
-
-def _active_problem(data: Any) -> str | None:
-    """What is wrong with the content of ``active.json``, or None."""
-    if not isinstance(data, dict):
-        return f"expected a JSON object, got {_json_kind(data)}"
-    for kind in KINDS:
-        value = data.get(kind)
-        if value is not None and not (isinstance(value, str) and _VERSION.match(value)):
-            return f"'{kind}' must be a version id like v0003, got {json.dumps(value)[:40]}"
-    history = data.get("history", {})
-    if not isinstance(history, dict):
-        return f"'history' must be a mapping, got {_json_kind(history)}"
-    for kind, ids in history.items():
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            return f"'history.{kind}' must be a list of version ids"
-    return None
-
-
-def _metadata_problem(metadata: Any) -> str | None:
-    """What is wrong with a version's metadata (the parts mlprod reads), or None."""
-    if not isinstance(metadata, dict):
-        return f"expected a JSON object, got {_json_kind(metadata)}"
-    if metadata.get("kind") not in KINDS:
-        return (
-            f"'kind' must be one of {', '.join(KINDS)}, got {json.dumps(metadata.get('kind'))[:40]}"
-        )
-    for key, types in _METADATA_TYPES.items():
-        if key in metadata and (
-            not isinstance(metadata[key], types) or isinstance(metadata[key], bool)
-        ):
-            wanted = " or ".join(dict.fromkeys(_JSON_NAMES[t] for t in types))
-            return f"'{key}' must be {wanted}, got {_json_kind(metadata[key])}"
-    if not all(isinstance(c, str) for c in metadata.get("classes", [])):
-        return "'classes' must be a list of class names"
-    schema = metadata.get("schema", {"features": []})
-    features = schema.get("features")
-    if not isinstance(features, list):
-        return "'schema.features' must be a list"
-    for i, feature in enumerate(features):
-        if not (
-            isinstance(feature, dict)
-            and isinstance(feature.get("name"), str)
-            and feature.get("kind") in _FEATURE_KINDS
-        ):
-            return f"'schema.features[{i}]' must have a 'name' and a 'kind' ({', '.join(_FEATURE_KINDS)})"
-        categories = feature.get("categories")
-        if categories is not None and not isinstance(categories, list):
-            return f"'schema.features[{i}].categories' must be a list"
-    for i, entry in enumerate(metadata.get("data", [])):
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("path"), str)
-            and isinstance(entry.get("sha256"), str)
-            and isinstance(entry.get("rows"), int)
-        ):
-            return f"'data[{i}]' must have a 'path', a 'sha256' and 'rows'"
-    report = metadata.get("validation", {}).get("report")
-    if report is not None and not isinstance(report, dict):
-        return f"'validation.report' must be a mapping, got {_json_kind(report)}"
-    return None
-
-
-def _read_version(entry: Path) -> Version:
-    """The version in folder ``entry``, or a RegistryError saying what is missing or broken."""
-    where = f"{entry.name}/{METADATA}"
-    try:
-        metadata = json.loads((entry / METADATA).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RegistryError(f"{entry.name}: {METADATA} is missing; not a whole version") from None
-    except (OSError, ValueError) as exc:
-        raise RegistryError(f"{where} is unreadable: {exc}") from None
-    problem = _metadata_problem(metadata)
-    if problem:
-        raise RegistryError(f"{where} is malformed: {problem}")
-    if not (entry / ARTIFACT).is_file():
-        raise RegistryError(f"{entry.name}: {ARTIFACT} is missing; not a whole version")
-    return Version(entry.name, entry, metadata)
 
 
 def _fsync_dir_files(folder: Path) -> None:
@@ -438,9 +361,3 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: value}
-
-
-def check_version_id(text: str) -> str:
-    if not _VERSION.match(text):
-        raise UsageError(f"VERSION {text!r}: expected a version id like v0003")
-    return text

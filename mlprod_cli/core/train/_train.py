@@ -25,7 +25,7 @@ from mlprod_cli.core.config import Config
 from mlprod_cli.core.registry import Version
 from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
-from mlprod_cli.errors import DataError, MlprodError, UsageError
+from mlprod_cli.errors import CheckFailed, DataError, MlprodError, UsageError
 
 Progress = Callable[[str], None]
 
@@ -319,6 +319,8 @@ def train(
     if not register:
         result.unregistered = {kind: metadata for kind, _, metadata in fitted}
         return result
+    if activate:
+        registry.check_active()  # an unreadable active.json refuses before anything is written
     try:
         for kind, estimator, metadata in fitted:
             step(f"registering the {kind}")
@@ -328,17 +330,42 @@ def train(
                 raise DataError(
                     f"registering the {kind} failed: {type(exc).__name__}: {_first_line(exc)}"
                 ) from None
+        if activate:
+            _activate_new(workspace, result, force, step)
+    except CheckFailed:
+        raise  # gates failed: the versions stay registered, none is active (the message says so)
     except BaseException:
-        for version in result.versions:  # none of them is active yet: remove them whole
+        for version in result.versions:  # none of them is active: remove them whole
             shutil.rmtree(version.path, ignore_errors=True)
         raise
-    if activate:
-        from mlprod_cli.core.models import activate as activate_version
-
-        # The baseline first: the model's gates compare with the active baseline.
-        for version in sorted(result.versions, key=lambda v: v.kind != "baseline"):
-            step(f"activating {version.id} ({version.kind})")
-            outcome = activate_version(workspace, version.id, force=force)
-            result.activated.append(version.id)
-            result.warnings += outcome.warnings
     return result
+
+
+def _activate_new(workspace: Workspace, result: TrainResult, force: bool, step: Any) -> None:
+    """Activate the new versions together, or none of them, having checked all first.
+
+    The model's gates compare with the new baseline (the one it is activated
+    with). Gates that fail without ``force`` leave every new version registered
+    and inactive; any other refusal raises before ``active.json`` is written, and
+    the one write makes them all active at once.
+    """
+    from mlprod_cli.core.models import check_activation
+
+    registry = workspace.registry
+    versions = sorted(result.versions, key=lambda v: v.kind != "baseline")
+    baseline = next((v for v in versions if v.kind == "baseline"), None)
+    checked = []
+    for version in versions:
+        step(f"checking {version.id} ({version.kind}) for activation")
+        try:
+            checked.append(check_activation(workspace, version, force=force, baseline=baseline))
+        except CheckFailed as exc:
+            ids = " and ".join(v.id for v in versions)
+            raise CheckFailed(
+                f"{exc.message}; {ids} registered, none activated", hint=exc.hint
+            ) from None
+    step(f"activating {' and '.join(v.id for v in versions)}")
+    registry.activate_all(versions)
+    for version, outcome in zip(versions, checked, strict=True):
+        result.activated.append(version.id)
+        result.warnings += outcome.warnings

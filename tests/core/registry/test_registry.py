@@ -18,15 +18,19 @@ def _fitted():
     return DummyClassifier(strategy="most_frequent").fit([[0], [1], [1]], ["a", "b", "b"])
 
 
+def _meta(kind):
+    return {"kind": kind, "schema": {"features": []}}
+
+
 def _add(root, kind="model"):
-    return Registry(root).add(_fitted(), {"kind": kind})
+    return Registry(root).add(_fitted(), _meta(kind))
 
 
 def test_versions_are_numbered_and_whole(tmp_path):
     registry = Registry(tmp_path / "models")
     first, second = (
-        registry.add(_fitted(), {"kind": "baseline"}),
-        registry.add(_fitted(), {"kind": "model"}),
+        registry.add(_fitted(), _meta("baseline")),
+        registry.add(_fitted(), _meta("model")),
     )
     assert (first.id, second.id) == ("v0001", "v0002")
     assert json.loads((second.path / METADATA).read_text())["artifact_sha256"] == sha256_file(
@@ -40,14 +44,14 @@ def test_versions_are_numbered_and_whole(tmp_path):
     assert [v.id for v in registry.versions()] == ["v0001", "v0002"]
     assert [v.id for v in registry.versions("model")] == ["v0002"]
     # numbers are never reused, even for broken folders
-    assert registry.add(_fitted(), {"kind": "model"}).id == "v0005"
+    assert registry.add(_fitted(), _meta("model")).id == "v0005"
     assert registry.load(registry.get("v0005")).predict([[3]]).tolist() == ["b"]
 
 
 def _add_many(root: str, n: int, queue) -> None:
     queue.put(
         [
-            Registry(__import__("pathlib").Path(root)).add(_fitted(), {"kind": "model"}).id
+            Registry(__import__("pathlib").Path(root)).add(_fitted(), _meta("model")).id
             for _ in range(n)
         ]
     )
