@@ -378,11 +378,6 @@ def test_every_write_of_the_command_failing_ends_in_one_clean_error(name, fresh,
     assert ends.get("completed") == 3  # one per errno
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (the store, the registry engineer's): a metrics store that cannot be "
-    "created is left behind half-made (.mlprod/metrics.db) when evaluate fails with exit 2",
-)
 def test_a_store_that_cannot_be_created_leaves_nothing(fresh):
     root = fresh()
     before = snapshot(root)

@@ -247,11 +247,6 @@ def test_faults_in_evaluate_into_an_existing_store(base, tmp_path, capsys):
     _run_sweep("evaluate (existing store)", ["evaluate"], prepare, state_of, capsys, one_line=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 10: evaluate prints its held step lines before a store error "
-    "(commands/evaluate.py and console.py, being fixed on hard-writes); remove this mark then",
-)
 def test_a_failed_store_write_is_the_only_line(base, tmp_path):
     from tests.reliability.faults import inject
 

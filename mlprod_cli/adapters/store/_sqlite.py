@@ -7,7 +7,9 @@ processes (CI jobs, a tuning loop) wait for each other instead of losing runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,6 +118,7 @@ class SQLiteStore(Store):
         import sqlite3
 
         conn = None
+        made = self._missing_parts() if create else []
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +134,7 @@ class SQLiteStore(Store):
         except (OSError, sqlite3.Error) as exc:
             if conn is not None:
                 conn.close()
+            self._remove_if_empty(made)
             raise StoreError(f"cannot open the metrics store {self.url}: {exc}") from None
         except BaseException:
             if conn is not None:
@@ -139,6 +143,39 @@ class SQLiteStore(Store):
         self._conn = conn
         log.debug("opened metrics store %s", self.url)
         return conn
+
+    def _missing_parts(self) -> list[Path]:
+        """The store file and the folders above it that do not exist yet, innermost first."""
+        missing, path = [], self.path
+        while not os.path.lexists(path) and path != path.parent:
+            missing.append(path)
+            path = path.parent
+        return missing
+
+    def _remove_if_empty(self, made: list[Path]) -> None:
+        """Undo a store this run began to create and could not: nothing half-made is left.
+
+        Only a file that holds no table is removed (another process may have made the
+        store meanwhile and stored runs in it), and only folders left empty.
+        """
+        import sqlite3
+
+        if not made or made[0] != self.path or not self.path.is_file():
+            return
+        try:
+            uri = f"file:{self.path}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+                empty = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        except sqlite3.Error:
+            empty = self.path.stat().st_size == 0
+        if not empty:
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{self.path}{suffix}")
+        for folder in made[1:]:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def check_writable(self) -> None:
         if self.path.exists():
