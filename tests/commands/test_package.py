@@ -350,7 +350,7 @@ def test_a_version_folder_that_links_outside_is_refused(active, capsys, tmp_path
     (active / "models" / "v0002").rename(elsewhere.parent.mkdir() or elsewhere)
     (elsewhere / "private.txt").write_text("not the project's")
     (active / "models" / "v0002").symlink_to(elsewhere, target_is_directory=True)
-    assert_refused(active, capsys, "models/v0002 is a symbolic link")
+    assert_refused(active, capsys, "v0002 is a symbolic link")
 
 
 def test_a_fifo_in_a_version_folder_is_refused_without_hanging(active, capsys):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlprod_cli.adapters.files import atomic_write_text
+from mlprod_cli.errors import MlprodError
 from tests.reliability.faults import inject, read_points, snapshot, subprocess_env, sweep
 
 
@@ -54,13 +55,15 @@ def test_the_nth_point_fails_with_the_errno_and_the_functions_are_restored(tmp_p
         case = tmp_path / f"{n}"
         case.mkdir()
         with (
-            pytest.raises((OSError, sqlite3.OperationalError)) as caught,
+            pytest.raises((OSError, sqlite3.OperationalError, MlprodError)) as caught,
             inject(n, err, under=case) as faults,
         ):
             _writes(case)
         assert faults.fired == point == faults.points[n - 1]
         if isinstance(caught.value, OSError):
             assert caught.value.errno == err
+        elif isinstance(caught.value, MlprodError):  # the atomic write names its target
+            assert caught.value.message.endswith(f"two.txt: {os.strerror(err)}")
         else:
             assert point.startswith("sqlite ")
     assert (open, os.replace, os.open, sqlite3.connect) == real
@@ -77,8 +80,8 @@ def test_sweep_stops_at_the_first_run_that_completes(tmp_path):
     def run(root: Path) -> str:
         try:
             atomic_write_text(root / "x.txt", "x")
-        except OSError as exc:
-            return exc.strerror
+        except MlprodError as exc:  # the atomic write's one line: "cannot write …: reason"
+            return exc.message.rsplit(": ", 1)[-1]
         return "ok"
 
     trials = list(sweep(prepare, run, errnos=(errno.ENOSPC,)))

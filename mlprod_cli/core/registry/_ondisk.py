@@ -176,7 +176,12 @@ def _feature_problem(feature: Any) -> str | None:
         return f"must have a 'name' and a 'kind' ({', '.join(_FEATURE_KINDS)})"
     for bound in ("min", "max"):
         value = feature.get(bound)
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        if value is None:
+            continue
+        if feature["kind"] == "datetime":  # train writes a date's bounds in ISO 8601
+            if not isinstance(value, str) or not _is_iso_datetime(value):
+                return f"'{bound}' must be an ISO 8601 date, got {_json_kind(value)}"
+        elif not isinstance(value, (int, float)) or isinstance(value, bool):
             return f"'{bound}' must be a number, got {_json_kind(value)}"
     categories = feature.get("categories")
     if categories is not None and (
@@ -185,6 +190,16 @@ def _feature_problem(feature: Any) -> str | None:
     ):
         return "'categories' must be a list of values"
     return None
+
+
+def _is_iso_datetime(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_version(entry: Path) -> Version:

@@ -252,3 +252,18 @@ def test_an_integer_past_64_bits_in_the_schema_is_refused(tmp_path, where):
     path.write_text(text.replace('"MARK"', "1" + "0" * 400))
     with pytest.raises(RegistryError, match="holds an integer too large for 64 bits"):
         registry.get("v0002")
+
+
+def test_a_datetime_features_bounds_are_iso_dates_and_a_numbers_are_numbers():
+    from mlprod_cli.core.registry._ondisk import _feature_problem
+
+    when = {
+        "name": "visit_date",
+        "kind": "datetime",
+        "min": "2024-01-01T00:00:00+00:00",
+        "max": "2024-08-01",
+    }
+    assert _feature_problem(when) is None  # what train writes for a date column
+    assert "ISO 8601" in _feature_problem({**when, "min": "yesterday"})
+    assert "ISO 8601" in _feature_problem({**when, "max": 3})
+    assert "number" in _feature_problem({"name": "age", "kind": "numeric", "min": "3"})
