@@ -8,8 +8,8 @@ group, as Ctrl-C on a terminal and ``kill -9`` of a job do, so uv, git and the
 bytecode compiler get it too:
 
 * Ctrl-C: exit 130 with ``error: interrupted`` and nothing left in the output
-  folder, not even the staging folder; or, when the signal came after the end,
-  the whole project.
+  folder, not even the staging folder; or, when the signal came after the
+  project was whole (exit 0, 130 or -2, by the moment), the whole project.
 * SIGKILL: nothing can clean up, but a rerun either succeeds (the staging
   folder of the killed run is removed) or refuses the half-made project naming
   it, with an ``rm -rf`` hint that, once followed, lets the next rerun succeed
@@ -108,6 +108,12 @@ def test_ctrl_c_at_any_moment_leaves_nothing_or_the_whole_project(tmp_path, full
         assert process.returncode == 130, err
         assert err.splitlines()[-1] == "error: interrupted", err
         assert "Traceback" not in err
+        if left == ["demo"] and is_whole_project(out / "demo"):
+            # The signal came after the project was whole (its marker removed, the
+            # first commit made), while the run removed its staging folder or
+            # printed its summary: nothing is half-made. CI saw this once.
+            outcomes["finished"] += 1
+            continue
         assert left == [], left
         outcomes["interrupted"] += 1
     assert outcomes["interrupted"] >= CTRL_C_TRIALS // 2, outcomes
