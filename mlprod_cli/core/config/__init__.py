@@ -22,6 +22,7 @@ from mlprod_cli.core.config._model import (
     TuneSpec,
 )
 from mlprod_cli.core.config._parse import KNOWN_METRICS, load_config, parse_config
+from mlprod_cli.core.config._yaml import read_yaml, read_yaml_bytes
 
 __all__ = [
     "CONFIG_NAME",
@@ -38,4 +39,6 @@ __all__ = [
     "TuneSpec",
     "load_config",
     "parse_config",
+    "read_yaml",
+    "read_yaml_bytes",
 ]

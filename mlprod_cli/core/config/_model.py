@@ -126,6 +126,7 @@ class Config:
     serve: ServeSpec
     task: str = "classification"
     features: FeatureSpec | None = None
+    rules: Path | None = None  # the rules file (core/rules), inside the project
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def line_of(self, key: str) -> int | None:

@@ -296,6 +296,33 @@ def _serve(ctx: Ctx, value: Any) -> ServeSpec:
     )
 
 
+def _rules(ctx: Ctx, value: Any) -> Path:
+    """The rules file: a regular file inside the project, never a link out of it.
+
+    A version keeps a copy of its rules and ``package`` builds them into the
+    image, so a path that leads outside the project would carry a file from
+    elsewhere into an artifact.
+    """
+    if isinstance(value, list):
+        raise ctx.fail(
+            "rules",
+            "expected the path of a rules file (rules: rules.yaml), not the rules themselves; "
+            "a version keeps a copy of that file, which models rollback restores",
+        )
+    path = expect_path(ctx, "rules", value, must_exist=True)
+    root = ctx.root.resolve()
+    try:
+        path.resolve().relative_to(root)
+        path.parent.resolve().relative_to(root)
+    except ValueError:
+        raise ctx.fail("rules", f"{value}: is outside the project") from None
+    if path.is_symlink():
+        raise ctx.fail("rules", f"{value}: is a symbolic link; name the file itself")
+    if not path.is_file():
+        raise ctx.fail("rules", f"{value}: not a regular file")
+    return path
+
+
 _TOP_KEYS = {
     "project",
     "task",
@@ -309,6 +336,7 @@ _TOP_KEYS = {
     "registry",
     "skew",
     "serve",
+    "rules",
 }
 
 
@@ -344,6 +372,7 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
         serve=_serve(ctx, raw.get("serve")),
         task=expect_str(ctx, "task", raw.get("task", "classification"), choices=TASKS),
         features=None if raw.get("features") is None else _features(ctx, raw["features"], data),
+        rules=None if raw.get("rules") is None else _rules(ctx, raw["rules"]),
         lines=lines,
     )
 

@@ -57,14 +57,19 @@ def read_yaml(path: Path) -> tuple[Any, dict[str, int]]:
     Raise ConfigError naming the file, the line and the key for anything the
     schema cannot mean (see the module's docstring).
     """
-    import yaml
-
     from mlprod_cli.adapters.files import read_small_file
 
     try:
         data = read_small_file(path, MAX_BYTES)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return read_yaml_bytes(path, data)
+
+
+def read_yaml_bytes(path: Path, data: bytes) -> tuple[Any, dict[str, int]]:
+    """:func:`read_yaml` on bytes already read (``path`` names them in errors)."""
+    import yaml
+
     text = _decode(path, data)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

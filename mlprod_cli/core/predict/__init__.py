@@ -15,6 +15,7 @@ from mlprod_cli.core.predict._batch import (
     read_batches,
 )
 from mlprod_cli.core.predict._inference import predict_batch
+from mlprod_cli.core.predict._rules import recorded_rules, rules_fields, version_rules
 
 __all__ = [
     "BATCH_ROWS",
@@ -23,4 +24,7 @@ __all__ = [
     "predict_batch",
     "predict_file",
     "read_batches",
+    "recorded_rules",
+    "rules_fields",
+    "version_rules",
 ]
