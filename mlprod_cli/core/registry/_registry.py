@@ -221,8 +221,13 @@ class Registry:
                 if now - entry.stat().st_mtime > _STALE_TMP_SECONDS:
                     shutil.rmtree(entry, ignore_errors=True)
 
-    def add(self, estimator: Any, metadata: dict[str, Any]) -> Version:
-        """Write a new version whole (artifact, then metadata, then one rename) and return it."""
+    def add(
+        self, estimator: Any, metadata: dict[str, Any], files: dict[str, bytes] | None = None
+    ) -> Version:
+        """Write a new version whole (artifact, then metadata, then one rename) and return it.
+
+        ``files`` are more files of the version, by name (its copy of the rules).
+        """
         import skops.io as sio
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -231,6 +236,8 @@ class Registry:
         tmp.mkdir()
         try:
             sio.dump(estimator, tmp / ARTIFACT)
+            for name, data in (files or {}).items():
+                (tmp / name).write_bytes(data)
             metadata = dict(metadata, artifact_sha256=sha256_file(tmp / ARTIFACT))
             while True:
                 number = max((v.number for v in self._all_numbered()), default=0) + 1

@@ -228,6 +228,36 @@ def validation_metrics(
     }
 
 
+def _rules_snapshot(config: Config, labels: list[str], schema: dict) -> tuple[Any, Any]:
+    """The rules every new version keeps a copy of: ``(metadata entry, {file: bytes})``.
+
+    The file is validated against the classes and fields of the data being
+    trained on, so a rule naming a class the data does not have stops train
+    before it fits anything.
+    """
+    if config.rules is None:
+        return None, None
+    from mlprod_cli.core.rules import (
+        SNAPSHOT_NAME,
+        fields_of,
+        parse_rules,
+        read_rules_bytes,
+        sha256_bytes,
+    )
+
+    data = read_rules_bytes(config.rules)
+    fields = fields_of(schema, tuple(config.data.exclude))
+    ruleset = parse_rules(config.rules, labels=labels, fields=fields, data=data)
+    entry = {
+        "sha256": sha256_bytes(data),
+        "file": config.rules.relative_to(config.root).as_posix(),
+        "ids": ruleset.ids,
+        "policy": ruleset.policy,
+        "fallback": ruleset.fallback,
+    }
+    return entry, {SNAPSHOT_NAME: data}
+
+
 def train(
     workspace: Workspace,
     *,
@@ -268,6 +298,7 @@ def train(
     labels = dataset.check_training_target(config, y, source)
     config.check_classes(labels)  # a misspelled class in an objective or gate: before fitting
     schema = dataset.infer_schema(X)
+    rules_entry, rules_files = _rules_snapshot(config, labels, schema)  # bad rules: before fitting
     custom = custom_metrics(config)
     order = dataset.time_order(config, parts.train)
     files = train_data.files + (test_data.files if test_data else [])
@@ -283,6 +314,8 @@ def train(
         "lock_sha256": lock_hash(config),
         "libraries": library_versions(),
     }
+    if rules_entry is not None:
+        common["rules"] = rules_entry
     registry = workspace.registry
     result = TrainResult(split=parts.info, data=files)
     y_test = parts.test[config.data.target].astype(str)
@@ -325,7 +358,7 @@ def train(
         for kind, estimator, metadata in fitted:
             step(f"registering the {kind}")
             try:
-                result.versions.append(registry.add(estimator, metadata))
+                result.versions.append(registry.add(estimator, metadata, rules_files))
             except (TypeError, ValueError, OSError) as exc:  # skops cannot store it, a full disk
                 raise DataError(
                     f"registering the {kind} failed: {type(exc).__name__}: {_first_line(exc)}"
