@@ -38,6 +38,7 @@ def build_app():
         new,
         package,
         predict,
+        rules,
         serve,
         skew,
         train,
@@ -85,6 +86,7 @@ def build_app():
     package.register(app)
     metrics.register(app)
     check.register(app)
+    rules.register(app)
     return app
 
 

@@ -63,7 +63,7 @@ def main() -> int:
         # preferences where they are still valid (unless --upgrade).
         command = [
             find_uv_bin(), "pip", "compile", "pyproject.toml", "--all-extras", "--universal",
-            "--python-version", "3.10", "--generate-hashes", "--find-links", str(work / "wheels"),
+            "--python-version", "3.11", "--generate-hashes", "--find-links", str(work / "wheels"),
             "--no-header", "--quiet", "-o", "requirements.lock",
         ]  # fmt: skip
         if args.upgrade:

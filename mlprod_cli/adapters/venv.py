@@ -32,6 +32,10 @@ class Interpreter:
     version: str
 
 
+#: The oldest Python a project may use: mlprod's own floor (pyproject.toml's requires-python).
+MIN_PYTHON = (3, 11)
+
+
 def find_interpreter(spec: str | None) -> Interpreter:
     """Resolve ``--python`` (a path, a name on PATH, or a version like ``3.12``).
 
@@ -58,7 +62,13 @@ def find_interpreter(spec: str | None) -> Interpreter:
                 break
     if info is None:
         raise UsageError(f"--python {spec}: no such Python interpreter found (on PATH or in pyenv)")
-    return Interpreter(info.executable, ".".join(map(str, info.version_info[:3])))
+    version = ".".join(map(str, info.version_info[:3]))
+    if tuple(info.version_info[:2]) < MIN_PYTHON:
+        raise UsageError(
+            f"--python {spec}: Python {version}; a project needs Python "
+            f"{'.'.join(map(str, MIN_PYTHON))} or newer, as mlprod does"
+        )
+    return Interpreter(info.executable, version)
 
 
 def pyenv_interpreters(spec: str) -> list[Path]:

@@ -82,6 +82,7 @@ def config_text(
     source: DataSource,
     proposal: Proposal | None,
     command: str,
+    rules: str | None = None,
 ) -> str:
     """The whole ``mlprod.yaml`` for ``plan``, with gates from ``proposal`` (None: not measured)."""
     out: list[str] = [
@@ -144,6 +145,8 @@ def config_text(
         "  serving_log: logs/requests/",
         "serve: {host: 127.0.0.1, port: 8000}",
     ]
+    if rules is not None:
+        out.append(_line(f"rules: {scalar(rules)}", "applied after the model; mlprod rules test"))
     return "\n".join(out) + "\n"
 
 

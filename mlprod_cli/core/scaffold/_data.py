@@ -160,7 +160,9 @@ def place_data(
     folder = made / "data"
     folder.mkdir(exist_ok=True)
     if data.own:
-        for leftover in (spec.get("sample"), spec.get("sample_readme")):
+        # The sample's own files: its data, its data dictionary, its example rule (on
+        # a column the user's data need not have).
+        for leftover in (spec.get("sample"), spec.get("sample_readme"), spec.get("sample_rules")):
             if leftover:
                 (made / leftover).unlink(missing_ok=True)
         if not data.link:
@@ -211,6 +213,7 @@ def write_config(
         source=source,
         proposal=proposal,
         command=data.command,
+        rules="rules.yaml" if (project_dir / "rules.yaml").is_file() else None,
     )
     atomic_write_text(project_dir / "mlprod.yaml", text)
     if proposal is not None and proposal.model_value is not None:
