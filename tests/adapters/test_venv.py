@@ -98,6 +98,21 @@ def test_find_interpreter():
             find_interpreter(spec)
 
 
+def test_an_interpreter_older_than_mlprod_supports_is_refused(monkeypatch):
+    import types
+
+    import virtualenv.discovery.builtin as builtin
+
+    old = types.SimpleNamespace(
+        executable="/usr/bin/python3.10", version_info=(3, 10, 13, "final", 0)
+    )
+    monkeypatch.setattr(builtin, "get_interpreter", lambda spec, try_first_with: old)
+    with pytest.raises(
+        UsageError, match=r"--python 3\.10: Python 3\.10\.13; a project needs Python 3\.11"
+    ):
+        find_interpreter("3.10")
+
+
 def test_a_venv_that_cannot_be_made_is_one_line_saying_why(tmp_path, capfd):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(EnvironmentProblem) as info:

@@ -151,17 +151,19 @@ def parse_rules(
         )
     policy = raw.get("rules_policy", "first")
     if policy not in POLICIES:
-        raise where.fail("rules_policy", f"expected first or all, got {_shown(policy)}")
+        raise where.fail("rules_policy", f"expected first or all, got {_shown(policy)}", bare=True)
     label_set = set(labels)
     fallback = raw.get("fallback", ABSTAIN)
     if not isinstance(fallback, str) or (fallback != ABSTAIN and fallback not in label_set):
         raise where.fail(
-            "fallback", f"expected abstain or a class ({_classes(labels)}), got {_shown(fallback)}"
+            "fallback",
+            f"expected abstain or a class ({_classes(labels)}), got {_shown(fallback)}",
+            bare=True,
         )
     known = dict(fields)
     declared = raw.get("fields") or {}
     if not isinstance(declared, dict):
-        raise where.fail("fields", "expected a mapping of field: string | number | bool")
+        raise where.fail("fields", "expected a mapping of field: string | number | bool", bare=True)
     for name, kind in declared.items():
         if not _ID.match(str(name)) or "." in str(name) or "-" in str(name):
             raise where.fail(
@@ -176,9 +178,9 @@ def parse_rules(
     if items is None:
         items = []
     if not isinstance(items, list):
-        raise where.fail("rules", "expected a list of rules")
+        raise where.fail("rules", "expected a list of rules", bare=True)
     if len(items) > MAX_RULES:
-        raise where.fail("rules", f"{len(items):,} rules; at most {MAX_RULES:,}")
+        raise where.fail("rules", f"{len(items):,} rules; at most {MAX_RULES:,}", bare=True)
     rules: list[Rule] = []
     for n, item in enumerate(items):
         rule = _rule(where, n, item, labels, known)
@@ -188,7 +190,7 @@ def parse_rules(
     _check_reachable(where, rules, policy)
     cases = raw.get("tests") or []
     if not isinstance(cases, list):
-        raise where.fail("tests", "expected a list of example cases")
+        raise where.fail("tests", "expected a list of example cases", bare=True)
     return RuleSet(
         path=path,
         sha256=sha256_bytes(data),
