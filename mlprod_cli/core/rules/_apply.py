@@ -92,31 +92,32 @@ def evaluate_conditions(
     ruleset: RuleSet, columns: Mapping[str, Sequence[Any]], rows: int
 ) -> tuple[list[list[bool]], dict[str, int]]:
     """``holds[r][i]``: whether rule ``r``'s condition holds on row ``i``; and errors per rule."""
+    converted: dict[str, list[Any]] = {}
+    for name in ruleset.variables:
+        values = columns.get(name)
+        kind = ruleset.fields.get(name, "string")
+        converted[name] = [None] * rows if values is None else _converted(values, kind)
     holds: list[list[bool]] = []
     errors: dict[str, int] = {}
     for rule in ruleset.rules:
         if rule.constant is not None:
             holds.append([rule.constant] * rows)
             continue
-        series = []
-        for name in rule.variables:
-            values = columns.get(name)
-            kind = ruleset.fields.get(name, "string")
-            if values is None:
-                series.append([None] * rows)
-            else:
-                series.append([field_value(v, kind) for v in values])
-        cache: dict[tuple, bool | None] = {}
-        out: list[bool] = []
-        failed = 0
         names = rule.variables
+        series = [converted[name] for name in names]
+        keys = series[0] if len(series) == 1 else list(zip(*series, strict=True))
+        cache: dict[Any, bool | None] = {}
+        out: list[bool] = []
+        append = out.append
+        failed = 0
         program = rule.program
-        for i in range(rows):
-            key = tuple(s[i] for s in series)
+        single = len(names) == 1
+        for key in keys:
             hit = cache.get(key, _MISS)
             if hit is _MISS:
+                context = {names[0]: key} if single else dict(zip(names, key, strict=True))
                 try:
-                    value = program.execute(dict(zip(names, key, strict=True)))
+                    value = program.execute(context)
                     hit = value if isinstance(value, bool) else None
                 except Exception:
                     hit = None
@@ -124,13 +125,41 @@ def evaluate_conditions(
                     cache[key] = hit
             if hit is None:
                 failed += 1
-                out.append(False)
+                append(False)
             else:
-                out.append(hit)
+                append(hit)
         if failed:
             errors[rule.id] = failed
         holds.append(out)
     return holds, errors
+
+
+def _converted(values: Sequence[Any], kind: str) -> list[Any]:
+    """A column's values as CEL sees them, each distinct value converted once."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and kind == "number" and dtype.kind in "iuf":
+        import numpy as np
+
+        array = np.asarray(values, dtype=float)
+        out = array.tolist()
+        if dtype.kind == "f":
+            for i in np.flatnonzero(np.isnan(array)).tolist():
+                out[i] = None
+        return out
+    if dtype is not None:
+        values = values.tolist() if hasattr(values, "tolist") else list(values)
+    cache: dict[Any, Any] = {}
+    out = []
+    append = out.append
+    for value in values:
+        try:
+            shown = cache[value]
+        except KeyError:
+            shown = cache[value] = field_value(value, kind)
+        except TypeError:  # unhashable: converted on its own
+            shown = field_value(value, kind)
+        append(shown)
+    return out
 
 
 _MISS = object()
@@ -146,88 +175,105 @@ def apply_rules(
 
     ``columns`` holds each field a rule reads (missing ones are null);
     ``scores`` is the model's ``(n, len(ruleset.labels))`` array or None.
+    The resolution is done on whole arrays, rule by rule, not row by row.
     """
     import numpy as np
 
     rows = len(y_pred)
     labels = list(ruleset.labels)
+    k = len(labels)
     index = {label: j for j, label in enumerate(labels)}
-    holds, errors = evaluate_conditions(ruleset, columns, rows)
-    new_scores = None if scores is None else np.array(scores, dtype=float, copy=True)
-    prediction: list[str | None] = [str(p) for p in y_pred]
-    fired_all: list[tuple[str, ...]] = []
-    abstained = [False] * rows
-    changed = [False] * rows
-    first = ruleset.policy == "first"
     rules = ruleset.rules
-    for i in range(rows):
-        fired = []
-        for r, rule in enumerate(rules):
-            if holds[r][i]:
-                fired.append(rule)
-                if first:
-                    break
-        fired_all.append(tuple(rule.id for rule in fired))
-        if not fired:
-            continue
-        model = prediction[i]
-        answer, row_scores = _resolve(
-            fired, ruleset, labels, index, model, None if new_scores is None else new_scores[i]
+    model = np.asarray([str(p) for p in y_pred], dtype=object)
+    new_scores = None if scores is None else np.array(scores, dtype=float, copy=True)
+    if not rules or rows == 0:
+        return Outcome(
+            prediction=model.tolist(),
+            scores=new_scores,
+            fired=[()] * rows,
+            abstained=[False] * rows,
+            changed=[False] * rows,
         )
-        if row_scores is not None and new_scores is not None:
-            new_scores[i] = row_scores
-        if answer is None:
-            abstained[i] = True
-            prediction[i] = None
-            changed[i] = True
+    holds_lists, errors = evaluate_conditions(ruleset, columns, rows)
+    holds = np.asarray(holds_lists, dtype=bool).reshape(len(rules), rows)
+    if ruleset.policy == "first":
+        fired = np.zeros_like(holds)
+        anything = holds.any(axis=0)
+        first = holds.argmax(axis=0)
+        fired[first[anything], np.flatnonzero(anything)] = True
+    else:
+        fired = holds
+    touched = fired.any(axis=0)
+    abstain = np.zeros(rows, dtype=bool)
+    forced = np.full(rows, -1)
+    mask = np.ones((rows, k), dtype=bool)
+    masked_rows = np.zeros(rows, dtype=bool)
+    for r, rule in enumerate(rules):
+        hit = fired[r]
+        if not hit.any():
+            continue
+        if rule.effect == "abstain":
+            abstain |= hit
+        elif rule.effect == "force":
+            forced[hit & (forced < 0)] = index[rule.classes[0]]
         else:
-            prediction[i] = answer
-            changed[i] = answer != model
+            chosen = np.zeros(k, dtype=bool)
+            chosen[[index[c] for c in rule.classes]] = True
+            mask[hit] &= chosen if rule.effect == "allow_classes" else ~chosen
+            masked_rows |= hit
+    answer = model.copy()
+    fallback = None if ruleset.fallback == ABSTAIN else index[ruleset.fallback]
+    force_rows = (forced >= 0) & ~abstain
+    mask_rows = masked_rows & ~abstain & ~force_rows
+    if mask_rows.any():
+        where = np.flatnonzero(mask_rows)
+        if new_scores is not None:
+            kept = np.where(mask[where], new_scores[where], 0.0)
+            total = kept.sum(axis=1)
+            good = np.isfinite(total) & (total > 0)
+            ok = where[good]
+            new_scores[ok] = kept[good] / total[good][:, None]
+            answer[ok] = np.asarray(labels, dtype=object)[new_scores[ok].argmax(axis=1)]
+            empty = where[~good]
+        else:
+            codes = np.asarray([index.get(m, -1) for m in model[where]])
+            allowed = (codes >= 0) & mask[where, np.maximum(codes, 0)]
+            empty = where[~allowed]
+        if len(empty):
+            if fallback is None:
+                abstain[empty] = True
+            else:
+                force_rows[empty] = True
+                forced[empty] = fallback
+    if force_rows.any():
+        where = np.flatnonzero(force_rows)
+        answer[where] = np.asarray(labels, dtype=object)[forced[where]]
+        if new_scores is not None:
+            new_scores[where] = 0.0
+            new_scores[where, forced[where]] = 1.0
+    answer[abstain] = None
+    changed = abstain | (touched & (answer != model))
     return Outcome(
-        prediction=prediction,
+        prediction=answer.tolist(),
         scores=new_scores,
-        fired=fired_all,
-        abstained=abstained,
-        changed=changed,
+        fired=_fired_ids(fired, [rule.id for rule in rules]),
+        abstained=abstain.tolist(),
+        changed=changed.tolist(),
         errors=errors,
     )
 
 
-def _resolve(fired, ruleset: RuleSet, labels, index, model: str, row: Any):
-    """``(class or None for abstain, the row's new scores or None to keep them)``."""
+def _fired_ids(fired: Any, ids: list[str]) -> list[tuple[str, ...]]:
+    """Each row's fired rule ids, in order, through one code per distinct combination."""
     import numpy as np
 
-    if any(rule.effect == "abstain" for rule in fired):
-        return None, None
-    for rule in fired:
-        if rule.effect == "force":
-            return rule.classes[0], _one_hot(len(labels), index[rule.classes[0]])
-    mask = np.ones(len(labels), dtype=bool)
-    for rule in fired:
-        chosen = np.zeros(len(labels), dtype=bool)
-        chosen[[index[c] for c in rule.classes]] = True
-        mask &= chosen if rule.effect == "allow_classes" else ~chosen
-    if row is None:
-        if model in index and mask[index[model]]:
-            return model, None
-        return _fallback(ruleset, labels, index)
-    masked = np.where(mask, row, 0.0)
-    total = float(masked.sum())
-    if not total > 0.0 or not math.isfinite(total):
-        return _fallback(ruleset, labels, index)
-    masked = masked / total
-    return labels[int(np.argmax(masked))], masked
-
-
-def _fallback(ruleset: RuleSet, labels, index):
-    if ruleset.fallback == ABSTAIN:
-        return None, None
-    return ruleset.fallback, _one_hot(len(labels), index[ruleset.fallback])
-
-
-def _one_hot(k: int, j: int):
-    import numpy as np
-
-    out = np.zeros(k)
-    out[j] = 1.0
-    return out
+    rows = fired.shape[1]
+    if len(ids) <= 62:
+        weights = np.left_shift(1, np.arange(len(ids), dtype=np.int64))
+        codes = (fired.astype(np.int64) * weights[:, None]).sum(axis=0)
+        table = {
+            int(code): tuple(ids[r] for r in range(len(ids)) if (int(code) >> r) & 1)
+            for code in np.unique(codes).tolist()
+        }
+        return [table[code] for code in codes.tolist()]
+    return [tuple(ids[r] for r in np.flatnonzero(fired[:, i])) for i in range(rows)]
