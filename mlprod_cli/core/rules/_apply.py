@@ -18,8 +18,8 @@ number: CEL has no ordering for null) does not fire there; such rows are
 counted per rule in :attr:`Outcome.errors`.
 
 Conditions are evaluated once per distinct combination of the values they
-read (within a bounded cache), so a rule on a categorical field costs a dict
-lookup per row.
+read (a cache per rule, kept across calls and bounded at 4,096 entries), so a
+rule on a categorical field costs a dict lookup per row.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ def evaluate_conditions(
     ruleset: RuleSet, columns: Mapping[str, Sequence[Any]], rows: int
 ) -> tuple[list[list[bool]], dict[str, int]]:
     """``holds[r][i]``: whether rule ``r``'s condition holds on row ``i``; and errors per rule."""
+    if rows == 1:
+        return _conditions_of_one_row(ruleset, columns)
     converted: dict[str, list[Any]] = {}
     for name in ruleset.variables:
         values = columns.get(name)
@@ -106,7 +108,9 @@ def evaluate_conditions(
         names = rule.variables
         series = [converted[name] for name in names]
         keys = series[0] if len(series) == 1 else list(zip(*series, strict=True))
-        cache: dict[Any, bool | None] = {}
+        cache = ruleset.memo.setdefault(rule.id, {})
+        if len(cache) >= _CACHE_LIMIT:  # values that hardly repeat (a continuous number)
+            cache.clear()
         out: list[bool] = []
         append = out.append
         failed = 0
@@ -121,8 +125,7 @@ def evaluate_conditions(
                     hit = value if isinstance(value, bool) else None
                 except Exception:
                     hit = None
-                if len(cache) < _CACHE_LIMIT:
-                    cache[key] = hit
+                cache[key] = hit
             if hit is None:
                 failed += 1
                 append(False)
@@ -131,6 +134,57 @@ def evaluate_conditions(
         if failed:
             errors[rule.id] = failed
         holds.append(out)
+    return holds, errors
+
+
+def _conditions_of_one_row(
+    ruleset: RuleSet, columns: Mapping[str, Sequence[Any]]
+) -> tuple[list[list[bool]], dict[str, int]]:
+    """:func:`evaluate_conditions` for one row (serve's usual request), without the loops' setup."""
+    fields = ruleset.fields
+    row = {}
+    for name in ruleset.variables:
+        values = columns.get(name)
+        row[name] = None if values is None else field_value(values[0], fields.get(name, "string"))
+    combined = ruleset.combined
+    if combined is not None:
+        try:
+            values = combined.execute(row)
+        except Exception:
+            values = None  # some condition fails on this row: one by one, to know which
+        if isinstance(values, list) and all(isinstance(v, bool) for v in values):
+            live = iter(values)
+            return [
+                [rule.constant] if rule.constant is not None else [next(live)]
+                for rule in ruleset.rules
+            ], {}
+    holds: list[list[bool]] = []
+    errors: dict[str, int] = {}
+    memo = ruleset.memo
+    for rule in ruleset.rules:
+        if rule.constant is not None:
+            holds.append([rule.constant])
+            continue
+        names = rule.variables
+        key = row[names[0]] if len(names) == 1 else tuple(row[n] for n in names)
+        cache = memo.get(rule.id)
+        if cache is None:
+            cache = memo[rule.id] = {}
+        hit = cache.get(key, _MISS)
+        if hit is _MISS:
+            try:
+                value = rule.program.execute({n: row[n] for n in names})
+                hit = value if isinstance(value, bool) else None
+            except Exception:
+                hit = None
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = hit
+        if hit is None:
+            errors[rule.id] = 1
+            holds.append([False])
+        else:
+            holds.append([hit])
     return holds, errors
 
 
@@ -184,17 +238,20 @@ def apply_rules(
     k = len(labels)
     index = {label: j for j, label in enumerate(labels)}
     rules = ruleset.rules
-    model = np.asarray([str(p) for p in y_pred], dtype=object)
     new_scores = None if scores is None else np.array(scores, dtype=float, copy=True)
     if not rules or rows == 0:
         return Outcome(
-            prediction=model.tolist(),
+            prediction=[str(p) for p in y_pred],
             scores=new_scores,
             fired=[()] * rows,
             abstained=[False] * rows,
             changed=[False] * rows,
         )
     holds_lists, errors = evaluate_conditions(ruleset, columns, rows)
+    if rows <= _SMALL:
+        strings = [str(p) for p in y_pred]
+        return _apply_small(ruleset, holds_lists, errors, strings, new_scores, index)
+    model = np.asarray([str(p) for p in y_pred], dtype=object)
     holds = np.asarray(holds_lists, dtype=bool).reshape(len(rules), rows)
     if ruleset.policy == "first":
         fired = np.zeros_like(holds)
@@ -261,6 +318,82 @@ def apply_rules(
         changed=changed.tolist(),
         errors=errors,
     )
+
+
+#: Up to this many rows (serve's single-row requests), rows are resolved one by one in
+#: plain Python: numpy's per-call cost would be most of the time.
+_SMALL = 8
+
+
+def _apply_small(ruleset, holds, errors, model, new_scores, index) -> Outcome:
+    labels = ruleset.labels
+    rules = ruleset.rules
+    first = ruleset.policy == "first"
+    rows = len(model)
+    prediction: list[str | None] = list(model)
+    fired_all: list[tuple[str, ...]] = []
+    abstained = [False] * rows
+    changed = [False] * rows
+    for i in range(rows):
+        fired = []
+        for r, rule in enumerate(rules):
+            if holds[r][i]:
+                fired.append(rule)
+                if first:
+                    break
+        fired_all.append(tuple(rule.id for rule in fired))
+        if not fired:
+            continue
+        row = None if new_scores is None else new_scores[i].tolist()
+        answer, row_scores = _resolve(fired, ruleset, labels, index, model[i], row)
+        if row_scores is not None and new_scores is not None:
+            new_scores[i] = row_scores
+        if answer is None:
+            abstained[i] = changed[i] = True
+            prediction[i] = None
+        else:
+            prediction[i] = answer
+            changed[i] = answer != model[i]
+    return Outcome(prediction, new_scores, fired_all, abstained, changed, errors)
+
+
+def _resolve(fired, ruleset, labels, index, model, row):
+    """One row: ``(class or None to abstain, its new scores or None to keep them)``."""
+    if any(rule.effect == "abstain" for rule in fired):
+        return None, None
+    k = len(labels)
+    for rule in fired:
+        if rule.effect == "force":
+            return rule.classes[0], _one_hot(k, index[rule.classes[0]])
+    keep = [True] * k
+    for rule in fired:
+        chosen = {index[c] for c in rule.classes}
+        allow = rule.effect == "allow_classes"
+        for j in range(k):
+            if (j in chosen) != allow:
+                keep[j] = False
+    if row is None:
+        if model in index and keep[index[model]]:
+            return model, None
+        return _fallback(ruleset, labels, index)
+    kept = [v if keep[j] else 0.0 for j, v in enumerate(row)]
+    total = sum(kept)
+    if not total > 0.0 or not math.isfinite(total):
+        return _fallback(ruleset, labels, index)
+    kept = [v / total for v in kept]
+    return labels[max(range(k), key=kept.__getitem__)], kept
+
+
+def _fallback(ruleset, labels, index):
+    if ruleset.fallback == ABSTAIN:
+        return None, None
+    return ruleset.fallback, _one_hot(len(labels), index[ruleset.fallback])
+
+
+def _one_hot(k: int, j: int) -> list[float]:
+    out = [0.0] * k
+    out[j] = 1.0
+    return out
 
 
 def _fired_ids(fired: Any, ids: list[str]) -> list[tuple[str, ...]]:

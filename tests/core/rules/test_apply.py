@@ -165,3 +165,16 @@ def test_many_rows_agree_with_one_at_a_time(write_rules):
         assert single.prediction[0] == batch.prediction[i]
         assert single.fired[0] == batch.fired[i]
         np.testing.assert_allclose(single.scores[0], batch.scores[i])
+
+
+def test_one_row_with_a_failing_condition_is_judged_rule_by_rule(write_rules):
+    rules = (
+        "  - {id: old, when: age > 60, force: melanoma}\n"
+        "  - {id: site, when: 'anatomic_site == \"trunk\" // a comment ends with its line', abstain: true}\n"
+    )
+    rs = ruleset(write_rules, rules, "rules_policy: all\n")
+    assert rs.combined is not None  # one CEL call per row while no condition fails
+    missing_age = apply_rules(rs, {"anatomic_site": ["trunk"], "age": [None]}, ["nevus"], SCORES)
+    assert missing_age.fired == [("site",)] and missing_age.errors == {"old": 1}
+    both = apply_rules(rs, {"anatomic_site": ["trunk"], "age": [70.0]}, ["nevus"], SCORES)
+    assert both.fired == [("old", "site")] and both.errors == {}
