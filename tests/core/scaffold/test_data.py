@@ -160,9 +160,15 @@ def test_the_sample_project_is_the_same_path_on_the_bundled_file(tmp_path):
 
     def body(result):
         lines = (result.project_dir / "mlprod.yaml").read_text().splitlines()
-        return [x for x in lines if not x.startswith("# Written by")]
+        return [x for x in lines if not x.startswith(("# Written by", "rules:"))]
 
     assert body(made) == body(own)
+    # The example rule is the sample's, on a column a user's table need not have:
+    # --data leaves it out, even given the bundled file.
+    assert (made.project_dir / "rules.yaml").is_file()
+    assert "rules: rules.yaml" in (made.project_dir / "mlprod.yaml").read_text()
+    assert not (own.project_dir / "rules.yaml").exists()
+    assert "rules:" not in (own.project_dir / "mlprod.yaml").read_text()
 
 
 @pytest.mark.parametrize(
