@@ -65,3 +65,6 @@ def ModelOption(help: str) -> Any:  # a type alias that takes its help text, hen
     ``model: ModelOption("A version id instead of the active model.") = None``
     """
     return Annotated[str | None, typer.Option("--model", "-m", help=help)]
+
+
+RulesFromFileOption = Annotated[bool, typer.Option("--rules-from-file", help="apply the project's rules file as it is now, even when it differs from the rules the version was trained with")]  # fmt: skip

@@ -269,3 +269,47 @@ def active(trained) -> Path:
     registry.activate(registry.get("v0001"))
     registry.activate(registry.get("v0002"))
     return trained
+
+
+# --------------------------------------------------------------------------- rules
+
+RULES_TEXT = """\
+rules_policy: first
+fallback: abstain
+fields: {referral: string}
+rules:
+  - id: no_sk_on_palms_soles
+    when: 'anatomic_site == "palms/soles"'
+    deny_classes: [seborrheic_keratosis]
+  - id: kids
+    when: 'age < 18'
+    abstain: true
+  - id: referred
+    when: 'referral == "dermatologist"'
+    force: melanoma
+  - id: trunk_two
+    when: 'anatomic_site == "trunk" && age > 70'
+    allow_classes: [melanoma, nevus]
+"""
+
+
+@pytest.fixture(scope="session")
+def rules_trained_project(rendered_project, tmp_path_factory) -> Path:
+    """The rendered project with ``rules.yaml`` (RULES_TEXT): v0001 baseline, v0002 model."""
+    from mlprod_cli.core.train import train
+
+    dest = tmp_path_factory.mktemp("rules-trained") / rendered_project.name
+    shutil.copytree(rendered_project, dest)
+    (dest / "rules.yaml").write_text(RULES_TEXT)
+    config = dest / "mlprod.yaml"
+    config.write_text(config.read_text() + "rules: rules.yaml\n")
+    train(Workspace.load(dest), cv=0)
+    return dest
+
+
+@pytest.fixture
+def rules_trained(rules_trained_project, tmp_path) -> Path:
+    """A private copy of the project trained with rules."""
+    dest = tmp_path / rules_trained_project.name
+    shutil.copytree(rules_trained_project, dest)
+    return dest

@@ -15,7 +15,9 @@ In a project: the active model (else the newest; or --model VERSION) on the
 test split, with the baseline it must beat and the active model side by side,
 per slice, and every gate of mlprod.yaml (the gates models activate checks). Anywhere: --predictions FILE --label-col C --pred-col C
 [--score-cols ...]. Exit code 1 when a gate fails (unless --no-gate), 2 on bad
-input. Each run is stored in the metrics store unless --no-store.
+input. Each run is stored in the metrics store unless --no-store. With a
+rules file (rules: in mlprod.yaml), the model and the model with the file's
+rules as it is now are reported side by side (the gates stay the model's).
 """
 
 
@@ -128,6 +130,7 @@ def evaluate(
                     slice_by=slices,
                     enforce_gates=not no_gate,
                     progress=report,
+                    with_rules=True,
                 )
         else:
             spec = core.PredictionsSpec(

@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import Format, ModelOption, SummaryFormatOption
+from mlprod_cli.options import Format, ModelOption, RulesFromFileOption, SummaryFormatOption
 
 HELP = """Score a CSV or Parquet file with the active model (or --model VERSION).
 
 Reads in batches, so any size fits in memory; checks every batch against the
 training schema; writes the predicted class, a score per class and the model
-version to OUTPUT (.csv or .parquet), atomically.
+version to OUTPUT (.csv or .parquet), atomically. When the version has rules,
+they are applied: the rules' answer (empty when they abstain), the masked
+scores, the rules that fired and an abstained column.
 """
 
 
@@ -39,6 +41,7 @@ def predict(
         int, typer.Option("--batch-rows", min=1, help="Rows per batch.")
     ] = 131_072,
     format: SummaryFormatOption = Format.table,
+    rules_from_file: RulesFromFileOption = False,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.predict import predict_file
@@ -50,7 +53,7 @@ def predict(
     with console.steps() as report:
         report(f"scoring {input}")
         result = predict_file(
-            workspace, input, output, version_id=model, batch_rows=batch_rows,
+            workspace, input, output, version_id=model, batch_rows=batch_rows, rules_from_file=rules_from_file,
             # A line per batch would flood a CI log: live counts on a terminal only.
             progress=(lambda rows: report(f"scored {plural(rows, 'row')}")) if console.is_interactive() else None,
         )  # fmt: skip

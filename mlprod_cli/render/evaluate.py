@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.words import plural
-from mlprod_cli.render import charts
+from mlprod_cli.render import _rules_report, charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
     Cell,
@@ -384,6 +384,8 @@ def _meta(result: EvaluationResult) -> list[str]:
         run.append(str(result.created_at))
     if run:
         lines.append(", ".join(run))
+    if result.rules is not None:
+        lines += _rules_report.rules_meta(result.rules)[:1]
     return lines
 
 
@@ -393,7 +395,7 @@ def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[Grid]:
     if comparison is not None:
         grids.append(comparison)
     grids += _slice_grids(result.primary)
-    return grids
+    return grids + _rules_report.rules_grids(result)
 
 
 # --- table -------------------------------------------------------------------------------------
@@ -548,7 +550,18 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
         "status": result.status,
         "warnings": list(result.warnings),
     }
+    if result.rules is not None:  # only then: a project without rules keeps its document
+        data["rules"] = _rules_report.rules_json(result.rules, _report_json, _slice_json, report)
     return json_ready(data)
+
+
+def _slice_json(report: Report) -> dict[str, Any]:
+    return {
+        "support": report.n_samples,
+        "accuracy": report.accuracy.value,
+        "classes": _classes_json(report),
+        "averages": _averages_json(report),
+    }
 
 
 def render_json(result: EvaluationResult) -> str:
@@ -669,6 +682,8 @@ def render_junit(result: EvaluationResult) -> str:
     n_classes = len(result.primary.report.classes)
     _suite_counts(metrics, n_classes, 0, 0, result.created_at)
     total = len(result.gates) + len(result.warnings) + n_classes
+    if result.rules is not None:
+        total += _rules_report.rules_junit(root, result.rules, result.created_at)
     _suite_counts(root, total, failures, skipped, None)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -836,6 +851,9 @@ def render_html(
     for kind, title in (("roc", "ROC curves"), ("pr", "Precision–recall curves")) if models else ():
         png, notes = _curves_png(report.labels, models, kind)
         drawn.append((title, png, skipped + notes))
+    rules = _rules_report.rules_grids(result)
+    if rules:
+        del grids[len(grids) - len(rules) :]
     comparison = grids.pop(1) if result.comparisons else None
     return render_page(
         "evaluate.html.j2",
@@ -853,6 +871,7 @@ def render_html(
         slices=grids[1:],
         gates=_gate_grid(result),
         gate_summary=_gate_summary(result),
+        rules=rules,
     )
 
 

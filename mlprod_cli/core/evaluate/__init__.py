@@ -22,6 +22,7 @@ from mlprod_cli.core.evaluate._predictions import (
     evaluate_predictions,
     sort_classes,
 )
+from mlprod_cli.core.evaluate._rules import RulesEvaluation, RuleStats, evaluate_rules
 from mlprod_cli.core.evaluate._scoring import (
     Evaluated,
     EvaluationResult,
@@ -47,11 +48,14 @@ __all__ = [
     "GateResult",
     "Outcome",
     "PredictionsSpec",
+    "RuleStats",
+    "RulesEvaluation",
     "Scored",
     "check_gates",
     "compare_gate",
     "custom_metrics",
     "evaluate_predictions",
+    "evaluate_rules",
     "evaluate_version",
     "gate_baseline",
     "metric_lessons",

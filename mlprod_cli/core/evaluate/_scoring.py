@@ -136,6 +136,9 @@ class EvaluationResult:
     # How the evaluated version was chosen: "given" (--model), "active" (the default),
     # "newest" (no model is active); None for a predictions file.
     selected: str | None = None
+    # The primary beside itself with the project's rules (core/evaluate/_rules.py's
+    # RulesEvaluation); None when the project has no rules file or was not asked.
+    rules: Any | None = None
 
     @property
     def passed(self) -> bool:

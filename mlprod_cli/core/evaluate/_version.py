@@ -106,6 +106,7 @@ def evaluate_version(
     enforce_gates: bool = True,
     progress: Progress | None = None,
     baseline: Any | None = None,
+    with_rules: bool = False,
 ) -> Outcome:
     """Score a version (default: the active model, else the newest) on the test split.
 
@@ -114,6 +115,10 @@ def evaluate_version(
     ``models activate`` judge the ``beat_baseline`` gates alike. An active version
     that is gone or broken is left out of the comparison, with a warning, and a
     gate that needed it is listed as not checked (so not passed).
+
+    ``with_rules`` (``evaluate``; not ``models activate``, whose gates are the
+    model's): the project's rules file is applied to the version's answers and
+    reported beside them (:mod:`._rules`); the gates stay the model's.
     """
     import numpy as np
 
@@ -166,6 +171,9 @@ def evaluate_version(
             config.project, data, primary, gates_enforced=enforce_gates, selected=selected
         )
     )
+    if with_rules:
+        outcome.result.rules = _with_rules(config, version, parts.test, y_true, primary_scores,
+                                           slices, custom, outcome.result.warnings, step)  # fmt: skip
     outcome.result.warnings += metric_lessons(primary.report)
     outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
     unusable: dict[str, str] = {}
@@ -197,6 +205,26 @@ def evaluate_version(
         if unusable["model"] and version.id != registry.active_id("model"):
             outcome.result.gates += _unchecked_regressions(config, unusable["model"])
     return outcome
+
+
+def _with_rules(config, version, frame, y_true, scored, slices, custom, warnings, step):
+    from mlprod_cli.core.evaluate._rules import evaluate_rules, project_rules
+    from mlprod_cli.core.predict import recorded_rules
+
+    ruleset, shown, warning = project_rules(config, version)
+    if warning:
+        warnings.append(warning)
+    if ruleset is None:
+        return None
+    step(f"applying {shown} to {version.id}")
+    recorded = recorded_rules(version)
+    # The target is the answer: a rule may not read it.
+    fields = frame.drop(columns=[config.data.target], errors="ignore")
+    return evaluate_rules(
+        ruleset, fields, y_true, scored, slices, custom, file=shown,
+        version_sha256=recorded["sha256"] if recorded else None,
+        objective=config.metrics.objective,
+    )  # fmt: skip
 
 
 def _unchecked_regressions(config: Any, reason: str) -> list[Any]:

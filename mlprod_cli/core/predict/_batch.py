@@ -6,7 +6,13 @@ size. Each batch is checked against the training schema: a missing feature or a
 number column holding text stops the run with the column named; unseen
 categories and values out of the training range are counted and reported. The output (CSV or Parquet,
 by its extension) holds the input's identifier columns (``data.exclude``),
-the predicted class, a score per class and the model version. It is written
+the predicted class, a score per class and the model version. When the
+version has rules (:func:`~mlprod_cli.core.predict.version_rules`), they are
+applied to each batch: the class becomes the rules' answer (null when they
+abstain), the scores are the masked ones, and two columns follow them:
+``rules`` (the ids of the rules that fired, joined with ``,``) and
+``abstained``. A rule reads its fields from the batch's columns (a field the
+input lacks is null). It is written
 to a temporary file beside the target and renamed at the end, so the target
 holds the old file or the whole new one, never a truncated one.
 """
@@ -30,6 +36,7 @@ from mlprod_cli.adapters.tables import (
 )
 from mlprod_cli.core.dataset import Findings, conform, require_features
 from mlprod_cli.core.predict._inference import predict_batch
+from mlprod_cli.core.predict._rules import version_rules
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, UsageError
 
@@ -45,6 +52,9 @@ class PredictResult:
     classes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # With rules: {"file", "sha256", "from_file", "policy", "fired": {id: rows},
+    # "abstained": rows, "errors": {id: rows}}; None (and not shown) without.
+    rules: dict[str, Any] | None = None
 
 
 def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROWS) -> Iterator[Any]:
@@ -122,6 +132,60 @@ def _codes(y_pred: Any, sorted_labels: Any, order: Any) -> Any | None:
     return order[pos]
 
 
+class _RulesTally:
+    """Applies a version's rules to each batch and counts, per rule, the rows it fired on."""
+
+    def __init__(self, ruleset: Any, config: Any, *, from_file: bool):
+        self.ruleset = ruleset
+        self.config = config
+        self.from_file = from_file
+        self.fired = dict.fromkeys(ruleset.ids, 0)
+        self.errors = dict.fromkeys(ruleset.ids, 0)
+        self.abstained = 0
+
+    def apply(self, batch: Any, y_pred: Any, scores: Any) -> Any:
+        from mlprod_cli.core.rules import apply_rules
+
+        names = set(batch.schema.names)
+        columns = {
+            name: batch.column(name).to_numpy(zero_copy_only=False)
+            for name in self.ruleset.variables
+            if name in names
+        }
+        outcome = apply_rules(self.ruleset, columns, y_pred, scores)
+        for ids in outcome.fired:
+            for rule_id in ids:
+                self.fired[rule_id] += 1
+        for rule_id, n in outcome.errors.items():
+            self.errors[rule_id] += n
+        self.abstained += sum(outcome.abstained)
+        return outcome
+
+    def summary(self) -> dict[str, Any]:
+        path = self.ruleset.path
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(self.config.root)
+        return {
+            "file": path.as_posix(),
+            "sha256": self.ruleset.sha256,
+            "from_file": self.from_file,
+            "policy": self.ruleset.policy,
+            "fired": dict(self.fired),
+            "abstained": self.abstained,
+            "errors": {k: n for k, n in self.errors.items() if n},
+        }
+
+    def warnings(self) -> list[str]:
+        from mlprod_cli.core.words import plural
+
+        return [
+            f"rule '{rule_id}': its condition could not be evaluated on {plural(n, 'row')} "
+            "(a missing value?); it did not fire there"
+            for rule_id, n in self.errors.items()
+            if n
+        ]
+
+
 def predict_file(
     workspace: Workspace,
     input_path: Path,
@@ -130,13 +194,15 @@ def predict_file(
     version_id: str | None = None,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
+    rules_from_file: bool = False,
 ) -> PredictResult:
     """Score every row of ``input_path`` with a registered version; write ``output_path``.
 
     Reading runs one batch ahead in a thread (pyarrow parses without the GIL)
     while the model scores the current batch; the output is built as Arrow
     columns straight from the input and the model's arrays, with no pandas
-    round trip for the identifier columns.
+    round trip for the identifier columns. ``rules_from_file``: apply the
+    project's rules file as it is now, even when it differs from the version's.
     """
     import time
 
@@ -156,6 +222,8 @@ def predict_file(
     schema = version.metadata["schema"]
     features = [f["name"] for f in schema["features"]]
     labels = [str(c) for c in version.metadata.get("classes", getattr(estimator, "classes_", []))]
+    ruleset = version_rules(workspace, version, from_file=rules_from_file)  # before any write
+    tally = _RulesTally(ruleset, config, from_file=rules_from_file) if ruleset else None
     writer = _Writer(output_path)
     result = PredictResult(str(input_path), str(output_path), version.id)
     findings = Findings()
@@ -189,14 +257,30 @@ def predict_file(
                     f"{result.rows + len(X)}: {type(exc).__name__}: "
                     f"{text.splitlines()[0] if text else ''}"
                 ) from None
-            codes = _codes(y_pred, sorted_labels, order)
             columns = {name: batch.column(name) for name in config.data.exclude if name in names}
-            columns["prediction"] = (
-                label_array.take(pa.array(codes)) if codes is not None else pa.array(y_pred)
-            )
+            if tally is not None:
+                outcome = tally.apply(batch, y_pred, scores)
+                answered = ~np.asarray(outcome.abstained, dtype=bool)
+                given = np.asarray([p for p in outcome.prediction if p is not None], dtype=str)
+                codes = _codes(given, sorted_labels, order)
+                if codes is not None:
+                    every = np.zeros(len(answered), dtype=np.int64)
+                    every[answered] = codes
+                    columns["prediction"] = label_array.take(pa.array(every, mask=~answered))
+                else:
+                    columns["prediction"] = pa.array(outcome.prediction, type=pa.string())
+                scores = outcome.scores
+            else:
+                codes = _codes(y_pred, sorted_labels, order)
+                columns["prediction"] = (
+                    label_array.take(pa.array(codes)) if codes is not None else pa.array(y_pred)
+                )
             if scores is not None:
                 for j, label in enumerate(labels):
                     columns[f"score_{label}"] = pa.array(scores[:, j])
+            if tally is not None:
+                columns["rules"] = pa.array([",".join(f) for f in outcome.fired], type=pa.string())
+                columns["abstained"] = pa.array(outcome.abstained, type=pa.bool_())
             columns["model_version"] = pa.repeat(pa.scalar(version.id), batch.num_rows)
             writer.write(pa.table(columns))
             if codes is not None:
@@ -212,5 +296,8 @@ def predict_file(
         raise
     result.classes = {label: int(n) for label, n in zip(labels, counts, strict=True)}
     result.warnings = findings.warnings()
+    if tally is not None:
+        result.rules = tally.summary()
+        result.warnings += tally.warnings()
     result.seconds = time.perf_counter() - started
     return result
