@@ -42,12 +42,26 @@ def _isolated_session(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def rendered_project(tmp_path_factory) -> Path:
-    """The default template rendered once (no venv, no git): copy it before changing it."""
+    """The default template rendered once (no venv, no git): copy it before changing it.
+
+    Without the sample's example rule (``rules.yaml``): the outputs the tests pin
+    are those of a project without rules. The rules' tests put rules back
+    (``rules_trained_project``, ``tests/commands/test_rules.py``).
+    """
     out = tmp_path_factory.mktemp("rendered")
     result = create_project(
         NewRequest(name="skin-lesions", output_dir=out, no_input=True, venv=False, git=False)
     )
+    drop_sample_rules(result.project_dir)
     return result.project_dir
+
+
+def drop_sample_rules(project: Path) -> None:
+    """Remove the sample's ``rules.yaml`` and the ``rules:`` line that names it."""
+    (project / "rules.yaml").unlink()
+    config = project / "mlprod.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(x for x in lines if not x.startswith("rules:")))
 
 
 @pytest.fixture

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from mlprod_cli.adapters.wheel import templates_dir
 from mlprod_cli.cli import main
+
+SAMPLE_RULES = templates_dir() / "classification" / "{{cookiecutter.project_name}}" / "rules.yaml"
+
+
+def _with_sample_rules(folder):
+    (folder / "rules.yaml").write_text(SAMPLE_RULES.read_text())
+    config = folder / "mlprod.yaml"
+    config.write_text(config.read_text() + "rules: rules.yaml\n")
+    return folder
+
+
+@pytest.fixture
+def here(here):
+    """The trained project with the sample's own rules.yaml (its example rule) put back."""
+    return _with_sample_rules(here)
 
 
 def test_the_sample_rules_pass_against_the_trained_model(here, capsys):
@@ -41,7 +59,7 @@ def test_a_failing_case_is_exit_1_with_expected_and_got(here, capsys):
 
 
 def test_without_a_model_the_data_gives_the_classes(project, monkeypatch, capsys):
-    monkeypatch.chdir(project)
+    monkeypatch.chdir(_with_sample_rules(project))
     assert main(["rules", "test"]) == 0
     assert (
         "valid against mlprod.yaml's features and the 3 classes of the data"
@@ -87,15 +105,16 @@ def test_the_rules_path_must_be_a_file_inside_the_project(refuses, here, tmp_pat
     refuses(["rules", "test"], "not the rules themselves")
 
 
-def test_train_keeps_a_copy_of_the_rules_with_each_version(here):
+def test_train_keeps_a_copy_of_the_rules_with_each_version(rules_trained):
     import hashlib
 
+    here = rules_trained
     versions = json.loads((here / "models" / "v0002" / "metadata.json").read_text())["rules"]
     data = (here / "rules.yaml").read_bytes()
     assert versions == {
         "sha256": hashlib.sha256(data).hexdigest(),
         "file": "rules.yaml",
-        "ids": ["no_sk_on_palms_soles"],
+        "ids": ["no_sk_on_palms_soles", "kids", "referred", "trunk_two"],
         "policy": "first",
         "fallback": "abstain",
     }
