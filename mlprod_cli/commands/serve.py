@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import ModelOption
+from mlprod_cli.options import ModelOption, RulesFromFileOption
 
 HELP = """Serve the active model (or --model VERSION) over HTTP until stopped.
 
 POST /predict takes one row (a JSON object keyed by feature name) or a list
 of rows, checks them against the training schema and answers the class and a
-score per class. GET /health, /ready, /metadata and /metrics (Prometheus) are
+score per class; with the version's rules (rules.yaml), the rules' answer and
+the ids of the rules that fired. GET /health, /ready, /metadata and /metrics (Prometheus) are
 for probes and monitoring; GET /openapi.json describes the API. Every served row and its prediction is appended to
 the request log (JSON Lines under --log-dir), which 'mlprod skew' reads.
 'mlprod models activate' is picked up without a restart; SIGHUP checks at
@@ -89,6 +90,7 @@ def serve(
             "the previous answer); slower connections are closed.",
         ),
     ] = 10.0,
+    rules_from_file: RulesFromFileOption = False,
 ) -> int:
     from mlprod_cli import console
     from mlprod_cli.core.registry import check_version_id
@@ -106,19 +108,31 @@ def serve(
         max_batch_rows=max_batch_rows,
         max_request_rows=max_request_rows,
         header_timeout=header_timeout,
+        rules_from_file=rules_from_file,
     )
     server = prepare(workspace, options)
     version = server.version
+    rules = _rules_words(server)
     if check:
         server.socket.close()
-        console.status(f"ready to serve {version.id} ({version.kind}) at {server.url}")
+        console.status(f"ready to serve {version.id} ({version.kind}){rules} at {server.url}")
         return 0
     pinned = " (pinned)" if model else ""
     console.status(
-        f"serving {version.id}{pinned}, {version.kind}, at {server.url} "
+        f"serving {version.id}{pinned}, {version.kind}{rules}, at {server.url} "
         f"with {workers} worker{'s' if workers > 1 else ''}; "
         f"request log in {server.log_dir}; Ctrl-C stops"
     )
     server.run()
     console.status("stopped")
     return 0
+
+
+def _rules_words(server) -> str:
+    """ ", with 3 rules (rules.yaml)" for a version served with rules, else ""."""
+    from mlprod_cli.core.words import plural
+
+    ruleset = server.rules
+    if ruleset is None:
+        return ""
+    return f", with {plural(len(ruleset.ids), 'rule')} ({ruleset.path.name})"

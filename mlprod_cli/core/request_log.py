@@ -10,7 +10,7 @@ several processes write::
 
 A line is :func:`record`: ``ts``, ``request_id``, ``model_version``,
 ``features`` (the request's row, fields the model does not use included),
-``prediction`` and ``scores``. Both sides take the names, the order and the
+``prediction``, ``scores`` and, for a version with rules, ``rules``. Both sides take the names, the order and the
 record shape from here, so they cannot drift apart.
 """
 
@@ -23,7 +23,9 @@ from typing import Any
 PREFIX = "requests-"
 SUFFIX = ".jsonl"
 FIELDS = ("ts", "request_id", "model_version", "prediction", "scores")
-"""Top-level fields of a line other than ``features``."""
+"""Top-level fields of a line other than ``features`` (and ``rules``)."""
+RULES = "rules"
+"""The field of a line naming the rules that fired on it (versions with rules only)."""
 
 _NAME = re.compile(r"^requests-(\d{4}-\d{2}-\d{2})(\.pid\d+)?(?:\.(\d+))?\.jsonl$")
 
@@ -57,10 +59,23 @@ def log_files(folder: Path, *, any_name: bool = False) -> list[Path]:
 
 
 def record(
-    ts: str, request_id: str, model_version: str, features: Any, prediction: Any, scores: Any
+    ts: str,
+    request_id: str,
+    model_version: str,
+    features: Any,
+    prediction: Any,
+    scores: Any,
+    *,
+    rules: Any = None,
 ) -> dict[str, Any]:
-    """One line of the log, as a mapping (``serve`` writes it, ``skew`` reads it)."""
-    return {
+    """One line of the log, as a mapping (``serve`` writes it, ``skew`` reads it).
+
+    ``rules``: the ids of the rules that fired on the row, for a version with
+    rules (a ``rules`` list then ends the line, empty when none fired; the
+    prediction is null where they abstained); a version without rules writes no
+    ``rules`` field.
+    """
+    line = {
         "ts": ts,
         "request_id": request_id,
         "model_version": model_version,
@@ -68,3 +83,6 @@ def record(
         "prediction": prediction,
         "scores": scores,
     }
+    if rules is not None:
+        line[RULES] = list(rules)
+    return line

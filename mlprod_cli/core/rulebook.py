@@ -66,5 +66,7 @@ def _model_side(workspace: Any) -> tuple[list[str], dict[str, str], str]:
         for column in train.frame.columns:
             if column != target and column not in fields:
                 kind = train.frame[column].dtype.kind
-                fields[str(column)] = "number" if kind in "iuf" else "bool" if kind == "b" else "string"
+                fields[str(column)] = (
+                    "number" if kind in "iuf" else "bool" if kind == "b" else "string"
+                )
     return labels, fields, f"mlprod.yaml's features and the {len(labels)} classes of the data"

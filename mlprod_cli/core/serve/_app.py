@@ -79,12 +79,24 @@ class _State:
             self.metrics,
             pinned=options.model,
             interval=options.reload_seconds,
+            rules_of=rules_of(workspace, from_file=options.rules_from_file),
         )
 
     def hangup(self) -> None:
         """SIGHUP: check the active model now, and reopen the request log (logrotate)."""
         self.watcher.request()
         self.log.reopen()
+
+
+def rules_of(workspace: Workspace, *, from_file: bool) -> Any:
+    """What a version is served with: its rules, checked against the project's file."""
+
+    def of(version: Any) -> Any:
+        from mlprod_cli.core.predict import version_rules
+
+        return version_rules(workspace, version, from_file=from_file)
+
+    return of
 
 
 def create_app(
@@ -262,7 +274,9 @@ def create_app(
             return answer(422, {"detail": checked.errors[:MAX_ERRORS_SHOWN]}, headers)
         state.metrics.count_checked(checked)
         try:
-            classes, scores = await state.batcher.predict(model, checked.columns, len(rows))
+            classes, scores, fired = await state.batcher.predict(
+                model, checked.columns, len(rows), model.rule_columns(rows)
+            )
         except Exception:
             logger.exception("request %s: %s failed to score %d rows", request_id, model.id, len(rows))  # fmt: skip
             return answer(500, {"detail": "prediction failed", "request_id": request_id}, headers)
@@ -272,16 +286,18 @@ def create_app(
         else:
             score_maps = [dict(zip(labels, row, strict=True)) for row in scores]
         state.metrics.count_predictions(classes)
-        state.log.submit(utc_now(), request_id, model.id, rows, classes, score_maps)
+        state.log.submit(utc_now(), request_id, model.id, rows, classes, score_maps, fired)
+        if fired is None:
+            answers = [{"class": c, "scores": s} for c, s in zip(classes, score_maps, strict=True)]
+        else:  # the rules' answers: the ids that fired, and whether they sent the row to a person
+            answers = [
+                {"class": c, "scores": s, "rules": list(f), "abstained": c is None}
+                for c, s, f in zip(classes, score_maps, fired, strict=True)
+            ]
         if single:
-            result = {"model_version": model.id, "class": classes[0], "scores": score_maps[0]}
+            result = {"model_version": model.id, **answers[0]}
         else:
-            result = {
-                "model_version": model.id,
-                "predictions": [
-                    {"class": c, "scores": s} for c, s in zip(classes, score_maps, strict=True)
-                ],
-            }
+            result = {"model_version": model.id, "predictions": answers}
         return answer(200, result, headers)
 
     # Plain Starlette routes: FastAPI's dependency injection and pydantic models

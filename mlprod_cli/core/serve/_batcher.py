@@ -24,11 +24,20 @@ if TYPE_CHECKING:
 
 
 class _Job:
-    __slots__ = ("columns", "future", "loop", "model", "rows")
+    __slots__ = ("columns", "future", "loop", "model", "rows", "rule_columns")
 
-    def __init__(self, model: LoadedModel, columns: dict[str, list[Any]], rows: int, future, loop):
+    def __init__(
+        self,
+        model: LoadedModel,
+        columns: dict[str, list[Any]],
+        rows: int,
+        future,
+        loop,
+        rule_columns: dict[str, list[Any]] | None = None,
+    ):
         self.model = model
         self.columns = columns
+        self.rule_columns = rule_columns
         self.rows = rows
         self.future = future
         self.loop = loop
@@ -75,12 +84,24 @@ class Batcher:
                     )
                     self._thread.start()
 
-    async def predict(self, model: LoadedModel, columns: dict[str, list[Any]], rows: int):
-        """``(classes, scores)`` as Python lists (``scores`` None without predict_proba)."""
+    async def predict(
+        self,
+        model: LoadedModel,
+        columns: dict[str, list[Any]],
+        rows: int,
+        rule_columns: dict[str, list[Any]] | None = None,
+    ):
+        """``(classes, scores, fired)`` as Python lists.
+
+        ``scores`` is None without predict_proba. With the model's rules
+        (``rule_columns``: the fields they read), the classes and scores are the
+        rules' answers (a class is None where they abstain) and ``fired`` holds
+        each row's fired rule ids; without rules ``fired`` is None.
+        """
         self._ensure_started()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.put(_Job(model, columns, rows, future, loop))
+        self._jobs.put(_Job(model, columns, rows, future, loop, rule_columns))
         return await future
 
     def stop(self) -> None:
@@ -132,27 +153,47 @@ class Batcher:
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
                 loop.call_soon_threadsafe(_settle, items)
 
-    def _predict(self, batch: list[_Job], rows: int) -> list[tuple[list[str], Any]]:
+    def _predict(self, batch: list[_Job], rows: int) -> list[tuple[list[Any], Any, Any]]:
         from mlprod_cli.core.predict import predict_batch
 
         model = batch[0].model
-        if len(batch) == 1:
-            columns = batch[0].columns
-        else:
-            columns = {name: [] for name in batch[0].columns}
-            for job in batch:
-                for name, values in job.columns.items():
-                    columns[name].extend(values)
+        columns = _merged([job.columns for job in batch])
         classes, scores = predict_batch(model.estimator, model.frame(columns), model.labels)
         self.metrics.scored(rows)
-        classes = classes.tolist()
+        fired = None
+        if model.rules is not None:
+            from mlprod_cli.core.rules import apply_rules
+
+            rule_columns = _merged([job.rule_columns or {} for job in batch])
+            outcome = apply_rules(model.rules, rule_columns, classes, scores)
+            self.metrics.rules_applied(outcome)
+            classes, scores, fired = outcome.prediction, outcome.scores, outcome.fired
+        else:
+            classes = classes.tolist()
         scores = _clean_scores(scores.tolist()) if scores is not None else None
         out, start = [], 0
         for job in batch:
             end = start + job.rows
-            out.append((classes[start:end], scores[start:end] if scores is not None else None))
+            out.append(
+                (
+                    classes[start:end],
+                    scores[start:end] if scores is not None else None,
+                    fired[start:end] if fired is not None else None,
+                )
+            )
             start = end
         return out
+
+
+def _merged(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """The columns of several requests, one after the other (the first's own for one)."""
+    if len(parts) == 1:
+        return parts[0]
+    columns: dict[str, list[Any]] = {name: [] for name in parts[0]}
+    for part in parts:
+        for name, values in part.items():
+            columns[name].extend(values)
+    return columns
 
 
 def _clean_scores(rows: list[list[float]]) -> list[list[float | None]]:

@@ -146,6 +146,7 @@ class RequestLog:
         rows: list[dict[str, Any]],
         classes: list[str],
         scores: list[dict[str, Any] | None],
+        fired: list[tuple[str, ...]] | None = None,
     ) -> bool:
         """Queue a request's rows for writing; False (and counted) when the queue is full."""
         n = len(rows)
@@ -159,7 +160,7 @@ class RequestLog:
             self.metrics.log_dropped(n, "queue_full")
             return False
         self._ensure_started()
-        self._queue.put((ts, request_id, version, rows, classes, scores))
+        self._queue.put((ts, request_id, version, rows, classes, scores, fired))
         return True
 
     def reopen(self) -> None:
@@ -203,12 +204,17 @@ class RequestLog:
                 self._check(reopen=True)  # counts the last lines, then closes
 
     def _write(self, item: tuple) -> None:
-        ts, request_id, version, rows, classes, scores = item
+        ts, request_id, version, rows, classes, scores, fired = item
         day = ts[:10]
         try:
             lines = []
-            for row, predicted, row_scores in zip(rows, classes, scores, strict=True):
-                record = request_log.record(ts, request_id, version, row, predicted, row_scores)
+            each_fired = fired if fired is not None else [None] * len(rows)
+            for row, predicted, row_scores, row_fired in zip(
+                rows, classes, scores, each_fired, strict=True
+            ):
+                record = request_log.record(
+                    ts, request_id, version, row, predicted, row_scores, rules=row_fired
+                )
                 try:
                     lines.append(_json_line(record))
                 except ValueError:  # NaN, Infinity or a lone surrogate ("\ud800") sent to us

@@ -149,6 +149,20 @@ class Metrics:
             "retried every second.",
             ("errno",),
         )
+        self._rule_fired = counter(
+            "mlprod_rule_fired_total",
+            "Rows a rule of the version's rule layer fired on, by rule id.",
+            ("rule",),
+        )
+        self._rule_errors = counter(
+            "mlprod_rule_errors_total",
+            "Rows a rule's condition could not be evaluated on (it did not fire), by rule id.",
+            ("rule",),
+        )
+        self._abstained = counter(
+            "mlprod_abstained_total",
+            "Rows the rules sent to a person (abstain) instead of answering a class.",
+        )
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         for reason in DROP_REASONS:  # listed from 0, so that a rate can be taken at once
             self._child(self._log_dropped, reason)
@@ -193,10 +207,22 @@ class Metrics:
                 names.add(name)
             self._child(self._unknown, name).inc(n)
 
-    def count_predictions(self, classes: list[str]) -> None:
-        """Rows predicted, by class (one increment per class of the request)."""
+    def count_predictions(self, classes: list[str | None]) -> None:
+        """Rows predicted, by class (one increment per class of the request); a class
+        of None (the rules abstained) is counted in ``mlprod_abstained_total``."""
         for label, n in collections.Counter(classes).items():
-            self._child(self._predictions, label).inc(n)
+            if label is None:
+                self._abstained.inc(n)
+            else:
+                self._child(self._predictions, label).inc(n)
+
+    def rules_applied(self, outcome: Any) -> None:
+        """What the rules did to a batch (a :class:`~mlprod_cli.core.rules.Outcome`)."""
+        fired = collections.Counter(rule for ids in outcome.fired for rule in ids)
+        for rule, n in fired.items():
+            self._child(self._rule_fired, rule).inc(n)
+        for rule, n in outcome.errors.items():
+            self._child(self._rule_errors, rule).inc(n)
 
     def refused(self) -> None:
         """A ``/predict`` request refused with 422."""
@@ -218,6 +244,8 @@ class Metrics:
         self._model_ready.set(1)
         for label in model.labels:
             self._child(self._predictions, label)
+        for rule in model.rules.ids if model.rules is not None else ():
+            self._child(self._rule_fired, rule)
         for feature in model.features:
             if feature.categories is not None:
                 self._child(self._unseen, feature.name)

@@ -9,6 +9,7 @@ training, on the inference thread (:meth:`LoadedModel.frame`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +69,11 @@ def _nested_deeper(value: Any, limit: int) -> bool:
 class LoadedModel:
     """A registry version ready to serve: the estimator and its compiled schema."""
 
-    def __init__(self, version: Any, estimator: Any, *, pinned: bool = False):
+    def __init__(
+        self, version: Any, estimator: Any, *, pinned: bool = False, rules: Any | None = None
+    ):
         self.version = version
+        self.rules = rules  # the RuleSet applied after the model (core/rules), or None
         self.id: str = version.id
         self.estimator = estimator
         self.metadata: dict[str, Any] = version.metadata
@@ -114,7 +118,30 @@ class LoadedModel:
             "artifact_sha256": m.get("artifact_sha256"),
             "loaded_at": self.loaded_at,
             "pinned": self.pinned,
+            "rules": self._rules_info(),
         }
+
+    def _rules_info(self) -> dict[str, Any] | None:
+        ruleset = self.rules
+        if ruleset is None:
+            return None
+        return {
+            "sha256": ruleset.sha256,
+            "ids": list(ruleset.ids),
+            "policy": ruleset.policy,
+            "fallback": ruleset.fallback,
+        }
+
+    def rule_columns(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]] | None:
+        """The fields the rules read, from checked rows as they were sent (None without rules).
+
+        A rule may read a field the model does not use (a body location the user
+        chose); a field a row lacks is null, as a missing value is.
+        """
+        ruleset = self.rules
+        if ruleset is None:
+            return None
+        return {name: [row.get(name) for row in rows] for name in ruleset.variables}
 
     def check(self, rows: list[Any], *, single: bool) -> Checked:
         """Validate parsed JSON rows with plain Python (no DataFrame for a request).
@@ -271,8 +298,20 @@ class LoadedModel:
         return pd.DataFrame(data, copy=False)
 
 
-def load_model(registry: Any, version_id: str | None, *, pinned: bool = False) -> LoadedModel:
-    """Resolve (``version_id`` or the active model), hash-check, load and compile a version."""
+def load_model(
+    registry: Any,
+    version_id: str | None,
+    *,
+    pinned: bool = False,
+    rules_of: Callable[[Any], Any] | None = None,
+) -> LoadedModel:
+    """Resolve (``version_id`` or the active model), hash-check, load and compile a version.
+
+    ``rules_of(version)``: the rules to serve it with (see
+    :func:`mlprod_cli.core.predict.version_rules`), checked before the estimator
+    is loaded; it raises for rules that differ from the project's file.
+    """
     version = registry.resolve(version_id)
+    rules = rules_of(version) if rules_of is not None else None
     estimator = registry.load(version)
-    return LoadedModel(version, estimator, pinned=pinned)
+    return LoadedModel(version, estimator, pinned=pinned, rules=rules)

@@ -98,14 +98,32 @@ def openapi_document(model: LoadedModel | None, options: ServeOptions) -> dict[s
     if labels:
         label["enum"] = labels
         scores["properties"] = {name: {"type": ["number", "null"]} for name in labels}
-    prediction = {
+    prediction: dict[str, Any] = {
         "type": "object",
         "required": ["class", "scores"],
         "properties": {"class": label, "scores": scores},
     }
+    ruleset = model.rules if model is not None else None
+    if ruleset is not None:  # the rules' answer: a class, or null where they abstain
+        ids = list(ruleset.ids)
+        label["type"] = ["string", "null"]
+        if "enum" in label:
+            label["enum"] = [*label["enum"], None]
+        label["description"] = "after the rules; null where they abstain (send it to a person)"
+        scores["description"] += "; after the rules (masked and renormalised)"
+        prediction["required"] = ["class", "scores", "rules", "abstained"]
+        prediction["properties"]["rules"] = {
+            "type": "array",
+            "items": {"type": "string", "enum": ids},
+            "description": f"the rules that fired, in order ({ruleset.policy} policy)",
+        }
+        prediction["properties"]["abstained"] = {
+            "type": "boolean",
+            "description": "true when the rules sent the row to a person (class is null)",
+        }
     single = {
         "type": "object",
-        "required": ["model_version", "class", "scores"],
+        "required": ["model_version", *prediction["required"]],
         "properties": {"model_version": {"type": "string"}, **prediction["properties"]},
     }
     batch = {

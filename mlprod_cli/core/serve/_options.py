@@ -47,3 +47,6 @@ class ServeOptions:
     log_queue_rows: int = DEFAULT_LOG_QUEUE_ROWS
     reload_seconds: float = DEFAULT_RELOAD_SECONDS
     header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    rules_from_file: bool = (
+        False  # serve with the project's rules file even when a version's differ
+    )

@@ -82,6 +82,7 @@ class PreparedServer:
     version: Any
     model: LoadedModel | None
     socket: socket.socket
+    rules: Any = None  # the RuleSet the version is served with, or None
 
     @property
     def url(self) -> str:
@@ -142,6 +143,7 @@ class PreparedServer:
             "log_queue_rows": self.options.log_queue_rows,
             "reload_seconds": self.options.reload_seconds,
             "header_timeout": self.options.header_timeout,
+            "rules_from_file": self.options.rules_from_file,
         }
         os.environ[SETTINGS_ENV] = json.dumps(settings)
         metrics_dir = tempfile.mkdtemp(prefix="mlprod-serve-metrics-")
@@ -296,6 +298,10 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     registry = workspace.registry
     version = registry.resolve(options.model)
     registry.verify(version)
+    from mlprod_cli.core.predict import version_rules
+
+    # Rules that differ from the project's file are refused before the port is bound.
+    rules = version_rules(workspace, version, from_file=options.rules_from_file)
     # Bound before the log folder is made: a host or port it cannot use leaves no folder.
     sock = _bind(host, port)
     port = sock.getsockname()[1]  # the one the system chose for --port 0
@@ -314,9 +320,11 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     model = None
     if options.workers == 1:  # several workers load it each, in their own process
         try:
-            model = LoadedModel(version, registry.load(version), pinned=options.model is not None)
+            model = LoadedModel(
+                version, registry.load(version), pinned=options.model is not None, rules=rules
+            )
         except BaseException:
             sock.close()
             raise
     options = dataclasses.replace(options, log_dir=log_dir)
-    return PreparedServer(workspace, options, host, port, log_dir, version, model, sock)
+    return PreparedServer(workspace, options, host, port, log_dir, version, model, sock, rules)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.serve._model import LoadedModel, load_model
@@ -37,7 +38,8 @@ class ModelWatcher:
     it changed and names another version, loads that one and swaps it in.
 
     A load that fails (tampered artifact, untrusted type, a version removed) is
-    logged and counted; the old model keeps serving and the same change is not
+    logged and counted; the old model keeps serving (so does a version whose
+    rules differ from the project's rules file: ``rules_of`` refuses it) and the same change is not
     retried until ``active.json`` changes again or :meth:`request` is called
     (``SIGHUP``). With a pinned version nothing is switched; a failed first
     load is retried on request only.
@@ -51,8 +53,10 @@ class ModelWatcher:
         *,
         pinned: str | None = None,
         interval: float = DEFAULT_RELOAD_SECONDS,
+        rules_of: Callable[[Any], Any] | None = None,
     ):
         self.registry = registry
+        self.rules_of = rules_of
         self.holder = holder
         self.metrics = metrics
         self.pinned = pinned
@@ -129,7 +133,7 @@ class ModelWatcher:
     def _load(self, version_id: str, *, pinned: bool) -> bool:
         current = self.holder.current
         try:
-            model = load_model(self.registry, version_id, pinned=pinned)
+            model = load_model(self.registry, version_id, pinned=pinned, rules_of=self.rules_of)
         except MlprodError as exc:
             self._failed(f"cannot load {version_id}: {exc.message}", current)
             return False

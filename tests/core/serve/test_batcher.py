@@ -36,5 +36,6 @@ def test_requests_waiting_together_share_one_model_call(served_project):
 
     classes, scores = predict_batch(model.estimator, model.frame(together.columns), model.labels)
     assert [r[0][0] for r in results] == classes.tolist()
-    for (_, row_scores), expected in zip(results, scores, strict=True):
+    for (_, row_scores, fired), expected in zip(results, scores, strict=True):
         assert row_scores[0] == pytest.approx(expected.tolist(), abs=1e-12)
+        assert fired is None  # a version without rules
