@@ -3,7 +3,8 @@
 Every format renders the same :class:`~mlprod_cli.core.skew.SkewRun` from the same
 sections, built once here: the features (a row each, the statistics that have a
 threshold, the null rates and the value counts), the schema findings, the predictions
-(drift, prediction mismatch, score difference) and the notes. An undefined statistic is
+(drift, prediction mismatch, score difference), the rules' fire rates (a version with
+rules) and the notes. An undefined statistic is
 ``—`` with its reason listed under the table (in HTML, on hover). The HTML report adds,
 per feature, the training and serving distributions overlaid as an embedded PNG: the
 share of values in each PSI bin (the training deciles) for a numeric feature, the share
@@ -275,9 +276,51 @@ def _prediction_grid(run: SkewRun) -> Grid | None:
     return grid
 
 
+def _rules_grid(run: SkewRun) -> Grid | None:
+    """Each rule's fire rate on the reference rows and on the serving rows (reported, not gated)."""
+    entry = run.rules
+    if entry is None:
+        return None
+
+    def share(value: float | None) -> Cell:
+        return Cell(UNDEFINED, "no rows") if value is None else Cell(f"{value:.1%}")
+
+    rows = []
+    for rate in entry["rates"]:
+        diff = rate["difference"]
+        rows.append(
+            [
+                Cell(rate["rule"]),
+                share(rate["reference"]),
+                share(rate["serving"]),
+                Cell(UNDEFINED, "no rows") if diff is None else Cell(f"{diff * 100:+.1f} pts"),
+            ]
+        )
+    rows.append(
+        [
+            Cell("(abstained)"),
+            share(entry["abstained_reference"]),
+            share(entry["abstained_serving"]),
+            Cell(""),
+        ]
+    )
+    grid = Grid(
+        f"rules: fire rates ({entry['policy']} policy, sha256 {entry['sha256'][:12]})",
+        ["rule", "reference", "serving", "difference"],
+        rows,
+        right={1, 2, 3},
+    )
+    how = "as served" if entry["source"] == "served" else "applied again to the re-scored rows"
+    grid.notes = [
+        f"serving rates {how}, on {plural(entry['rows_serving'], 'row')}; reference on "
+        f"{plural(entry['rows_reference'], 'row')}; reported, not gated"
+    ]
+    return grid
+
+
 def _sections(run: SkewRun) -> list[Grid]:
     grids = [_feature_grid(run)]
-    for grid in (_schema_grid(run), _prediction_grid(run)):
+    for grid in (_schema_grid(run), _prediction_grid(run), _rules_grid(run)):
         if grid is not None:
             grids.append(grid)
     return grids
@@ -326,6 +369,7 @@ def json_data(run: SkewRun, *, fail_on: str = "fail") -> dict[str, Any]:
             "current": run.current,
             **body,
             "prediction_skew": run.prediction_skew,
+            "rules": run.rules,
             "notes": list(run.notes),
             "seconds": run.seconds,
         }

@@ -30,6 +30,7 @@ JSON_KEYS = [
     "schema",
     "predictions",
     "prediction_skew",
+    "rules",
     "notes",
     "seconds",
 ]

@@ -121,7 +121,7 @@ def test_json_keys_and_values_equal_the_report(run):
     assert list(data) == [
         "status", "failed", "fail_on", "project", "model_version", "reference", "current",
         "rows_reference", "rows_current", "sample_size", "thresholds", "features", "schema",
-        "predictions", "prediction_skew", "notes", "seconds",
+        "predictions", "prediction_skew", "rules", "notes", "seconds",
     ]  # fmt: skip
     body = to_dict(run.report)
     assert data["features"] == json.loads(json.dumps(body["features"]))

@@ -15,7 +15,12 @@ from mlprod_cli.core.predict._batch import (
     read_batches,
 )
 from mlprod_cli.core.predict._inference import predict_batch
-from mlprod_cli.core.predict._rules import recorded_rules, rules_fields, version_rules
+from mlprod_cli.core.predict._rules import (
+    recorded_rules,
+    rules_fields,
+    snapshot_rules,
+    version_rules,
+)
 
 __all__ = [
     "BATCH_ROWS",
@@ -26,5 +31,6 @@ __all__ = [
     "read_batches",
     "recorded_rules",
     "rules_fields",
+    "snapshot_rules",
     "version_rules",
 ]

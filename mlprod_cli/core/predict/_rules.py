@@ -56,15 +56,7 @@ def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> R
             return None
         return parse_rules(project_file, labels=labels, fields=fields)
     recorded = recorded_rules(version)
-    snapshot = None
-    if recorded is not None:
-        path = version.path / SNAPSHOT_NAME
-        snapshot = read_rules_bytes(path)
-        if sha256_bytes(snapshot) != recorded["sha256"]:
-            raise ConfigError(
-                f"{path}: does not match the sha256 train recorded for {version.id}",
-                hint="the copy was changed after training: restore it, or train a new version",
-            )
+    snapshot = _snapshot(version, recorded)
     file_sha = sha256_bytes(read_rules_bytes(project_file)) if project_file is not None else None
     version_sha = recorded["sha256"] if recorded is not None else None
     if file_sha != version_sha:
@@ -95,3 +87,32 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def snapshot_rules(config: Any, version: Any) -> RuleSet | None:
+    """The rules ``version`` was trained with (its hash-checked copy; None: it has none),
+    whatever the project's file holds now: what served it, as ``skew`` re-scores it."""
+    recorded = recorded_rules(version)
+    if recorded is None:
+        return None
+    labels = [str(c) for c in version.metadata.get("classes", [])]
+    return parse_rules(
+        version.path / SNAPSHOT_NAME,
+        labels=labels,
+        fields=rules_fields(config, version),
+        data=_snapshot(version, recorded),
+    )
+
+
+def _snapshot(version: Any, recorded: dict[str, Any] | None) -> bytes | None:
+    """The bytes of the version's copy of its rules, refused when they are not what train recorded."""
+    if recorded is None:
+        return None
+    path = version.path / SNAPSHOT_NAME
+    snapshot = read_rules_bytes(path)
+    if sha256_bytes(snapshot) != recorded["sha256"]:
+        raise ConfigError(
+            f"{path}: does not match the sha256 train recorded for {version.id}",
+            hint="the copy was changed after training: restore it, or train a new version",
+        )
+    return snapshot

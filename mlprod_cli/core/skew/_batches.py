@@ -39,6 +39,7 @@ class Batch:
     served: Any = None  # classes served, object array (None: not in the data)
     scores: Any = None  # (n, len(labels)) floats, NaN where not logged (None: none at all)
     versions: Any = None  # model_version per row (None: not in the data)
+    fired: Any = None  # the rules served per row: ids, "a,b" text or None (None: not in the data)
 
 
 def file_batches(
@@ -163,7 +164,10 @@ class _JsonLinesBatches:
                             for label in self.labels
                         ]
                     )
-            return Batch(frame_table.to_pandas(), served, scores, versions)
+            fired = None
+            if "rules" in names and table.column("rules").null_count < len(table):
+                fired = table.column("rules").to_pylist()
+            return Batch(frame_table.to_pandas(), served, scores, versions, fired)
         columns = {name: table.column(name) for name in table.column_names}
         return _flat_batch(pa.table(self._present(columns, block)).to_pandas(), self.labels)
 
@@ -213,7 +217,10 @@ class _JsonLinesBatches:
                         value = row.get(label)
                         if isinstance(value, (int, float)) and not isinstance(value, bool):
                             scores[i, j] = value
-        return Batch(frame, served, scores, versions)
+        fired = None
+        if any(isinstance(r.get("rules"), list) for r in records):
+            fired = [_ids(r.get("rules")) for r in records]
+        return Batch(frame, served, scores, versions, fired)
 
 
 def _flat_batch(frame: Any, labels: list[str]) -> Batch:
@@ -235,4 +242,14 @@ def _flat_batch(frame: Any, labels: list[str]) -> Batch:
         scores = np.column_stack(
             [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
         )
-    return Batch(frame, served, scores, versions)
+    fired = None
+    if served is not None and "rules" in frame.columns:  # predict's "a,b" text, "" for none
+        fired = [v if isinstance(v, str) else None for v in frame["rules"].tolist()]
+    return Batch(frame, served, scores, versions, fired)
+
+
+def _ids(value: Any) -> list[str] | None:
+    """A line's ``rules``: its ids as text (a line without the field: None)."""
+    if not isinstance(value, list):
+        return None
+    return [str(v) for v in value]

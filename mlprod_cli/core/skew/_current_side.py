@@ -5,7 +5,8 @@ write order) or ``--current`` files: CSV, Parquet, or JSON Lines in the log's fo
 or flat (:mod:`~mlprod_cli.core.skew._batches`). :class:`Stream` feeds every batch to
 the :class:`CurrentAccumulator`; rows served by another version than the one checked
 are left out and counted. **Prediction skew**: each logged row is scored again offline
-by the version that served it, on the logged features, exactly as ``predict`` would;
+by the version that served it, on the logged features, exactly as ``predict`` would
+(its rules applied again, when it has rules: served answers are the rules' answers);
 the share of rows whose class differs and the score differences go into the report.
 Files without served predictions get prediction drift from the offline predictions
 and no prediction skew, with the reason.
@@ -26,6 +27,7 @@ from mlprod_cli.core.skew._batches import JSONL_SUFFIXES, Batch, file_batches
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._model import Model
 from mlprod_cli.core.skew._reference import ReferenceSummary
+from mlprod_cli.core.skew._rules import RuleCounts
 from mlprod_cli.core.words import plural
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, UsageError
@@ -153,6 +155,11 @@ class Stream:
         self.offline_only = 0  # rows without a served class, predicted offline for drift
         self.score_rows = 0
         self.unscored: dict[str, int] = {}  # reason -> rows not re-scored
+        # With the version's rules: what fired as served (the data's own record of it),
+        # and as the rules fire again on the re-scored rows.
+        ids = model.rules.ids if model.rules is not None else ()
+        self.served_rules = RuleCounts(ids)
+        self.rescored_rules = RuleCounts(ids)
 
     # ------------------------------------------------------------------ reading
 
@@ -221,6 +228,7 @@ class Stream:
                     None if batch.served is None else np.asarray(batch.served, dtype=object)[rows],
                     None if batch.scores is None else batch.scores[rows],
                     None,
+                    None if batch.fired is None else [batch.fired[i] for i in rows.tolist()],
                 )
                 frame = batch.frame
                 if len(frame) == 0:
@@ -243,19 +251,23 @@ class Stream:
             if not can_score:
                 add(frame)
                 return
-            offline, _ = self.model.predict(frame)
+            offline, _, fired = self.model.answer(frame)
+            self._rules_fired(self.rescored_rules, fired, offline)
             self.offline_only += n
             add(frame, predictions=offline)
             return
         served = np.asarray(batch.served, dtype=object)
         self.served_rows += n
+        if batch.fired is not None and self.model.rules is not None:
+            self._rules_fired(self.served_rules, batch.fired, served)
         if not can_score:
             if self.model.version is None:
                 reason = "no model version to re-score with (outside a project, or no model in the registry)"
                 self.unscored[reason] = self.unscored.get(reason, 0) + n
             add(frame, predictions=served)
             return
-        offline, offline_scores = self.model.predict(frame)
+        offline, offline_scores, fired = self.model.answer(frame)
+        self._rules_fired(self.rescored_rules, fired, offline)
         self.rescored += n
         scores = batch.scores
         if scores is None or offline_scores is None or scores.shape != offline_scores.shape:
@@ -285,7 +297,20 @@ class Stream:
         rows = np.flatnonzero(~complete)
         add(frame.iloc[rows], predictions=served[rows], offline_predictions=offline[rows])
 
+    @staticmethod
+    def _rules_fired(counts: RuleCounts, fired: Any, classes: Any) -> None:
+        if fired is not None:
+            counts.add(fired, (c is None for c in classes))
+
     # ------------------------------------------------------------------ what to report
+
+    def rules_counts(self) -> tuple[RuleCounts, str] | None:
+        """The serving side's rule counts: as served where the data says, else re-scored."""
+        if self.model.rules is None:
+            return None
+        if self.served_rules.rows:
+            return self.served_rules, "served"
+        return self.rescored_rules, "re-scored"
 
     def info(self) -> dict[str, Any]:
         """Where the serving data came from and how many rows were read and kept."""

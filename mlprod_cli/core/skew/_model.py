@@ -18,9 +18,10 @@ from mlprod_cli.errors import DataError
 class Model:
     """The version being checked, its schema and classes; the estimator loaded when needed."""
 
-    def __init__(self, registry: Any, version: Any):
+    def __init__(self, registry: Any, version: Any, rules: Any = None):
         self.registry = registry
         self.version = version
+        self.rules = rules  # the version's RuleSet (what served it), or None
         self._estimator = None
         metadata = {} if version is None else version.metadata
         self.schema = metadata.get("schema")
@@ -45,9 +46,31 @@ class Model:
 
     def predict(self, frame: Any) -> tuple[Any, Any]:
         """``(classes, scores or None)`` for the rows of ``frame`` (features as columns)."""
+        classes, scores, _ = self.answer(frame)
+        return classes, scores
+
+    def answer(self, frame: Any) -> tuple[Any, Any, Any]:
+        """``(classes, scores, fired)``: as served, after the version's rules when it has
+        them (a class is None where they abstain; ``fired``: each row's fired ids, None
+        without rules). The rules read ``frame``'s columns, features or not."""
+        import numpy as np
+
         from mlprod_cli.core.predict import predict_batch
 
-        return predict_batch(self.estimator(), _model_input(frame, self.schema), self.labels)
+        classes, scores = predict_batch(
+            self.estimator(), _model_input(frame, self.schema), self.labels
+        )
+        if self.rules is None:
+            return classes, scores, None
+        from mlprod_cli.core.rules import apply_rules
+
+        columns = {
+            name: frame[name].to_numpy(dtype=object)
+            for name in self.rules.variables
+            if name in frame.columns
+        }
+        outcome = apply_rules(self.rules, columns, classes, scores)
+        return np.asarray(outcome.prediction, dtype=object), outcome.scores, outcome.fired
 
 
 SERVED_LIMIT = 1e100

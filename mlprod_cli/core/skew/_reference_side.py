@@ -24,6 +24,7 @@ from mlprod_cli.core.config import Config
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._model import Model
 from mlprod_cli.core.skew._reference import ReferenceSummary
+from mlprod_cli.core.skew._rules import RuleCounts
 from mlprod_cli.core.words import plural
 from mlprod_cli.errors import DataError, UsageError
 
@@ -56,6 +57,8 @@ class ReferenceSide:
         self.notes = notes
         self.info: dict[str, Any] = {}
         self._pending: tuple[Path, str] | None = None
+        # With the version's rules: how often each fired on the reference rows.
+        self.rule_counts: RuleCounts | None = None
 
     def describe(self) -> str:
         """The reference as a progress line names it."""
@@ -86,6 +89,8 @@ class ReferenceSide:
             if data.get("key") != json.loads(json.dumps(key, sort_keys=True, default=str)):
                 return None
             summary = ReferenceSummary.from_dict(data["summary"])
+            if self.model.rules is not None:
+                self.rule_counts = RuleCounts.from_dict(data["rules"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError, DataError):
             return None  # missing or damaged: rebuilt and rewritten
         self.info = dict(data.get("info") or {}, cached=True)
@@ -99,6 +104,7 @@ class ReferenceSide:
             "key": json.loads(json.dumps(key, sort_keys=True, default=str)),
             "info": self.info,
             "summary": summary.to_dict(),
+            "rules": None if self.rule_counts is None else self.rule_counts.to_dict(),
         }
         self._pending = (self._cache_path(key), json.dumps(payload))
 
@@ -119,6 +125,7 @@ class ReferenceSide:
             "format": CACHE_FORMAT,
             "mlprod": __version__,
             "version": self.model.id,
+            "rules": None if self.model.rules is None else self.model.rules.sha256,
             "artifact": None
             if self.model.version is None
             else self.model.version.metadata.get("artifact_sha256"),
@@ -169,7 +176,8 @@ class ReferenceSide:
                 f"the training split of {version.id} had {plural(expected, 'row')}; rebuilt today it has {len(X):,}"
             )
         source = str(recorded[0]["path"])
-        chunks = (X.iloc[i : i + BATCH_ROWS] for i in range(0, len(X), BATCH_ROWS))
+        scored = _with_rule_fields(X, parts.train, self.model.rules)
+        chunks = (scored.iloc[i : i + BATCH_ROWS] for i in range(0, len(X), BATCH_ROWS))
         names = [f["name"] for f in self.model.schema["features"]]
         missing = [name for name in names if name not in X.columns]
         if missing:
@@ -204,7 +212,15 @@ class ReferenceSide:
 
         if self.model.version is None:
             return None
-        parts = [self.model.predict(frame)[0] for frame in frames]
+        rules = self.model.rules
+        if rules is not None:
+            self.rule_counts = RuleCounts(rules.ids)
+        parts = []
+        for frame in frames:
+            classes, _, fired = self.model.answer(frame)
+            if fired is not None:
+                self.rule_counts.add(fired, (c is None for c in classes))
+            parts.append(classes)
         return np.concatenate(parts) if parts else np.empty(0, dtype=object)
 
     # ------------------------------------------------------------------ --reference FILE
@@ -239,7 +255,12 @@ class ReferenceSide:
                 raise DataError(
                     f"{path}: no column for the feature{'s' if len(missing) > 1 else ''} of {self.model.id}: {listing(missing)}"
                 )
-            predictions = self._predictions(table.frames([e["name"] for e in entries]))
+            names = [e["name"] for e in entries]
+            if self.model.rules is not None:  # and the fields the rules read, where it has them
+                names += [
+                    n for n in self.model.rules.variables if n in table.names and n not in names
+                ]
+            predictions = self._predictions(table.frames(names))
         else:
             drop = set()
             if self.config is not None:
@@ -305,6 +326,18 @@ def summarise(
     return ReferenceSummary(
         [f for f, _ in parts], rows, predictions=parts[0][1], sample_size=sample_size
     )
+
+
+def _with_rule_fields(features: Any, rows: Any, rules: Any) -> Any:
+    """``features`` with the columns of ``rows`` the rules read and the model does not."""
+    if rules is None:
+        return features
+    extra = [n for n in rules.variables if n not in features.columns and n in rows.columns]
+    if not extra:
+        return features
+    if len(rows) == len(features):
+        return features.assign(**{name: rows[name].to_numpy() for name in extra})
+    return features.assign(**{name: rows[name].reindex(features.index) for name in extra})
 
 
 def _config_for(config: Config, train_path: Path, split_info: dict[str, Any]) -> Config:

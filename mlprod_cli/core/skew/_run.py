@@ -5,7 +5,8 @@
 (:mod:`~mlprod_cli.core.skew._reference_side`), ``skew.thresholds`` checked against
 its features before any serving data is read, the serving data streamed and
 re-scored (:mod:`~mlprod_cli.core.skew._current_side`), and the two compared
-(:mod:`~mlprod_cli.core.skew._compare`).
+(:mod:`~mlprod_cli.core.skew._compare`), with the rules' fire rates on both sides
+for a version with rules (:mod:`~mlprod_cli.core.skew._rules`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mlprod_cli.core.skew._model import Model, chosen_version, served_or_active_
 from mlprod_cli.core.skew._reference import SAMPLE_SIZE, ReferenceSummary
 from mlprod_cli.core.skew._reference_side import ReferenceSide
 from mlprod_cli.core.skew._report import SkewReport
+from mlprod_cli.core.skew._rules import rule_rates
 from mlprod_cli.core.skew._thresholds import resolve_thresholds
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import ConfigError, DataError, UsageError
@@ -59,6 +61,9 @@ class SkewRun:
     notes: list[str] = field(default_factory=list)
     project: str | None = None
     seconds: float = 0.0
+    # With the version's rules: each rule's fire rate on the reference and serving rows
+    # (core/skew/_rules.rule_rates); None without rules.
+    rules: dict[str, Any] | None = None
 
 
 def project_workspace() -> Workspace | None:
@@ -93,7 +98,12 @@ def run_skew(
             hint="'mlprod train --activate'",
         )
     notes: list[str] = []
-    model = Model(registry, version)
+    rules = None
+    if version is not None and config is not None:
+        from mlprod_cli.core.predict import snapshot_rules
+
+        rules = snapshot_rules(config, version)  # what served it, whatever the file says now
+    model = Model(registry, version, rules)
     side = ReferenceSide(
         config,
         model,
@@ -121,6 +131,12 @@ def run_skew(
     step("comparing")
     report = compare(reference, accumulator, thresholds, overrides)
     notes += stream.notes()
+    rules_entry = None
+    serving_rules = stream.rules_counts()
+    if serving_rules is not None and side.rule_counts is not None:
+        counts, source = serving_rules
+        rules_entry, rule_notes = rule_rates(rules, side.rule_counts, counts, source=source)
+        notes += rule_notes
     side.save_cache()
     return SkewRun(
         report=report,
@@ -128,6 +144,7 @@ def run_skew(
         reference=side.info,
         current=stream.info(),
         prediction_skew=stream.prediction_info(),
+        rules=rules_entry,
         notes=notes,
         project=None if config is None else config.project,
         seconds=round(time.perf_counter() - started, 3),
@@ -169,7 +186,7 @@ def _check_thresholds(config: Config | None, reference: ReferenceSummary) -> tup
 
 def _ignore_columns(config: Config | None, labels: list[str]) -> list[str]:
     """Serving columns that are not features and are expected: ids, the target, outputs."""
-    ignore = ["prediction", "model_version", "ts", "request_id"]
+    ignore = ["prediction", "model_version", "ts", "request_id", "rules", "abstained"]
     ignore += [f"score_{label}" for label in labels]
     if config is not None:
         ignore += [config.data.target, *config.data.exclude]

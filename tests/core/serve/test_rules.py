@@ -139,9 +139,7 @@ def test_serve_answers_as_predict_does(rules_served, tmp_path):
     with TestClient(app) as client:
         got = [client.post("/predict", json=row).json() for row in rows[:60]]
         got += client.post("/predict", json=rows[60:]).json()["predictions"]
-    assert [g["class"] for g in got] == [
-        None if pd.isna(p) else p for p in expected["prediction"]
-    ]
+    assert [g["class"] for g in got] == [None if pd.isna(p) else p for p in expected["prediction"]]
     assert [",".join(g["rules"]) for g in got] == expected["rules"].tolist()
     assert any(g["abstained"] for g in got) and any(g["rules"] for g in got)
 
@@ -162,7 +160,7 @@ def test_serve_refuses_a_version_whose_rules_differ_from_the_file(rules_served, 
     shutil.copytree(rules_served, project)
     rules = project / "rules.yaml"
     rules.write_text(rules.read_text().replace("age < 18", "age < 16"))
-    with pytest.raises(UsageError, match="rules.yaml differs from the rules v0002 was trained"):
+    with pytest.raises(UsageError, match=r"rules\.yaml differs from the rules v0002 was trained"):
         prepare(Workspace.load(project), ServeOptions(port=0, log_dir=tmp_path / "log"))
     assert not (tmp_path / "log").exists()  # refused before anything was made
     server = prepare(
