@@ -18,7 +18,7 @@ IDS = ["no_sk_on_palms_soles", "kids", "referred", "trunk_two"]
 
 
 class _Rules:
-    ids = ["a", "b"]
+    ids = ("a", "b")
     sha256 = "0" * 64
     policy = "all"
 
