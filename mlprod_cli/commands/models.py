@@ -16,6 +16,14 @@ class Kind(str, Enum):
 
 
 VersionArgument = Annotated[str, typer.Argument(help="A version id, e.g. v0003.")]
+ReplaceRulesOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace-rules",
+        help="Replace a rules file holding edits no version was trained with by the "
+        "version's rules (the edits are kept under .mlprod/rules-backup/).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +79,7 @@ def show(
 def activate(
     version: VersionArgument,
     force: Annotated[bool, typer.Option("--force", help="Activate even if gates fail.")] = False,
+    replace_rules: ReplaceRulesOption = False,
     format: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> int:
@@ -80,7 +89,7 @@ def activate(
 
     with console.steps() as report:
         report(f"checking {version} against the gates on the test split")
-        outcome = models.activate(_workspace(), version, force=force)
+        outcome = models.activate(_workspace(), version, force=force, replace_rules=replace_rules)
     console.warn(outcome.warnings)
     console.write_result(render_activation(outcome, format.value), output)
     return 0
@@ -90,6 +99,7 @@ def rollback(
     kind: Annotated[
         Kind, typer.Option("--kind", help="Which active version to roll back.")
     ] = Kind.model,
+    replace_rules: ReplaceRulesOption = False,
     format: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> int:
@@ -97,8 +107,8 @@ def rollback(
     from mlprod_cli.core import models
     from mlprod_cli.render.models import render_rollback
 
-    current, target = models.rollback(_workspace(), kind.value)
-    console.write_result(render_rollback(kind.value, current, target, format.value), output)
+    outcome = models.rollback(_workspace(), kind.value, replace_rules=replace_rules)
+    console.write_result(render_rollback(outcome, format.value), output)
     return 0
 
 

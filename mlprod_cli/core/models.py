@@ -27,6 +27,15 @@ class Activation:
     gates: list[GateResult] = field(default_factory=list)
     forced: bool = False
     warnings: list[str] = field(default_factory=list)
+    rules: dict[str, Any] | None = None  # what happened to the rules file (RulesRestore.to_dict)
+
+
+@dataclass
+class Rollback:
+    kind: str
+    version: str
+    previous: str
+    rules: dict[str, Any] | None = None
 
 
 def list_versions(workspace: Workspace, kind: str | None = None) -> Listing:
@@ -76,17 +85,56 @@ def check_activation(
     return Activation(version.id, version.kind, None, gates, forced, warnings)
 
 
-def activate(workspace: Workspace, version_id: str, *, force: bool = False) -> Activation:
-    """Make a version active; a model must pass every gate on the test split unless ``force``."""
+def activate(
+    workspace: Workspace, version_id: str, *, force: bool = False, replace_rules: bool = False
+) -> Activation:
+    """Make a version active; a model must pass every gate on the test split unless ``force``.
+
+    A model's rules go with it: the project's rules file is made to hold the
+    version's copy (see :func:`_with_rules`).
+    """
     registry = workspace.registry
     version = registry.get(version_id)
+    plan = _rules_plan(workspace, version, replace_rules)  # refusals before the gates' work
     activation = check_activation(workspace, version, force=force)
-    activation.previous = registry.activate(version)
+    activation.previous = _with_rules(workspace, plan, lambda: registry.activate(version))
+    activation.rules = None if plan is None else plan.to_dict(workspace.config.root)
     return activation
 
 
-def rollback(workspace: Workspace, kind: str = "model") -> tuple[str, str]:
-    return workspace.registry.rollback(kind)
+def rollback(workspace: Workspace, kind: str = "model", *, replace_rules: bool = False) -> Rollback:
+    """Make the previously active version active again, a model with its rules."""
+    registry = workspace.registry
+    current, target = registry.rollback_target(kind)
+    plan = _rules_plan(workspace, registry.get(target), replace_rules)
+    _with_rules(workspace, plan, lambda: registry.rollback(kind, expected=target))
+    rules = None if plan is None else plan.to_dict(workspace.config.root)
+    return Rollback(kind, target, current, rules)
+
+
+def _rules_plan(workspace: Workspace, version: Version, replace: bool) -> Any:
+    """How the rules file must change for ``version`` to be served (models only), or None."""
+    if version.kind != "model":
+        return None  # what is served is the model; a baseline's rules are its own record
+    from mlprod_cli.core.predict import plan_rules_restore
+
+    return plan_rules_restore(workspace, version, replace=replace)
+
+
+def _with_rules(workspace: Workspace, plan: Any, change: Any) -> Any:
+    """Write the rules file, then ``change()`` ``active.json``; the old file back if it fails.
+
+    In this order a server following ``active.json`` that loads the new version
+    finds its rules in the file already.
+    """
+    if plan is None:
+        return change()
+    plan.write()
+    try:
+        return change()
+    except BaseException:
+        plan.undo()
+        raise
 
 
 def diff(workspace: Workspace, a: str, b: str) -> list[tuple[str, Any, Any]]:

@@ -10,7 +10,7 @@ from mlprod_cli.render.text import number, table, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.config import MetricRef
-    from mlprod_cli.core.models import Activation, Listing
+    from mlprod_cli.core.models import Activation, Listing, Rollback
     from mlprod_cli.core.registry import Version
 
 __all__ = [
@@ -134,22 +134,49 @@ def render_activation(outcome: Activation, fmt: str) -> str:
                 "previous": outcome.previous,
                 "forced": outcome.forced,
                 "gates": [g.__dict__ for g in outcome.gates],
+                "rules": outcome.rules,
             }
         )
     text = f"{outcome.version} is the active {outcome.kind}" + (
         f" (was {outcome.previous})" if outcome.previous else ""
     )
+    text += _rules_lines(outcome.rules)
     if outcome.gates:
         rows = [("pass" if g.passed else "FAIL", g.name, g.detail) for g in outcome.gates]
         text += "\n" + table(["gate", "rule", "value"], rows)
     return text
 
 
-def render_rollback(kind: str, current: str, target: str, fmt: str = "table") -> str:
-    """``v0002 is the active model again (was v0003)``, or the same as JSON."""
+def render_rollback(outcome: Rollback, fmt: str = "table") -> str:
+    """``v0002 is the active model again (was v0003)``, what became of the rules file; or JSON."""
     if fmt == "json":
-        return to_json({"kind": kind, "version": target, "previous": current})
-    return f"{target} is the active {kind} again (was {current})"
+        return to_json(
+            {
+                "kind": outcome.kind,
+                "version": outcome.version,
+                "previous": outcome.previous,
+                "rules": outcome.rules,
+            }
+        )
+    text = f"{outcome.version} is the active {outcome.kind} again (was {outcome.previous})"
+    return text + _rules_lines(outcome.rules)
+
+
+_RULES_ACTIONS = {
+    "unchanged": "{file} already holds {version}'s rules",
+    "restored": "{file} now holds {version}'s rules (sha256 {short})",
+    "emptied": "{file} now holds no rules ({version} was trained without rules)",
+}
+
+
+def _rules_lines(rules: dict[str, Any] | None) -> str:
+    """The lines saying what became of the rules file, each after a newline ("" without)."""
+    if rules is None:
+        return ""
+    text = "\n" + _RULES_ACTIONS[rules["action"]].format(short=rules["sha256"][:12], **rules)
+    if rules.get("backup"):
+        text += f"\nits edits were kept in {rules['backup']}"
+    return text
 
 
 def _short(value: Any) -> str:

@@ -46,7 +46,12 @@ def test_lifecycle(here, capsys, tmp_path):
     assert main(["models", "activate", "v0003", "--force"]) == 0
     capsys.readouterr()
     assert main(["models", "rollback", "--format", "json"]) == 0
-    assert _json(capsys) == {"kind": "model", "version": "v0002", "previous": "v0003"}
+    assert _json(capsys) == {
+        "kind": "model",
+        "version": "v0002",
+        "previous": "v0003",
+        "rules": None,
+    }
     assert main(["models", "activate", "v0003", "--force"]) == 0
     capsys.readouterr()
     report = tmp_path / "rollback.json"
@@ -56,6 +61,7 @@ def test_lifecycle(here, capsys, tmp_path):
         "kind": "model",
         "version": "v0002",
         "previous": "v0003",
+        "rules": None,
     }
     assert main(["models", "list"]) == 0
     table = capsys.readouterr().out

@@ -121,7 +121,8 @@ def test_rollback_goes_back_to_the_model_active_before(active):
         models.rollback(workspace)
     newer = train(workspace, kinds=("model",), cv=0).versions[0]
     assert models.activate(workspace, newer.id).previous == "v0002"
-    assert models.rollback(workspace) == (newer.id, "v0002")
+    back = models.rollback(workspace)
+    assert (back.previous, back.version, back.rules) == (newer.id, "v0002", None)
     assert workspace.registry.active_id("model") == "v0002"
     with pytest.raises(RegistryError, match="no earlier active baseline"):
         models.rollback(workspace, "baseline")

@@ -93,8 +93,12 @@ def fake_core(monkeypatch, tmp_path):
             if v == "v0003"
             else results.version(int(v[1:]))
         ),
-        (models, "activate"): lambda ws, v, force=False: results.activation(gates=v == "v0002"),
-        (models, "rollback"): lambda ws, kind: ("v0002", "v0001"),
+        (models, "activate"): lambda ws, v, force=False, replace_rules=False: results.activation(
+            gates=v == "v0002"
+        ),
+        (models, "rollback"): lambda ws, kind, replace_rules=False: models.Rollback(
+            kind, "v0001", "v0002"
+        ),
         (models, "diff"): lambda ws, a, b: results.changes() if a != b else [],
         (history, "load_history"): lambda store, project, *, slice, **k: results.history(
             points=slice is None

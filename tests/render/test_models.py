@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mlprod_cli.core.models import Listing
+from mlprod_cli.core.models import Listing, Rollback
 from mlprod_cli.render.models import (
     render_activation,
     render_diff,
@@ -160,9 +160,20 @@ def test_activation():
 
 
 def test_rollback():
-    assert (
-        render_rollback("model", "v0003", "v0002") == "v0002 is the active model again (was v0003)"
-    )
+    outcome = Rollback("model", "v0002", "v0003")
+    assert render_rollback(outcome) == "v0002 is the active model again (was v0003)"
+    outcome.rules = {
+        "file": "rules.yaml",
+        "action": "restored",
+        "version": "v0002",
+        "sha256": "ab" * 32,
+        "backup": ".mlprod/rules-backup/20261203T070000.000000Z-rules.yaml",
+    }
+    assert render_rollback(outcome).splitlines()[1:] == [
+        "rules.yaml now holds v0002's rules (sha256 abababababab)",
+        "its edits were kept in .mlprod/rules-backup/20261203T070000.000000Z-rules.yaml",
+    ]
+    assert json.loads(render_rollback(outcome, "json"))["rules"]["action"] == "restored"
 
 
 def test_diff_cuts_long_values():

@@ -16,6 +16,9 @@ from mlprod_cli.core.predict._batch import (
 )
 from mlprod_cli.core.predict._inference import predict_batch
 from mlprod_cli.core.predict._rules import (
+    BACKUP_FOLDER,
+    RulesRestore,
+    plan_rules_restore,
     recorded_rules,
     rules_fields,
     snapshot_rules,
@@ -23,9 +26,12 @@ from mlprod_cli.core.predict._rules import (
 )
 
 __all__ = [
+    "BACKUP_FOLDER",
     "BATCH_ROWS",
     "OUTPUT_SUFFIXES",
     "PredictResult",
+    "RulesRestore",
+    "plan_rules_restore",
     "predict_batch",
     "predict_file",
     "read_batches",

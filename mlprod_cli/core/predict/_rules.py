@@ -16,6 +16,7 @@ that copy, after two checks:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,11 @@ def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> R
         return parse_rules(project_file, labels=labels, fields=fields)
     recorded = recorded_rules(version)
     snapshot = _snapshot(version, recorded)
-    file_sha = sha256_bytes(read_rules_bytes(project_file)) if project_file is not None else None
+    held = read_rules_bytes(project_file) if project_file is not None else None
+    file_sha = sha256_bytes(held) if held is not None else None
     version_sha = recorded["sha256"] if recorded is not None else None
+    if recorded is None and held is not None and _holds_no_rules(project_file, held):
+        return None  # a file without rules is no rules (what rollback writes for such a version)
     if file_sha != version_sha:
         raise UsageError(
             _differ(config, version, project_file, recorded),
@@ -116,3 +120,132 @@ def _snapshot(version: Any, recorded: dict[str, Any] | None) -> bytes | None:
             hint="the copy was changed after training: restore it, or train a new version",
         )
     return snapshot
+
+
+def _holds_no_rules(path: Path, data: bytes) -> bool:
+    """Whether the rules file's ``rules:`` is empty (or absent); False when it does not parse."""
+    from mlprod_cli.core.config import read_yaml_bytes
+
+    try:
+        raw, _ = read_yaml_bytes(path, data)
+    except ConfigError:
+        return False
+    return raw is None or (isinstance(raw, dict) and not raw.get("rules"))
+
+
+# ---------------------------------------------------------------------- putting rules back
+
+BACKUP_FOLDER = ".mlprod/rules-backup"
+"""Where an edited rules file is kept before ``--replace-rules`` replaces it."""
+
+
+@dataclass
+class RulesRestore:
+    """What making ``version`` active does to the project's rules file (nothing written yet).
+
+    ``action``: ``unchanged`` (the file already holds the version's rules),
+    ``restored`` (it will hold the version's copy) or ``emptied`` (the version
+    was trained without rules: the file will hold none).
+    """
+
+    path: Path
+    version: str
+    action: str
+    new: bytes
+    old: bytes
+    backup: Path | None = None
+    written: bool = False
+
+    def write(self) -> None:
+        """Keep a backup if one is due, then replace the file atomically."""
+        from mlprod_cli.adapters.files import atomic_write_bytes
+
+        if self.action == "unchanged":
+            return
+        if self.backup is not None:
+            self.backup.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.backup, self.old)
+        atomic_write_bytes(self.path, self.new)
+        self.written = True
+
+    def undo(self) -> None:
+        """Put the old bytes back (the activation failed after :meth:`write`)."""
+        from mlprod_cli.adapters.files import atomic_write_bytes
+
+        if self.written:
+            atomic_write_bytes(self.path, self.old)
+            self.written = False
+
+    def to_dict(self, root: Path) -> dict[str, Any]:
+        return {
+            "file": _relative(self.path, root),
+            "action": self.action,
+            "version": self.version,
+            "sha256": sha256_bytes(self.new),
+            "backup": None if self.backup is None else _relative(self.backup, root),
+        }
+
+
+def empty_rules_text(version_id: str) -> bytes:
+    """What the rules file holds after activating a version trained without rules."""
+    return (
+        f"# {version_id} was trained without rules; 'mlprod models' wrote this file when it\n"
+        "# made it active. Write rules here and train to give a new version rules.\n"
+        "rules: []\n"
+    ).encode()
+
+
+def plan_rules_restore(
+    workspace: Any, version: Any, *, replace: bool = False, now: str | None = None
+) -> RulesRestore | None:
+    """The change to the project's rules file that makes it hold ``version``'s rules.
+
+    None when there is nothing to do (no rules file, no rules). Refused, with
+    nothing written: a tampered copy (ConfigError); a version with rules in a
+    project whose ``mlprod.yaml`` names no rules file; a file holding edits no
+    registered version was trained with, unless ``replace`` (they are then kept
+    under :data:`BACKUP_FOLDER` first; ``now`` names the copy).
+    """
+    config = workspace.config
+    recorded = recorded_rules(version)
+    snapshot = _snapshot(version, recorded)
+    project_file: Path | None = config.rules
+    if project_file is None:
+        if recorded is None:
+            return None
+        raise UsageError(
+            f"{version.id} was trained with rules ({recorded.get('file', SNAPSHOT_NAME)}), "
+            f"but {config.path.name} names no rules file; nothing changed",
+            hint=f"add 'rules: {recorded.get('file', SNAPSHOT_NAME)}' to {config.path.name} "
+            "and run the command again",
+        )
+    old = read_rules_bytes(project_file)
+    new = snapshot if snapshot is not None else empty_rules_text(version.id)
+    if old == new or (snapshot is None and _holds_no_rules(project_file, old)):
+        return RulesRestore(project_file, version.id, "unchanged", old, old)
+    action = "restored" if snapshot is not None else "emptied"
+    plan = RulesRestore(project_file, version.id, action, new, old)
+    known = {
+        entry["sha256"]
+        for other in workspace.registry.versions()
+        if (entry := recorded_rules(other)) is not None
+    }
+    if sha256_bytes(old) in known or _holds_no_rules(project_file, old):
+        return plan  # a version holds these bytes (or there is nothing to lose)
+    shown = _relative(project_file, config.root)
+    if not replace:
+        raise UsageError(
+            f"{shown} has edits no version was trained with; not replaced by "
+            f"{version.id}'s rules, nothing changed",
+            hint="train a version with them first, or add --replace-rules to replace the file "
+            f"(a copy is kept under {BACKUP_FOLDER}/)",
+        )
+    stamp = now or _utc_stamp()
+    plan.backup = config.root / BACKUP_FOLDER / f"{stamp}-{project_file.name}"
+    return plan
+
+
+def _utc_stamp() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")

@@ -311,31 +311,51 @@ class Registry:
         """Raise the RegistryError that activating would meet in ``active.json``, if any."""
         self._read_active()
 
-    def rollback(self, kind: str = "model") -> tuple[str, str]:
-        """Make the previously active version active again; return (from, to)."""
+    def rollback_target(self, kind: str = "model") -> tuple[str, str]:
+        """``(from, to)`` of a :meth:`rollback` now, with nothing written (the same refusals)."""
+        with self._locked():
+            current, target, _ = self._rollback_of(self._read_active(), kind)
+        return current, target
+
+    def rollback(self, kind: str = "model", *, expected: str | None = None) -> tuple[str, str]:
+        """Make the previously active version active again; return (from, to).
+
+        ``expected``: the version to roll back to, as :meth:`rollback_target` said;
+        if ``active.json`` changed since and another would be, RegistryError.
+        """
         with self._locked():
             state = self._read_active()
-            current = state.get(kind)
-            history = [v for v in state.get("history", {}).get(kind, []) if isinstance(v, str)]
-            while history and history[-1] == current:
-                history.pop()
-            if not current:
-                raise RegistryError(f"no active {kind} to roll back from")
-            if not history:
+            current, target, history = self._rollback_of(state, kind)
+            if expected is not None and target != expected:
                 raise RegistryError(
-                    f"no earlier active {kind} to roll back to ({current} is the first)",
-                    hint="'mlprod models activate VERSION' makes any version active",
-                )
-            target = history[-1]
-            if self.get(target).kind != kind:  # it must still exist, and be one of this kind
-                raise RegistryError(
-                    f"{target}, the {kind} active before {current}, is a {self.get(target).kind} now",
-                    hint="'mlprod models activate VERSION' makes any version active",
+                    f"{self.root.name}/active.json changed while rolling back "
+                    f"(the {kind} before {current} is now {target}); nothing changed"
                 )
             state[kind] = target
             state.setdefault("history", {})[kind] = history
             self._write_active(state)
         return current, target
+
+    def _rollback_of(self, state: dict, kind: str) -> tuple[str, str, list[str]]:
+        """The active version, the one a rollback makes active, and the history after it."""
+        current = state.get(kind)
+        history = [v for v in state.get("history", {}).get(kind, []) if isinstance(v, str)]
+        while history and history[-1] == current:
+            history.pop()
+        if not current:
+            raise RegistryError(f"no active {kind} to roll back from")
+        if not history:
+            raise RegistryError(
+                f"no earlier active {kind} to roll back to ({current} is the first)",
+                hint="'mlprod models activate VERSION' makes any version active",
+            )
+        target = history[-1]
+        if self.get(target).kind != kind:  # it must still exist, and be one of this kind
+            raise RegistryError(
+                f"{target}, the {kind} active before {current}, is a {self.get(target).kind} now",
+                hint="'mlprod models activate VERSION' makes any version active",
+            )
+        return current, target, history
 
 
 def _fsync_dir_files(folder: Path) -> None:
