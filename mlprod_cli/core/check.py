@@ -59,6 +59,9 @@ def run_checks(start: Path | None = None, *, venv: bool = True) -> CheckReport:
         CheckItem("config", True, f"{config.path.name} is valid (project {config.project})")
     )
     report.items.append(classes_item(config))
+    rules = rules_item(config)
+    if rules is not None:
+        report.items.append(rules)
 
     lock_path = config.root / LOCK_NAME
     # Anything of that name is the lock, and read_lock names what is wrong with a FIFO,
@@ -199,4 +202,40 @@ def classes_item(config: Config) -> CheckItem:
     verb = "is" if len(distinct) == 1 else "are"
     return CheckItem(
         "classes", True, f"{', '.join(distinct)} {verb} in the data (as metrics names them)"
+    )
+
+
+def rules_item(config: Config) -> CheckItem | None:
+    """Whether the rules file holds the rules the active model was trained with.
+
+    A warning, not a failure: rules edited and not trained yet are work in
+    progress, but ``serve`` and ``package`` refuse the active model with them.
+    None when there is nothing to say (no rules, no active model without them).
+    """
+    from mlprod_cli.core.predict import version_rules
+    from mlprod_cli.core.registry import Registry
+
+    active = None
+    if config.registry.is_dir():
+        try:
+            active = Registry(config.registry).active("model")
+        except MlprodError:
+            active = None  # the registry's own problems are for the commands that use it
+    if active is None:
+        if config.rules is None:
+            return None
+        return CheckItem("rules", True, "not checked against a version: no active model")
+    from mlprod_cli.core.workspace import Workspace
+
+    try:
+        ruleset = version_rules(Workspace(config), active)
+    except MlprodError as exc:
+        return CheckItem("rules", True, exc.message, (exc.message,), warning=True)
+    if ruleset is None:
+        return None
+    return CheckItem(
+        "rules",
+        True,
+        f"{config.rules.name} holds the rules {active.id} was trained with "
+        f"({plural(len(ruleset.ids), 'rule')}, sha256 {ruleset.sha256[:12]})",
     )

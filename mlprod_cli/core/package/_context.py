@@ -13,6 +13,9 @@ installs, each file checked against a hash:
   Dockerfile to use no index at all);
 * the registry with the active model version only (artifact hash-checked
   against its metadata) and an ``active.json`` naming it;
+* the rules file ``mlprod.yaml`` names, if any, at its path (it must hold the
+  rules the version was trained with, as ``serve`` checks), and a ``COPY`` of it
+  after each ``COPY mlprod.yaml ./`` of the Dockerfile;
 * ``mlprod.yaml``, the project's ``Dockerfile`` (its ``MODEL_VERSION`` and
   ``GIT_COMMIT`` defaults set, so a plain ``docker build`` labels the image
   right) and ``.dockerignore``;
@@ -41,6 +44,7 @@ from pathlib import Path
 
 from mlprod_cli import __version__
 from mlprod_cli.adapters.files import (
+    atomic_write_bytes,
     atomic_write_text,
     sha256_file,
     staging_folder,
@@ -167,6 +171,7 @@ def make_context(
     # Refuses a tampered artifact, and one that can never load in the image (a
     # pickle with its hash rewritten, an untrusted type), as predict and serve do.
     registry.load(version)
+    rules = _rules_file(workspace, version)  # the rules serve checks the version against
     dockerfile = root / "Dockerfile"
     if not dockerfile.is_file():
         raise ConfigError(
@@ -217,10 +222,15 @@ def make_context(
             staging / registry_rel / ACTIVE, json.dumps({"model": version.id}, indent=2) + "\n"
         )
         shutil.copy2(root / CONFIG_NAME, staging / CONFIG_NAME)
-        atomic_write_text(
-            staging / "Dockerfile",
-            _labelled_dockerfile(dockerfile.read_text(encoding="utf-8"), version.id, commit),
+        docker_text = _labelled_dockerfile(
+            dockerfile.read_text(encoding="utf-8"), version.id, commit
         )
+        if rules is not None:
+            rules_rel, rules_bytes = rules
+            (staging / rules_rel).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(staging / rules_rel, rules_bytes)
+            docker_text = _copying_rules(docker_text, rules_rel)
+        atomic_write_text(staging / "Dockerfile", docker_text)
         ignore = root / ".dockerignore"
         atomic_write_text(
             staging / ".dockerignore",
@@ -530,6 +540,47 @@ def _copy_version(files: list[Path], dest: Path) -> None:
                 raise ConfigError(f"{path.name} of the version is not a regular file")
             shutil.copyfileobj(source, target, 1 << 20)
         shutil.copystat(path, dest / path.name, follow_symlinks=False)
+
+
+def _rules_file(workspace: Workspace, version: Version) -> tuple[str, bytes] | None:
+    """The project's rules file (its path in the project, its bytes), or None without one.
+
+    Refused, as ``serve`` would refuse it in the image: a file that differs from
+    the rules the version was trained with, a tampered copy of them. The config
+    has already refused a rules file that is a link or outside the project.
+    """
+    from mlprod_cli.core.predict import recorded_rules, version_rules
+    from mlprod_cli.core.rules import read_rules_bytes, sha256_bytes
+
+    config = workspace.config
+    version_rules(workspace, version)
+    if config.rules is None:
+        return None
+    _inside_project(config.root, config.rules)
+    data = read_rules_bytes(config.rules)
+    recorded = recorded_rules(version)
+    if recorded is not None and sha256_bytes(data) != recorded["sha256"]:  # changed meanwhile
+        raise UsageError(f"{config.rules.name}: changed while packaging; run package again")
+    return config.rules.relative_to(config.root).as_posix(), data
+
+
+_CONFIG_COPY = re.compile(rf"(?m)^COPY\s+{re.escape(CONFIG_NAME)}\s+\./\s*$")
+
+
+def _copying_rules(text: str, rules_rel: str) -> str:
+    """The Dockerfile with the rules file copied after each ``COPY mlprod.yaml ./``.
+
+    ``serve`` in the image reads the rules file ``mlprod.yaml`` names; a
+    Dockerfile that copies it already is left as it is.
+    """
+    if re.search(rf"(?m)^COPY\s+(?:\S+\s+)*{re.escape(rules_rel)}\s", text):
+        return text
+    if not _CONFIG_COPY.search(text):
+        raise ConfigError(
+            f"Dockerfile: no 'COPY {CONFIG_NAME} ./' line to copy {rules_rel} after",
+            hint=f"add 'COPY {rules_rel} ./{rules_rel}' after each copy of {CONFIG_NAME}",
+        )
+    return _CONFIG_COPY.sub(lambda m: f"{m.group(0)}\nCOPY {rules_rel} ./{rules_rel}", text)
 
 
 def _labelled_dockerfile(text: str, model_version: str, commit: str | None) -> str:
