@@ -12,6 +12,12 @@ that copy, after two checks:
   never silently something else than what the file says and ``models
   rollback`` (which puts the version's rules back into the file) is the way
   back.
+
+``skew`` re-scores served rows with the copy alone (:func:`snapshot_rules`):
+it asks what served them, whatever the file says now. Putting a version's
+rules back into the file when ``models activate`` or ``rollback`` makes it
+active is :func:`plan_rules_restore`, which never replaces edits no version
+holds unless told (they are kept in :data:`BACKUP_FOLDER` first).
 """
 
 from __future__ import annotations

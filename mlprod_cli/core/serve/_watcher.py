@@ -37,11 +37,11 @@ class ModelWatcher:
     """Follows ``active.json``: a thread stats it every ``interval`` seconds and, when
     it changed and names another version, loads that one and swaps it in.
 
-    A load that fails (tampered artifact, untrusted type, a version removed) is
-    logged and counted; the old model keeps serving (so does a version whose
-    rules differ from the project's rules file: ``rules_of`` refuses it) and the same change is not
-    retried until ``active.json`` changes again or :meth:`request` is called
-    (``SIGHUP``). With a pinned version nothing is switched; a failed first
+    A load that fails (tampered artifact, untrusted type, a version removed,
+    rules that differ from the project's rules file: ``rules_of`` refuses
+    those) is logged and counted; the old model keeps serving and the same
+    change is not retried until ``active.json`` changes again or
+    :meth:`request` is called (``SIGHUP``). With a pinned version nothing is switched; a failed first
     load is retried on request only.
     """
 
