@@ -116,6 +116,9 @@ def render_version(version: Version, fmt: str) -> str:
         ("libraries", ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items())),
         ("features", ", ".join(f"{f['name']} ({f['kind']})" for f in meta.get("schema", {}).get("features", []))),
     ]  # fmt: skip
+    layer = _rule_layer(meta.get("rules"))
+    if layer:
+        rows.insert(4, ("rules file", layer))
     tune = meta.get("tune")
     if tune:
         rows.append(
@@ -160,6 +163,19 @@ def render_rollback(outcome: Rollback, fmt: str = "table") -> str:
         )
     text = f"{outcome.version} is the active {outcome.kind} again (was {outcome.previous})"
     return text + _rules_lines(outcome.rules)
+
+
+def _rule_layer(entry: Any) -> str | None:
+    """``rules.yaml (sha256 ab12…): 2 rules (a, b), policy first, fallback abstain``, or None."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+        return None
+    ids = [str(i) for i in entry.get("ids") or []]
+    listed = f" ({', '.join(ids)})" if ids else ""
+    return (
+        f"{entry.get('file', 'rules.yaml')} (sha256 {entry['sha256'][:12]}): "
+        f"{plural(len(ids), 'rule')}{listed}, policy {entry.get('policy', 'first')}, "
+        f"fallback {entry.get('fallback', 'abstain')}"
+    )
 
 
 _RULES_ACTIONS = {

@@ -125,3 +125,51 @@ def test_a_version_with_rules_needs_a_rules_file_named(
     )
     assert "add 'rules: rules.yaml' to mlprod.yaml" in err[0]
     assert tree_snapshot(rules_trained) == before
+
+
+def _drafts() -> str:
+    """Rules commented out beside an empty list: no rules, but someone's work."""
+    return (
+        "# drafts:\n" + "".join(f"# {line}\n" for line in RULES_TEXT.splitlines()) + "rules: []\n"
+    )
+
+
+def test_comments_beside_no_rules_are_edits_too(rules_trained, monkeypatch, capsys, tree_snapshot):
+    """Only what rollback writes (or a blank file) is replaced without asking."""
+    monkeypatch.chdir(rules_trained)
+    rules = rules_trained / "rules.yaml"
+    for mine in (_drafts(), RULES_TEXT.replace("rules:", "rulez:", 1)):  # drafts, a misspelt key
+        rules.write_text(mine)
+        before = tree_snapshot(rules_trained)
+        assert main(["models", "activate", "v0002", "--force"]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith("error: rules.yaml has edits no version")
+        assert tree_snapshot(rules_trained) == before
+    assert main(["models", "activate", "v0002", "--force", "--replace-rules"]) == 0
+    capsys.readouterr()
+    backups = list((rules_trained / ".mlprod" / "rules-backup").iterdir())
+    assert [b.read_text() for b in backups] == [RULES_TEXT.replace("rules:", "rulez:", 1)]
+    assert rules.read_text() == RULES_TEXT
+
+
+def test_a_version_without_rules_keeps_drafts_of_none_and_refuses_a_misspelt_key(
+    trained, monkeypatch, capsys, tmp_path
+):
+    monkeypatch.chdir(trained)
+    assert main(["models", "activate", "v0002", "--force"]) == 0
+    config = trained / "mlprod.yaml"
+    config.write_text(config.read_text() + "rules: rules.yaml\n")
+    rules = trained / "rules.yaml"
+    rules.write_text(_drafts())
+    capsys.readouterr()
+    assert main(["models", "activate", "v0002", "--force"]) == 0  # no rules either way
+    assert "rules.yaml already holds v0002's rules" in capsys.readouterr().out
+    assert rules.read_text() == _drafts()  # nothing written
+    out = tmp_path / "p.csv"
+    assert main(["predict", "data/lesions.csv", "-o", str(out)]) == 0
+    capsys.readouterr()
+    # Rules under a misspelt key are not "no rules": predict refuses the file.
+    rules.write_text(RULES_TEXT.replace("rules:", "rulez:", 1))
+    assert main(["predict", "data/lesions.csv", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "rules.yaml" in err[0]

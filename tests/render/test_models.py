@@ -188,3 +188,21 @@ def test_diff_cuts_long_values():
     assert json.loads(render_diff(changes()[:1], "a", "b", "json")) == [
         {"key": "estimator", "a": "sklearn.pipeline.Pipeline", "b": "mlprod.DummyRules"}
     ]
+
+
+def test_a_version_with_rules_shows_its_rule_layer():
+    assert "rules file" not in render_version(version(2), "table")  # trained without rules
+    with_rules = version(2)
+    with_rules.metadata["rules"] = {
+        "sha256": "ab" * 32,
+        "file": "rules.yaml",
+        "ids": ["minor", "large_lesion"],
+        "policy": "all",
+        "fallback": "abstain",
+    }
+    row = next(
+        line for line in render_version(with_rules, "table").splitlines() if "rules file" in line
+    )
+    assert row.split("rules file", 1)[1].strip() == (
+        "rules.yaml (sha256 abababababab): 2 rules (minor, large_lesion), policy all, fallback abstain"
+    )

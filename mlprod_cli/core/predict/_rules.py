@@ -67,7 +67,11 @@ def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> R
     held = read_rules_bytes(project_file) if project_file is not None else None
     file_sha = sha256_bytes(held) if held is not None else None
     version_sha = recorded["sha256"] if recorded is not None else None
-    if recorded is None and held is not None and _holds_no_rules(project_file, held):
+    if (
+        recorded is None
+        and held is not None
+        and _holds_no_rules(project_file, held, config, version)
+    ):
         return None  # a file without rules is no rules (what rollback writes for such a version)
     if file_sha != version_sha:
         raise UsageError(
@@ -128,15 +132,26 @@ def _snapshot(version: Any, recorded: dict[str, Any] | None) -> bytes | None:
     return snapshot
 
 
-def _holds_no_rules(path: Path, data: bytes) -> bool:
-    """Whether the rules file's ``rules:`` is empty (or absent); False when it does not parse."""
-    from mlprod_cli.core.config import read_yaml_bytes
+def _holds_no_rules(path: Path, data: bytes, config: Any, version: Any) -> bool:
+    """Whether the rules file parses, against ``version``'s classes and fields, to no rules.
 
+    False when it does not parse: rules under a misspelt key are not "no rules".
+    """
+    labels = [str(c) for c in version.metadata.get("classes", [])]
     try:
-        raw, _ = read_yaml_bytes(path, data)
+        ruleset = parse_rules(path, labels=labels, fields=rules_fields(config, version), data=data)
     except ConfigError:
         return False
-    return raw is None or (isinstance(raw, dict) and not raw.get("rules"))
+    return not ruleset.rules
+
+
+def _written_by_rollback(data: bytes, versions: Any) -> bool:
+    """Whether ``data`` is blank or byte for byte what rollback writes for a version of none.
+
+    Only such a file holds nothing to lose: comments beside ``rules: []`` may be
+    someone's drafts.
+    """
+    return not data.strip() or any(data == empty_rules_text(v.id) for v in versions)
 
 
 # ---------------------------------------------------------------------- putting rules back
@@ -227,17 +242,14 @@ def plan_rules_restore(
         )
     old = read_rules_bytes(project_file)
     new = snapshot if snapshot is not None else empty_rules_text(version.id)
-    if old == new or (snapshot is None and _holds_no_rules(project_file, old)):
+    if old == new or (snapshot is None and _holds_no_rules(project_file, old, config, version)):
         return RulesRestore(project_file, version.id, "unchanged", old, old)
     action = "restored" if snapshot is not None else "emptied"
     plan = RulesRestore(project_file, version.id, action, new, old)
-    known = {
-        entry["sha256"]
-        for other in workspace.registry.versions()
-        if (entry := recorded_rules(other)) is not None
-    }
-    if sha256_bytes(old) in known or _holds_no_rules(project_file, old):
-        return plan  # a version holds these bytes (or there is nothing to lose)
+    versions = workspace.registry.versions()
+    known = {entry["sha256"] for other in versions if (entry := recorded_rules(other)) is not None}
+    if sha256_bytes(old) in known or _written_by_rollback(old, versions):
+        return plan  # a version holds these bytes (or rollback wrote them: nothing to lose)
     shown = _relative(project_file, config.root)
     if not replace:
         raise UsageError(
