@@ -151,8 +151,7 @@ def project_rules(config: Any, version: Any) -> tuple[Any | None, str | None, st
     None when ``mlprod.yaml`` names no rules file; then a version trained with
     rules gets a warning that it is evaluated without them.
     """
-    from mlprod_cli.core.predict import recorded_rules, rules_fields
-    from mlprod_cli.core.rules import parse_rules
+    from mlprod_cli.core.predict import parse_for_version, recorded_rules
 
     if config.rules is None:
         if recorded_rules(version) is not None:
@@ -165,8 +164,7 @@ def project_rules(config: Any, version: Any) -> tuple[Any | None, str | None, st
                 ),
             )
         return None, None, None
-    labels = [str(c) for c in version.metadata.get("classes", [])]
-    ruleset = parse_rules(config.rules, labels=labels, fields=rules_fields(config, version))
+    ruleset = parse_for_version(config, version, config.rules)
     try:
         shown = config.rules.relative_to(config.root).as_posix()
     except ValueError:

@@ -18,6 +18,7 @@ from mlprod_cli.core.predict._inference import predict_batch
 from mlprod_cli.core.predict._rules import (
     BACKUP_FOLDER,
     RulesRestore,
+    parse_for_version,
     plan_rules_restore,
     recorded_rules,
     rules_fields,
@@ -31,6 +32,7 @@ __all__ = [
     "OUTPUT_SUFFIXES",
     "PredictResult",
     "RulesRestore",
+    "parse_for_version",
     "plan_rules_restore",
     "predict_batch",
     "predict_file",

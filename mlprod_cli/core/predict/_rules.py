@@ -48,6 +48,13 @@ def rules_fields(config: Any, version: Any) -> dict[str, str]:
     return fields_of(version.metadata.get("schema", {}), tuple(config.data.exclude))
 
 
+def parse_for_version(config: Any, version: Any, path: Path, data: bytes | None = None) -> RuleSet:
+    """The rules file at ``path`` (or its bytes ``data``), validated against ``version``'s
+    classes and fields: one way to read rules for a version, whoever reads them."""
+    labels = [str(c) for c in version.metadata.get("classes", [])]
+    return parse_rules(path, labels=labels, fields=rules_fields(config, version), data=data)
+
+
 def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> RuleSet | None:
     """The rules to apply with ``version`` (None: it has none), checked as the module says.
 
@@ -55,13 +62,11 @@ def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> R
     the version's classes and fields) even when it differs from the version's copy.
     """
     config = workspace.config
-    labels = [str(c) for c in version.metadata.get("classes", [])]
-    fields = rules_fields(config, version)
     project_file: Path | None = config.rules
     if from_file:
         if project_file is None:
             return None
-        return parse_rules(project_file, labels=labels, fields=fields)
+        return parse_for_version(config, version, project_file)
     recorded = recorded_rules(version)
     snapshot = _snapshot(version, recorded)
     held = read_rules_bytes(project_file) if project_file is not None else None
@@ -81,7 +86,7 @@ def version_rules(workspace: Any, version: Any, *, from_file: bool = False) -> R
         )
     if recorded is None:
         return None
-    return parse_rules(version.path / SNAPSHOT_NAME, labels=labels, fields=fields, data=snapshot)
+    return parse_for_version(config, version, version.path / SNAPSHOT_NAME, snapshot)
 
 
 def _differ(config: Any, version: Any, project_file: Path | None, recorded: Any) -> str:
@@ -109,12 +114,8 @@ def snapshot_rules(config: Any, version: Any) -> RuleSet | None:
     recorded = recorded_rules(version)
     if recorded is None:
         return None
-    labels = [str(c) for c in version.metadata.get("classes", [])]
-    return parse_rules(
-        version.path / SNAPSHOT_NAME,
-        labels=labels,
-        fields=rules_fields(config, version),
-        data=_snapshot(version, recorded),
+    return parse_for_version(
+        config, version, version.path / SNAPSHOT_NAME, _snapshot(version, recorded)
     )
 
 
@@ -137,9 +138,8 @@ def _holds_no_rules(path: Path, data: bytes, config: Any, version: Any) -> bool:
 
     False when it does not parse: rules under a misspelt key are not "no rules".
     """
-    labels = [str(c) for c in version.metadata.get("classes", [])]
     try:
-        ruleset = parse_rules(path, labels=labels, fields=rules_fields(config, version), data=data)
+        ruleset = parse_for_version(config, version, path, data)
     except ConfigError:
         return False
     return not ruleset.rules
