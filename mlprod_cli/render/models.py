@@ -101,12 +101,14 @@ def render_version(version: Version, fmt: str) -> str:
     if fmt == "json":
         return to_json(meta)
     git = meta.get("git", {})
+    layer = _rule_layer(meta.get("rules"))
     rows = [
         ("kind", meta.get("kind")),
         ("created", meta.get("created_at")),
         ("estimator", meta.get("estimator")),
         *([("rules", meta["description"])] if meta.get("description") else []),
         ("classes", ", ".join(meta.get("classes", []))),
+        *([("rules file", layer)] if layer else []),
         ("data", "; ".join(f"{d['path']} ({plural(d['rows'], 'row')}, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
         ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),
         ("git", f"{git.get('commit')}{' (dirty)' if git.get('dirty') else ''}"),
@@ -116,9 +118,6 @@ def render_version(version: Version, fmt: str) -> str:
         ("libraries", ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items())),
         ("features", ", ".join(f"{f['name']} ({f['kind']})" for f in meta.get("schema", {}).get("features", []))),
     ]  # fmt: skip
-    layer = _rule_layer(meta.get("rules"))
-    if layer:
-        rows.insert(4, ("rules file", layer))
     tune = meta.get("tune")
     if tune:
         rows.append(
