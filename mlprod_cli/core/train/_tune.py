@@ -173,9 +173,9 @@ def tune(
 def _rank(candidates: list[dict], scores: Any, objective: MetricRef) -> list[dict[str, Any]]:
     import numpy as np
 
-    from mlprod_cli.core.metrics import HIGHER_IS_BETTER
+    from mlprod_cli.core.names import higher_is_better
 
-    sign = 1.0 if HIGHER_IS_BETTER.get(objective.metric, True) else -1.0
+    sign = 1.0 if higher_is_better(objective.metric) else -1.0
     rows = []
     for params, fold_scores in zip(candidates, scores, strict=True):
         defined = fold_scores[~np.isnan(fold_scores)]
