@@ -313,6 +313,16 @@ def _serve(ctx: Ctx, value: Any) -> ServeSpec:
     )
 
 
+def _task_rules(ctx: Ctx, task: str, value: Any) -> Path:
+    """The rules file; a regression project has none (a rule's effects name classes)."""
+    if task == "regression":
+        raise ctx.fail(
+            "rules",
+            "a regression project has no rules layer (rules allow, deny or force classes); remove it",
+        )
+    return _rules(ctx, value)
+
+
 def _rules(ctx: Ctx, value: Any) -> Path:
     """The rules file: a regular file inside the project, never a link out of it.
 
@@ -392,7 +402,7 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
         serve=_serve(ctx, raw.get("serve")),
         task=task,
         features=None if raw.get("features") is None else _features(ctx, raw["features"], data),
-        rules=None if raw.get("rules") is None else _rules(ctx, raw["rules"]),
+        rules=None if raw.get("rules") is None else _task_rules(ctx, task, raw["rules"]),
         lines=lines,
     )
 

@@ -129,15 +129,15 @@ def evaluate_version(
     step("loading the test split")
     train, test = dataset.load_training_data(config)
     parts = dataset.split(config, train, test)
-    X, y = dataset.features_and_target(config, parts.test)
+    X, y = dataset.features_and_target(config, parts.test, "test split")
     y_true = np.asarray(y)
-    labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
-    config.check_classes(labels)  # a misspelled class in the objective or a gate
-    unknown = sorted(set(y_true.tolist()) - set(labels))
-    if unknown:
+    regression = config.task == "regression"
+    if regression != (version.metadata.get("task") == "regression"):
         raise DataError(
-            f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
+            f"{version.id} was trained for {version.metadata.get('task') or 'classification'}; "
+            f"mlprod.yaml says task: {config.task}"
         )
+    labels = [] if regression else _labels(config, version, y_true)
     slices = unique(config.metrics.slices + gate_slice_columns(config) + slice_by)
     missing = [c for c in slices if c not in parts.test.columns]
     if missing:
@@ -205,6 +205,18 @@ def evaluate_version(
         if unusable["model"] and version.id != registry.active_id("model"):
             outcome.result.gates += _unchecked_regressions(config, unusable["model"])
     return outcome
+
+
+def _labels(config: Any, version: Any, y_true: Any) -> list[str]:
+    """The classes the version knows; a test label it does not know is an error."""
+    labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
+    config.check_classes(labels)  # a misspelled class in the objective or a gate
+    unknown = sorted(set(y_true.tolist()) - set(labels))
+    if unknown:
+        raise DataError(
+            f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
+        )
+    return labels
 
 
 def _with_rules(config, version, frame, y_true, scored, slices, custom, warnings, step):

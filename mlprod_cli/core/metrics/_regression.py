@@ -63,6 +63,8 @@ class RegressionReport:
     deciles: tuple[DecileRow, ...]
     mean_true: float
     mean_pred: float
+    std_true: float
+    std_pred: float
     percentage_note: str | None = None  # why MAPE is undefined and WAPE is the one to read
     custom: dict[str, Value] = field(default_factory=dict)
 
@@ -163,6 +165,8 @@ def regression_report(
         deciles=_deciles(true, error, absolute),
         mean_true=mean_true,
         mean_pred=float(pred.mean()),
+        std_true=math.sqrt(total / n),
+        std_pred=float(pred.std()),
         percentage_note=note,
         custom=_custom_values(dict(custom or {}), true, pred, None),
     )
@@ -175,6 +179,8 @@ def regression_to_dict(report: RegressionReport) -> dict[str, Any]:
         "n_samples": report.n_samples,
         "mean_true": report.mean_true,
         "mean_pred": report.mean_pred,
+        "std_true": report.std_true,
+        "std_pred": report.std_pred,
         **_values_dict(report.metrics),
         "percentage_note": report.percentage_note,
         "deciles": [

@@ -50,3 +50,22 @@ def predict_batch(estimator: Any, X: Any, labels: list[str]) -> tuple[Any, Any |
         if label in classes:
             scores[:, j] = proba[:, classes.index(label)]
     return y_pred, scores
+
+
+def predict_quantiles(estimator: Any, X: Any) -> dict[float, Any] | None:
+    """A regressor's 0.1 and 0.9 quantiles, when its last step gives them; else None.
+
+    The convention: ``predict_quantiles(X)`` returns an array of shape (n, 2) for the
+    quantiles listed in its ``quantiles_`` attribute, which holds 0.1 and 0.9.
+    """
+    import numpy as np
+
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    method = getattr(final, "predict_quantiles", None)
+    wanted = tuple(getattr(final, "quantiles_", ()))
+    if method is None or 0.1 not in wanted or 0.9 not in wanted:
+        return None
+    features = estimator[:-1].transform(X) if steps and len(steps) > 1 else X
+    values = np.asarray(method(features), dtype=float)
+    return {q: values[:, wanted.index(q)] for q in (0.1, 0.9)}
