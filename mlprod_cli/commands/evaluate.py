@@ -145,7 +145,9 @@ def evaluate(
         result = outcome.result
         if store is not None:
             core.store_result(result, store)
-        text = render.render(result, format.value, all_metrics=all_metrics, curves=outcome.curves)
+        text = render.render(
+            result, format.value, all_metrics=all_metrics, curves=outcome.curves, rows=outcome.rows
+        )
         if result_file is None:
             console.write_result(text)
         else:

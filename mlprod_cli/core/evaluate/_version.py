@@ -37,7 +37,9 @@ class Outcome:
     """The result plus the per-sample arrays the HTML report draws curves from."""
 
     result: EvaluationResult
+    # {model name: (y_true, scores, labels)}; for a regression (y_true, y_pred, [])
     curves: dict[str, tuple[Any, Any, list[str]]] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)  # {slice column: each row's value}
 
 
 def unique(items: tuple[str, ...]) -> tuple[str, ...]:
@@ -175,7 +177,9 @@ def evaluate_version(
         outcome.result.rules = _with_rules(config, version, parts.test, y_true, primary_scores,
                                            slices, custom, outcome.result.warnings, step)  # fmt: skip
     outcome.result.warnings += metric_lessons(primary.report)
-    outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
+    outcome.curves[primary.name] = _curve(y_true, primary_scores, labels)
+    if regression:
+        outcome.rows = {c: parts.test[c].astype(str).to_numpy() for c in slices}
     unusable: dict[str, str] = {}
     baseline_version = baseline
     if baseline_version is None:
@@ -189,7 +193,7 @@ def evaluate_version(
             continue
         evaluated, scored = score(other)
         outcome.result.comparisons.append(evaluated)
-        outcome.curves[evaluated.name] = (y_true, scored.scores, labels)
+        outcome.curves[evaluated.name] = _curve(y_true, scored, labels)
     if version.kind == "model":
         baseline = next((c for c in outcome.result.comparisons if c.kind == "baseline"), None)
         active = next((c for c in outcome.result.comparisons if c.kind == "active"), None)
@@ -205,6 +209,11 @@ def evaluate_version(
         if unusable["model"] and version.id != registry.active_id("model"):
             outcome.result.gates += _unchecked_regressions(config, unusable["model"])
     return outcome
+
+
+def _curve(y_true: Any, scored: Scored, labels: list[str]) -> tuple[Any, Any, list[str]]:
+    """What the HTML report draws for one model: its scores, or a regressor's numbers."""
+    return (y_true, scored.y_pred if not labels else scored.scores, labels)
 
 
 def _labels(config: Any, version: Any, y_true: Any) -> list[str]:
