@@ -301,8 +301,14 @@ def train(
         kinds = tuple(k for k in kinds if k != "baseline")
     step("loading data")
     train_data, test_data = dataset.load_training_data(config, data_path)
-    parts = dataset.split(config, train_data, test_data)
     source = train_data.files[0]["path"]
+    if (
+        config.task == "regression"
+    ):  # every row's target, before the split hides one in the test part
+        dataset.numeric_target(train_data.frame, config.data.target, source)
+        if test_data is not None:
+            dataset.numeric_target(test_data.frame, config.data.target, test_data.files[0]["path"])
+    parts = dataset.split(config, train_data, test_data)
     X, y = dataset.features_and_target(config, parts.train, source)
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
