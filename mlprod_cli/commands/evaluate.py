@@ -146,7 +146,11 @@ def evaluate(
         if store is not None:
             core.store_result(result, store)
         text = render.render(
-            result, format.value, all_metrics=all_metrics, curves=outcome.curves, rows=outcome.rows
+            result,
+            format.value,
+            all_metrics=all_metrics,
+            curves=outcome.curves,
+            rows=getattr(outcome, "rows", None),
         )
         if result_file is None:
             console.write_result(text)
