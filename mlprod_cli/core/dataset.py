@@ -345,24 +345,24 @@ def features_and_target(config: Config, frame: Any, source: str = "the data") ->
     return X, y
 
 
-def numeric_target(frame: Any, target: str, source: str) -> Any:
+def numeric_target(frame: Any, target: str, source: str, what: str = "target") -> Any:
     """The regression target as float64, or one DataError naming the column and the first bad row."""
     import numpy as np
     import pandas as pd
 
     column = frame[target]
-    where = f"{source}: target '{target}'"
+    where = f"{source}: {what} '{target}'"
     if len(column) and column.isna().all():
-        raise DataError(f"{where}: every value is missing; a regression target must be numbers")
+        raise DataError(f"{where}: every value is missing; a regression's {what} must be numbers")
     if column.dtype == bool or pd.api.types.is_bool_dtype(column):
-        raise DataError(f"{where}: holds true/false; a regression target must be numbers")
+        raise DataError(f"{where}: holds true/false; a regression's {what} must be numbers")
     numbers = pd.to_numeric(column, errors="coerce")
     text = numbers.isna() & column.notna()
     if text.any():
         first = text[text].index[0]
         raise DataError(
             f"{where}: {column[first]!r} (row {_row_number(frame, first)}) is not a number; "
-            "a regression target must be numbers"
+            f"a regression's {what} must be numbers"
         )
     missing = numbers.isna()
     if missing.any():
@@ -370,7 +370,7 @@ def numeric_target(frame: Any, target: str, source: str) -> Any:
         count = int(missing.sum())
         raise DataError(
             f"{where}: {count:,} row{'s have' if count != 1 else ' has'} no value "
-            f"(the first: row {_row_number(frame, first)}); remove or fill them before training"
+            f"(the first: row {_row_number(frame, first)}); remove or fill them"
         )
     values = numbers.astype("float64")
     infinite = ~np.isfinite(values.to_numpy())
@@ -378,7 +378,7 @@ def numeric_target(frame: Any, target: str, source: str) -> Any:
         first = values.index[int(np.argmax(infinite))]
         raise DataError(
             f"{where}: an infinite value (row {_row_number(frame, first)}); "
-            "a regression target must be finite numbers"
+            f"a regression's {what} must be finite numbers"
         )
     return values
 
