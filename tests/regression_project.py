@@ -1,11 +1,13 @@
-"""A small regression project written by hand (scikit-learn's diabetes data), for the core tests."""
+"""A small regression project written by hand (scikit-learn's diabetes data), for the command tests.
+
+Importable as ``regression_project`` (pytest puts ``tests/`` on ``sys.path``);
+``tests/commands/conftest.py`` makes the fixture of it.
+"""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
-import pytest
 
 CONFIG = """\
 project: diabetes
@@ -64,12 +66,4 @@ def write_project(root: Path) -> Path:
     (root / "diabetes_model" / "__init__.py").write_text("")
     (root / "diabetes_model" / "model.py").write_text(MODEL)
     (root / "mlprod.yaml").write_text(textwrap.dedent(CONFIG))
-    return root
-
-
-@pytest.fixture
-def regression_project(tmp_path, monkeypatch) -> Path:
-    root = write_project(tmp_path / "diabetes")
-    monkeypatch.chdir(root)
-    monkeypatch.syspath_prepend(str(root))
     return root

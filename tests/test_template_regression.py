@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 PACKAGE = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[1]
     / "templates/classification/{{cookiecutter.project_name}}/src/{{cookiecutter.package_name}}"
 )
 NUMERIC = ("age", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
