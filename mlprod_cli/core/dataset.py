@@ -295,9 +295,10 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
     else:
         from sklearn.model_selection import train_test_split
 
-        y = frame[config.data.target].astype(str)
-        counts = y.value_counts()
-        stratify = y if counts.min() >= 2 else None
+        stratify = None
+        if config.task != "regression":  # a number's values are not classes to balance
+            y = frame[config.data.target].astype(str)
+            stratify = y if y.value_counts().min() >= 2 else None
         train_frame, test_frame = train_test_split(
             frame, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
         )
