@@ -84,3 +84,19 @@ def test_train_then_evaluate_a_regression(regression_project):
     assert gates["mae beats baseline " + baseline.version].passed
     assert "mae gap across sex <= 30" in gates
     assert outcome.result.passed
+
+
+def test_tune_ranks_a_regression_by_its_error_lowest_first(regression_project, capsys):
+    import json
+
+    from mlprod_cli.cli import main
+
+    with (regression_project / "mlprod.yaml").open("a") as handle:
+        handle.write("tune:\n  cv: 3\n  params:\n    regressor__alpha: [0.01, 1.0, 1000.0]\n")
+    assert main(["tune", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ranked = report["candidates"]
+    means = [row["mean"] for row in ranked]
+    assert means == sorted(means)  # MAE: the lowest is the best
+    assert ranked[-1]["params"] == {"regressor__alpha": 1000.0}  # the flattest line is worst
+    assert len(ranked[0]["folds"]) == 3
