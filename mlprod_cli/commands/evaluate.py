@@ -68,6 +68,14 @@ def evaluate(
             dir_okay=False,
         ),
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            help="With --predictions outside a project: classification or regression "
+            "(default: regression when both columns are numbers that are not a few whole classes).",
+        ),
+    ] = None,
     slice_by: Annotated[
         list[str] | None,
         typer.Option("--slice-by", help="Also report per value of this column (repeatable)."),
@@ -102,6 +110,7 @@ def evaluate(
             ("--label-col", label_col),
             ("--pred-col", pred_col),
             ("--labels", labels),
+            ("--task", task),
         ):
             if value:
                 raise UsageError(f"{name} goes with --predictions FILE")
@@ -111,6 +120,8 @@ def evaluate(
             raise UsageError("--model and --predictions exclude each other")
         if not label_col or not pred_col:
             raise UsageError("--predictions needs --label-col and --pred-col")
+        if task is not None and task not in ("classification", "regression"):
+            raise UsageError(f"--task {task}: use classification or regression")
         workspace = Workspace.load() if find_project_root() else None
     # Opened first: a bad or unreachable store is said before anything is computed,
     # and so is an --output that cannot be written (its temporary is made now).
@@ -134,7 +145,8 @@ def evaluate(
                 )
         else:
             spec = core.PredictionsSpec(
-                predictions, label_col, pred_col, _split_list(score_cols), labels, _split_list(classes)
+                predictions, label_col, pred_col, _split_list(score_cols), labels, _split_list(classes),
+                task,
             )  # fmt: skip
             outcome = core.evaluate_predictions(
                 spec,
@@ -145,7 +157,13 @@ def evaluate(
         result = outcome.result
         if store is not None:
             core.store_result(result, store)
-        text = render.render(result, format.value, all_metrics=all_metrics, curves=outcome.curves)
+        text = render.render(
+            result,
+            format.value,
+            all_metrics=all_metrics,
+            curves=outcome.curves,
+            rows=getattr(outcome, "rows", None),
+        )
         if result_file is None:
             console.write_result(text)
         else:

@@ -14,15 +14,17 @@ from mlprod_cli.options import Format, FormatOption
 
 HELP = """Create a project from a template, with its own .venv installed from the lock.
 
-The default template is a tabular classification project with a metrics module,
+The default template is a tabular classification project (--template
+regression: a number to predict, on its own sample) with a metrics module,
 a heuristic baseline, a simple first model, tests that pass at once, a
 Dockerfile, Kubernetes manifests, pre-commit and CI configuration.
 
 With --data FILE --target COL the project is made for your own table (CSV or
 Parquet): the file is profiled, and the task, positive class, objective,
 split, features, excluded columns and gates are decided from it and written
-into mlprod.yaml with the reason for each. Without --data it is the same path
-on the bundled sample data.
+into mlprod.yaml with the reason for each; a numeric target of many values
+makes a regression project. Without --data it is the same path on the
+bundled sample data.
 """
 
 
@@ -115,7 +117,7 @@ def new(
         str | None,
         typer.Option(
             "--task",
-            help="With --data: classification (a numeric target's values taken as classes).",
+            help="With --data: classification or regression [default: regression for a numeric target of many values].",
         ),
     ] = None,
     no_measure: Annotated[

@@ -295,9 +295,10 @@ def split(config: Config, train: Dataset, test: Dataset | None) -> Split:
     else:
         from sklearn.model_selection import train_test_split
 
-        y = frame[config.data.target].astype(str)
-        counts = y.value_counts()
-        stratify = y if counts.min() >= 2 else None
+        stratify = None
+        if config.task != "regression":  # a number's values are not classes to balance
+            y = frame[config.data.target].astype(str)
+            stratify = y if y.value_counts().min() >= 2 else None
         train_frame, test_frame = train_test_split(
             frame, test_size=spec.test_size, random_state=spec.seed, stratify=stratify
         )
@@ -331,15 +332,67 @@ def _describe_split(info: dict[str, Any]) -> str:
     return f"random, test_size {info['test_size']}"
 
 
-def features_and_target(config: Config, frame: Any) -> tuple[Any, Any]:
-    """``X`` (every column but the target and ``data.exclude``) and ``y`` as text labels."""
+def features_and_target(config: Config, frame: Any, source: str = "the data") -> tuple[Any, Any]:
+    """``X`` (every column but the target and ``data.exclude``) and ``y``.
+
+    ``y`` is text labels, or for ``task: regression`` float64 numbers, each
+    finite (:func:`numeric_target` refuses text, missing and infinite values).
+    """
     drop = [config.data.target, *[c for c in config.data.exclude if c in frame.columns]]
     X = frame.drop(columns=drop)
+    if config.task == "regression":
+        return X, numeric_target(frame, config.data.target, source)
     y = frame[config.data.target].astype(str)
     return X, y
 
 
+def numeric_target(frame: Any, target: str, source: str, what: str = "target") -> Any:
+    """The regression target as float64, or one DataError naming the column and the first bad row."""
+    import numpy as np
+    import pandas as pd
+
+    column = frame[target]
+    where = f"{source}: {what} '{target}'"
+    if len(column) and column.isna().all():
+        raise DataError(f"{where}: every value is missing; a regression's {what} must be numbers")
+    if column.dtype == bool or pd.api.types.is_bool_dtype(column):
+        raise DataError(f"{where}: holds true/false; a regression's {what} must be numbers")
+    numbers = pd.to_numeric(column, errors="coerce")
+    text = numbers.isna() & column.notna()
+    if text.any():
+        first = text[text].index[0]
+        raise DataError(
+            f"{where}: {column[first]!r} (row {_row_number(frame, first)}) is not a number; "
+            f"a regression's {what} must be numbers"
+        )
+    missing = numbers.isna()
+    if missing.any():
+        first = missing[missing].index[0]
+        count = int(missing.sum())
+        raise DataError(
+            f"{where}: {count:,} row{'s have' if count != 1 else ' has'} no value "
+            f"(the first: row {_row_number(frame, first)}); remove or fill them"
+        )
+    values = numbers.astype("float64")
+    infinite = ~np.isfinite(values.to_numpy())
+    if infinite.any():
+        first = values.index[int(np.argmax(infinite))]
+        raise DataError(
+            f"{where}: an infinite value (row {_row_number(frame, first)}); "
+            f"a regression's {what} must be finite numbers"
+        )
+    return values
+
+
 def check_training_target(config: Config, y: Any, source: str) -> list[str]:
+    """The classes of the training target (sorted), or ``[]`` for regression; refuses a degenerate target."""
+    if config.task == "regression":
+        if y.nunique() < 2:
+            raise DataError(
+                f"{source}: the target '{config.data.target}' has one value only "
+                f"({y.iloc[0] if len(y) else 'none'}); a regression needs it to vary"
+            )
+        return []
     classes = sorted(y.unique().tolist())
     if len(classes) < 2:
         only = classes[0] if classes else "none"

@@ -46,6 +46,50 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 }
 """Whether a larger value of a metric is an improvement (for gates and regressions)."""
 
+REGRESSION_METRIC_NAMES: tuple[str, ...] = (
+    "mae",
+    "rmse",
+    "r2",
+    "median_ae",
+    "max_error",
+    "d2_absolute_error",
+    "mape",
+    "wape",
+    "pinball_10",
+    "pinball_90",
+    "coverage_80",
+)
+"""Regression metric keys, in report order (``task: regression``); docs/metrics.md defines them.
+
+``mape`` is defined only when every true value is positive (else ``wape`` is the
+percentage error to read); ``pinball_10``, ``pinball_90`` (pinball loss at the
+0.1 and 0.9 quantiles) and ``coverage_80`` (the share of true values inside the
+[q0.1, q0.9] interval) only for a model that gives quantiles.
+"""
+
+REGRESSION_HIGHER_IS_BETTER: dict[str, bool] = {
+    "mae": False,
+    "rmse": False,
+    "r2": True,
+    "median_ae": False,
+    "max_error": False,
+    "d2_absolute_error": True,
+    "mape": False,
+    "wape": False,
+    "pinball_10": False,
+    "pinball_90": False,
+}
+"""Coverage has no direction (0.8 is the aim, not 1), so it is absent, like prevalence."""
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger ``metric`` is an improvement, for either task (custom metrics: yes)."""
+    return REGRESSION_HIGHER_IS_BETTER.get(metric, HIGHER_IS_BETTER.get(metric, True))
+
+
+TASKS: tuple[str, ...] = ("classification", "regression")
+"""What a project predicts: a class (``classification``) or a number (``regression``)."""
+
 SKEW_STATISTICS: tuple[str, ...] = (
     "psi",
     "ks",

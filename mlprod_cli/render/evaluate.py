@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.words import plural
-from mlprod_cli.render import _rules_report, charts
+from mlprod_cli.render import _regression_report, _rules_report, charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
     Cell,
@@ -390,6 +390,8 @@ def _meta(result: EvaluationResult) -> list[str]:
 
 
 def _sections(result: EvaluationResult, *, all_metrics: bool) -> list[Grid]:
+    if _regression_report.is_regression(result):
+        return _regression_report.sections(result)
     grids = [_class_grid(result.primary, all_metrics=all_metrics)]
     comparison = _comparison_grid(result)
     if comparison is not None:
@@ -422,7 +424,7 @@ def render_table(result: EvaluationResult, *, all_metrics: bool = False) -> str:
     """The report for people: plain-text tables, undefined values as ``—`` with the reason."""
     parts = ["\n".join(_meta(result) + _warning_lines(result))]
     grids = _sections(result, all_metrics=all_metrics)
-    if all_metrics:
+    if all_metrics and not _regression_report.is_regression(result):
         # 21 columns do not fit a terminal: the extra metrics get a table of their own.
         grids[0:1] = _split_columns(grids[0], len(TABLE_COLUMNS))
     parts += [text_grid(grid) for grid in grids]
@@ -495,6 +497,8 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
     """The JSON document as Python data (what :func:`render_json` serialises)."""
     primary = result.primary
     report = primary.report
+    if _regression_report.is_regression(result):
+        return json_ready(_shared_json(result) | _regression_report.json_body(result))
     body = _report_json(report)
     all_labels: list[str | None] = [*report.labels, None]
     data = {
@@ -530,6 +534,29 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
             column: {gap.ref: gap.gap for gap in _gaps(groups, all_labels)}
             for column, groups in primary.slices.items()
         },
+        **_gates_json(result),
+    }
+    if result.rules is not None:  # only then: a project without rules keeps its document
+        data["rules"] = _rules_report.rules_json(result.rules, _report_json, _slice_json, report)
+    return json_ready(data)
+
+
+def _shared_json(result: EvaluationResult) -> dict[str, Any]:
+    """The keys every evaluate document has, whatever the task."""
+    return {
+        "project": result.project,
+        "run_id": result.run_id,
+        "created_at": result.created_at,
+        "stored": result.stored,
+        "data": result.data,
+        "model": _model_json(result.primary),
+        "selected": result.selected,
+        **_gates_json(result),
+    }
+
+
+def _gates_json(result: EvaluationResult) -> dict[str, Any]:
+    return {
         "gates": [
             {
                 "name": g.name,
@@ -550,9 +577,6 @@ def json_data(result: EvaluationResult) -> dict[str, Any]:
         "status": result.status,
         "warnings": list(result.warnings),
     }
-    if result.rules is not None:  # only then: a project without rules keeps its document
-        data["rules"] = _rules_report.rules_json(result.rules, _report_json, _slice_json, report)
-    return json_ready(data)
 
 
 def _slice_json(report: Report) -> dict[str, Any]:
@@ -674,12 +698,18 @@ def render_junit(result: EvaluationResult) -> str:
     )
 
     metrics = ET.SubElement(root, "testsuite", name="mlprod evaluate metrics")
-    for cls in result.primary.report.classes:
-        case = ET.SubElement(
-            metrics, "testcase", classname="mlprod.metrics", name=xml_text(cls.label)
-        )
-        ET.SubElement(case, "system-out").text = xml_text(_metric_lines(cls))
-    n_classes = len(result.primary.report.classes)
+    if _regression_report.is_regression(result):
+        case = ET.SubElement(metrics, "testcase", classname="mlprod.metrics", name="regression")
+        lines = _regression_report.junit_lines(result.primary.report)
+        ET.SubElement(case, "system-out").text = xml_text(lines)
+        n_classes = 1
+    else:
+        for cls in result.primary.report.classes:
+            case = ET.SubElement(
+                metrics, "testcase", classname="mlprod.metrics", name=xml_text(cls.label)
+            )
+            ET.SubElement(case, "system-out").text = xml_text(_metric_lines(cls))
+        n_classes = len(result.primary.report.classes)
     _suite_counts(metrics, n_classes, 0, 0, result.created_at)
     total = len(result.gates) + len(result.warnings) + n_classes
     if result.rules is not None:
@@ -826,11 +856,35 @@ def _curves_png(
     return charts.png_data_uri(figure), notes
 
 
+def _regression_html(result, curves, rows, passed: bool, headline: str) -> str:
+    """The regression page: the grids, predicted against true, residuals by slice."""
+    grids = _regression_report.sections(result)
+    comparison = grids.pop(1) if result.comparisons else None
+    return render_page(
+        "evaluate_regression.html.j2",
+        model=result.primary.name,
+        passed=passed,
+        status=result.status if passed else "fail",
+        headline=headline,
+        meta=_meta(result),
+        warnings=result.warnings,
+        metrics=grids[0],
+        predicted=_regression_report.predicted_png(curves),
+        residuals=_regression_report.residuals_png(curves, result.primary.name, rows),
+        comparison=comparison,
+        deciles=grids[1],
+        slices=grids[2:],
+        gates=_gate_grid(result),
+        gate_summary=_gate_summary(result),
+    )
+
+
 def render_html(
     result: EvaluationResult,
     curves: Mapping[str, tuple[Any, Any, Sequence[Any]]] | None = None,
     *,
     all_metrics: bool = False,
+    rows: Mapping[str, Any] | None = None,
 ) -> str:
     """One self-contained HTML file: the tables, a confusion heatmap, ROC and PR curves.
 
@@ -844,6 +898,8 @@ def render_html(
     """
     check_html()
     passed, headline = _headline(result)
+    if _regression_report.is_regression(result):
+        return _regression_html(result, curves or {}, rows or {}, passed, headline)
     report = result.primary.report
     grids = _sections(result, all_metrics=all_metrics)
     models, skipped = _curve_inputs(curves or {})
@@ -884,6 +940,7 @@ def render(
     *,
     all_metrics: bool = False,
     curves: Mapping[str, tuple[Any, Any, Sequence[Any]]] | None = None,
+    rows: Mapping[str, Any] | None = None,
 ) -> str:
     """``result`` rendered as ``fmt``: one of :data:`FORMATS`.
 
@@ -901,5 +958,5 @@ def render(
     if fmt == "junit":
         return render_junit(result)
     if fmt == "html":
-        return render_html(result, curves, all_metrics=all_metrics)
+        return render_html(result, curves, all_metrics=all_metrics, rows=rows)
     raise UsageError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)}")

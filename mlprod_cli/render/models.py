@@ -107,7 +107,7 @@ def render_version(version: Version, fmt: str) -> str:
         ("created", meta.get("created_at")),
         ("estimator", meta.get("estimator")),
         *([("rules", meta["description"])] if meta.get("description") else []),
-        ("classes", ", ".join(meta.get("classes", []))),
+        *([("task", f"regression of {meta.get('target')}")] if meta.get("task") == "regression" else [("classes", ", ".join(meta.get("classes", [])))]),
         *([("rules file", layer)] if layer else []),
         ("data", "; ".join(f"{d['path']} ({plural(d['rows'], 'row')}, sha256 {d['sha256'][:12]})" for d in meta.get("data", []))),
         ("split", ", ".join(f"{k}={v}" for k, v in meta.get("split", {}).items())),

@@ -112,10 +112,16 @@ def profile_lines(result: NewResult) -> list[str]:
         else f"at random, {split['test_size']:.0%} for the test side"
     )
     counts = ", ".join(f"{c} {n:,}" for c, n in plan.class_counts.items())
+    if plan.task == "regression":
+        about = [("target", f"{plan.target}: a number")]
+    else:
+        about = [
+            ("target", f"{plan.target}: {counts}"),
+            ("positive class", plan.positive_class or "none (every class counts alike)"),
+        ]
     decided = [
         ("task", f"{plan.task} ({plan.reasons.get('task', '')})"),
-        ("target", f"{plan.target}: {counts}"),
-        ("positive class", plan.positive_class or "none (every class counts alike)"),
+        *about,
         ("objective", f"{plan.objective}: {plan.reasons.get('objective', '')}"),
         ("split", how),
         ("features", f"{len(plan.numeric)} numeric, {len(plan.categorical)} categorical"),

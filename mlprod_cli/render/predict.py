@@ -17,10 +17,14 @@ def render(result: PredictResult, fmt: str) -> str:
     """One summary line with the count of each predicted class, or the result as JSON."""
     if fmt == "json":
         data = dict(result.__dict__)
-        if data.get("rules") is None:  # a project without rules: the summary it always had
-            data.pop("rules", None)
+        for key in ("rules", "values"):  # absent when None: the summary it always had
+            if data.get(key) is None:
+                data.pop(key, None)
         return to_json(data)
     shares = ", ".join(f"{k} {v}" for k, v in result.classes.items())
+    if result.values is not None:
+        v = result.values
+        shares = f"values {v['min']:.4g} to {v['max']:.4g}, mean {v['mean']:.4g}"
     line = (
         f"wrote {plural(result.rows, 'prediction')} of {result.version} to {result.output} "
         f"in {result.seconds:.2f} s ({shares})"

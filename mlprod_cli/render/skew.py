@@ -3,7 +3,9 @@
 Every format renders the same :class:`~mlprod_cli.core.skew.SkewRun` from the same
 sections, built once here: the features (a row each, the statistics that have a
 threshold, the null rates and the value counts), the schema findings, the predictions
-(drift, prediction mismatch, score difference), the rules' fire rates (a version with
+(drift, prediction mismatch, score difference; for a regression the drift of its
+values, how many served values differ from the offline ones, and both sides' values
+side by side: :mod:`._regression_skew`), the rules' fire rates (a version with
 rules) and the notes. An undefined statistic is
 ``—`` with its reason listed under the table (in HTML, on hover). The HTML report adds,
 per feature, the training and serving distributions overlaid as an embedded PNG: the
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.words import plural
-from mlprod_cli.render import charts
+from mlprod_cli.render import _regression_skew, charts
 from mlprod_cli.render.grid import (
     UNDEFINED,
     Cell,
@@ -242,8 +244,9 @@ def _prediction_grid(run: SkewRun) -> Grid | None:
     p = run.report.predictions
     if p is None:
         return None
+    numeric = _regression_skew.is_numeric(p)
     rows = []
-    for name in _PREDICTION_STATS:
+    for name in _regression_skew.STATISTICS if numeric else _PREDICTION_STATS:
         stat = p.statistics.get(name)
         if stat is None:
             continue
@@ -266,11 +269,13 @@ def _prediction_grid(run: SkewRun) -> Grid | None:
     grid.notes = reason_notes(grid, names=_names)
     grid.notes += _significance_notes([p])
     summary = p.summary or {}
-    if summary.get("compared"):
+    if numeric:
+        grid.notes += _regression_skew.notes(p)
+    elif summary.get("compared"):
         grid.notes.append(
             f"{summary['mismatches']:,} of {summary['compared']:,} served classes differ from the offline ones"
         )
-    if summary.get("score_diff_max") is not None:
+    if not numeric and summary.get("score_diff_max") is not None:
         grid.notes.append(f"largest score difference: {summary['score_diff_max']:.6f}")
     grid.notes.append(_prediction_line(run))
     return grid
@@ -320,7 +325,10 @@ def _rules_grid(run: SkewRun) -> Grid | None:
 
 def _sections(run: SkewRun) -> list[Grid]:
     grids = [_feature_grid(run)]
-    for grid in (_schema_grid(run), _prediction_grid(run), _rules_grid(run)):
+    values = None
+    if _regression_skew.is_numeric(run.report.predictions):
+        values = _regression_skew.values_grid(run.report.predictions)
+    for grid in (_schema_grid(run), _prediction_grid(run), values, _rules_grid(run)):
         if grid is not None:
             grids.append(grid)
     return grids
@@ -487,7 +495,13 @@ def render_junit(run: SkewRun, *, fail_on: str = "fail") -> str:
             "prediction",
             p.status,
             _over(p),
-            _feature_lines(p) + "\n" + _prediction_line(run),
+            "\n".join(
+                [
+                    _feature_lines(p),
+                    *(_regression_skew.notes(p) if _regression_skew.is_numeric(p) else ()),
+                    _prediction_line(run),
+                ]
+            ),
         )
     for element in (suite, root):
         element.set("tests", str(cases))

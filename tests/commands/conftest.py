@@ -25,3 +25,14 @@ def refuses(here, capsys, tree_snapshot):
         assert tree_snapshot(here) == before
 
     return check
+
+
+@pytest.fixture
+def regression_project(tmp_path, monkeypatch):
+    """A regression project (diabetes, Ridge, a median baseline) as the working folder, untrained."""
+    from tests.regression_project import write_project
+
+    root = write_project(tmp_path / "diabetes")
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root))
+    return root

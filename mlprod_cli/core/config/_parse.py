@@ -48,11 +48,12 @@ from mlprod_cli.core.config._values import (
 )
 from mlprod_cli.core.config._yaml import join_key as _join
 from mlprod_cli.core.config._yaml import read_yaml
-from mlprod_cli.core.names import METRIC_NAMES, SKEW_STATISTICS
+from mlprod_cli.core.names import METRIC_NAMES, REGRESSION_METRIC_NAMES, SKEW_STATISTICS, TASKS
 from mlprod_cli.errors import ConfigError
 
 #: Metric names a gate, an objective or a threshold may use (see docs/metrics.md).
 KNOWN_METRICS = ("accuracy", *METRIC_NAMES)
+REGRESSION_METRICS = REGRESSION_METRIC_NAMES
 
 # numpy's random seeds (scikit-learn's random_state) are 32-bit.
 MAX_SEED = 2**32 - 1
@@ -122,9 +123,6 @@ def _data(ctx: Ctx, value: Any) -> DataSpec:
     )
 
 
-TASKS = ("classification",)
-
-
 def _features(ctx: Ctx, value: Any, data: DataSpec) -> FeatureSpec:
     raw = expect_mapping(ctx, "features", value, {"numeric", "categorical"}, set())
     numeric = expect_list(ctx, "features.numeric", raw.get("numeric") or [], expect_str)
@@ -163,7 +161,24 @@ def _gate(ctx: Ctx, key: str, value: Any, metrics: set[str]) -> Gate:
     )
 
 
-def _metrics(ctx: Ctx, value: Any) -> MetricsSpec:
+def _no_classes(ctx: Ctx, spec: MetricsSpec) -> MetricsSpec:
+    """A regression project's metrics name no class: ``mae@high`` is a mistake, said where."""
+    named = [("metrics.objective", spec.objective)] if spec.objective else []
+    named += [(f"metrics.beat_baseline[{i}]", ref) for i, ref in enumerate(spec.beat_baseline)]
+    named += [(_join("metrics.max_regression", str(ref)), ref) for ref in spec.max_regression]
+    named += [(_join("metrics.max_slice_gap", str(ref)), ref) for ref in spec.max_slice_gap]
+    for key, ref in named:
+        if ref.cls is not None:
+            raise ctx.fail(key, f"{ref}: a regression project has no classes; write {ref.metric!r}")
+    for i, gate in enumerate(spec.gates):
+        if gate.cls is not None:
+            raise ctx.fail(
+                f"metrics.gates[{i}].class", "a regression project has no classes; remove 'class'"
+            )
+    return spec
+
+
+def _metrics(ctx: Ctx, value: Any, task: str = "classification") -> MetricsSpec:
     raw = expect_mapping(
         ctx,
         "metrics",
@@ -184,8 +199,9 @@ def _metrics(ctx: Ctx, value: Any) -> MetricsSpec:
         if raw.get("module") is None
         else expect_dotted(ctx, "metrics.module", raw["module"], attribute=False)
     )
-    names = set(KNOWN_METRICS) | custom_metric_names(ctx.root, module)
-    return MetricsSpec(
+    known = REGRESSION_METRICS if task == "regression" else KNOWN_METRICS
+    names = set(known) | custom_metric_names(ctx.root, module)
+    spec = MetricsSpec(
         module=module,
         objective=None
         if raw.get("objective") is None
@@ -207,6 +223,7 @@ def _metrics(ctx: Ctx, value: Any) -> MetricsSpec:
             ctx, "metrics.max_slice_gap", raw.get("max_slice_gap") or {}, names
         ),
     )
+    return _no_classes(ctx, spec) if task == "regression" else spec
 
 
 # More candidates than this is a typo, not a search that will ever end.
@@ -296,6 +313,16 @@ def _serve(ctx: Ctx, value: Any) -> ServeSpec:
     )
 
 
+def _task_rules(ctx: Ctx, task: str, value: Any) -> Path:
+    """The rules file; a regression project has none (a rule's effects name classes)."""
+    if task == "regression":
+        raise ctx.fail(
+            "rules",
+            "a regression project has no rules layer (rules allow, deny or force classes); remove it",
+        )
+    return _rules(ctx, value)
+
+
 def _rules(ctx: Ctx, value: Any) -> Path:
     """The rules file: a regular file inside the project, never a link out of it.
 
@@ -355,6 +382,9 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
         raise ConfigError(f"{path.name}: the file is empty")
     raw = expect_mapping(ctx, "", raw, _TOP_KEYS, {"project", "data", "model"})
     data = _data(ctx, raw["data"])
+    task = expect_str(ctx, "task", raw.get("task", "classification"), choices=TASKS)
+    if task == "regression" and data.positive_class is not None:
+        raise ctx.fail("data.positive_class", "a regression project has no classes; remove it")
     return Config(
         root=path.parent,
         path=path,
@@ -364,15 +394,15 @@ def parse_config(path: Path, *, need_data: bool = True) -> Config:
         baseline=None
         if raw.get("baseline") is None
         else expect_dotted(ctx, "baseline", raw["baseline"], attribute=True),
-        metrics=_metrics(ctx, raw.get("metrics")),
+        metrics=_metrics(ctx, raw.get("metrics"), task),
         tune=None if raw.get("tune") is None else _tune(ctx, raw["tune"]),
         store=expect_str(ctx, "store", raw.get("store", "sqlite:///.mlprod/metrics.db")),
         registry=expect_path(ctx, "registry", raw.get("registry", "models/"), must_exist=False),
         skew=_skew(ctx, raw.get("skew")),
         serve=_serve(ctx, raw.get("serve")),
-        task=expect_str(ctx, "task", raw.get("task", "classification"), choices=TASKS),
+        task=task,
         features=None if raw.get("features") is None else _features(ctx, raw["features"], data),
-        rules=None if raw.get("rules") is None else _rules(ctx, raw["rules"]),
+        rules=None if raw.get("rules") is None else _task_rules(ctx, task, raw["rules"]),
         lines=lines,
     )
 

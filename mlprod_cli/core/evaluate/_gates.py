@@ -44,9 +44,9 @@ class GateResult:
 
 
 def _higher_is_better(metric: str) -> bool:
-    from mlprod_cli.core.metrics import HIGHER_IS_BETTER
+    from mlprod_cli.core.names import higher_is_better
 
-    return HIGHER_IS_BETTER.get(metric, True)
+    return higher_is_better(metric)
 
 
 def _fmt(value: float | None) -> str:

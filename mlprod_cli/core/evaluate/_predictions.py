@@ -39,6 +39,29 @@ class PredictionsSpec:
     score_cols: tuple[str, ...] = ()
     labels_path: Path | None = None
     classes: tuple[str, ...] = ()
+    task: str | None = None  # None: the project's, else detected from the columns
+
+
+MAX_CLASS_NUMBERS = 20
+"""Whole numbers with at most this many distinct values read as classes, not a regression."""
+
+
+def detected_task(truth: Any) -> str:
+    """``regression`` when the true values are numbers that are not a few whole classes.
+
+    Decided on the truth alone: a prediction column holding text beside numeric
+    truth is then the error it is (named, with its row), not a classification.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(truth) or pd.api.types.is_bool_dtype(truth):
+        return "classification"
+    values = truth.dropna().to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    whole = bool(np.all(np.mod(finite, 1) == 0))
+    few = len(np.unique(finite)) <= MAX_CLASS_NUMBERS
+    return "classification" if whole and few else "regression"
 
 
 def _read_columns(path: Path, what: str) -> Any:
@@ -105,6 +128,13 @@ def evaluate_predictions(
             f"{spec.labels_path}: has {plural(len(truth_frame), 'row')} but {spec.path} has {len(frame):,}; they must align row by row"
         )
     truth_path = spec.labels_path or spec.path
+    truth_column = _column(truth_frame, spec.label_col, truth_path, "--label-col")
+    pred_column = _column(frame, spec.pred_col, spec.path, "--pred-col")
+    task = spec.task or (config.task if config is not None else None)
+    task = task or detected_task(truth_column)
+    if task == "regression":
+        return _regression(spec, frame, truth_frame, truth_column, pred_column, config,
+                           slice_by, enforce_gates)  # fmt: skip
     y_true = _as_text(
         _column(truth_frame, spec.label_col, truth_path, "--label-col"), truth_path, spec.label_col
     )
@@ -188,3 +218,58 @@ def evaluate_predictions(
             if g.kind != "beat_baseline"
         ]
     return Outcome(result, {primary.name: (y_true, scores, labels)})
+
+
+def _numbers(column: Any, path: Path, name: str, what: str) -> Any:
+    """A regression column as float64: text, a missing or an infinite value is one error."""
+    return dataset.numeric_target(column.to_frame(name), name, str(path), what).to_numpy()
+
+
+def _slice_frame(spec, frame, truth_frame, config, slice_by):
+    configured = unique(config.metrics.slices + gate_slice_columns(config)) if config else ()
+    slices = unique(configured + slice_by)
+    slice_frame = frame
+    for column in slices:
+        if column not in frame.columns and column in truth_frame.columns:
+            slice_frame = slice_frame.assign(**{column: truth_frame[column].to_numpy()})
+    missing = [c for c in slices if c not in slice_frame.columns]
+    asked = [c for c in missing if c in slice_by]
+    if asked:
+        raise DataError(f"{spec.path}: slice column '{asked[0]}' is not in the file (--slice-by)")
+    unavailable = {c: f"predictions have no column '{c}'" for c in missing}
+    return slice_frame, tuple(c for c in slices if c in slice_frame.columns), unavailable
+
+
+def _regression(
+    spec, frame, truth_frame, truth_column, pred_column, config, slice_by, enforce_gates
+):
+    """A predictions file of numbers: the regression report, its slices and gates."""
+    from mlprod_cli.adapters.files import sha256_file
+
+    if spec.score_cols or spec.classes:
+        option = "--score-cols" if spec.score_cols else "--classes"
+        raise UsageError(f"{option}: a regression has no classes or scores")
+    truth_path = spec.labels_path or spec.path
+    y_true = _numbers(truth_column, truth_path, spec.label_col, "--label-col")
+    y_pred = _numbers(pred_column, spec.path, spec.pred_col, "--pred-col")
+    slice_frame, slices, unavailable = _slice_frame(spec, frame, truth_frame, config, slice_by)
+    custom = custom_metrics(config) if config else {}
+    scored = Scored([], y_pred, None)
+    report = report_for(y_true, scored, custom)
+    primary = Evaluated(
+        spec.path.name, None, "predictions", report,
+        slice_reports(slice_frame, y_true, scored, slices, custom),
+    )  # fmt: skip
+    data = {"source": str(spec.path), "rows": len(y_true), "sha256": sha256_file(spec.path)}
+    result = EvaluationResult(
+        config.project if config else None, data, primary, gates_enforced=enforce_gates
+    )
+    result.warnings += metric_lessons(report)
+    if config is not None:
+        result.gates = [
+            g
+            for g in check_gates(config, report, slices=primary.slices, unavailable=unavailable)
+            if g.kind != "beat_baseline"
+        ]
+    rows = {c: slice_frame[c].astype(str).to_numpy() for c in slices}
+    return Outcome(result, {primary.name: (y_true, y_pred, [])}, rows)

@@ -17,15 +17,21 @@ from mlprod_cli.core.evaluate._gates import GateResult
 class Scored:
     """One estimator's predictions on a frame, aligned with ``labels``."""
 
-    labels: list[str]
+    labels: list[str]  # empty for a regressor: y_pred holds numbers
     y_pred: Any
     scores: Any | None
+    quantiles: dict[float, Any] | None = (
+        None  # a regressor's 0.1 and 0.9 quantiles, when it gives them
+    )
 
 
 def predict_with_scores(estimator: Any, X: Any, labels: list[str] | None = None) -> Scored:
     """Predicted labels as text, and scores reordered to ``labels``."""
-    from mlprod_cli.core.predict import predict_batch
+    from mlprod_cli.core.predict import is_regressor, predict_batch, predict_quantiles
 
+    if is_regressor(estimator):
+        y_pred, _ = predict_batch(estimator, X, [])
+        return Scored([], y_pred, None, predict_quantiles(estimator, X))
     labels = labels or [str(c) for c in getattr(estimator, "classes_", [])]
     y_pred, scores = predict_batch(estimator, X, labels)
     return Scored(labels, y_pred, scores)
@@ -43,7 +49,11 @@ def value_from_dict(report: dict[str, Any], ref: Any) -> float | None:
             value = value.get(key) if isinstance(value, dict) else None
         return value
 
-    if ref.metric == "accuracy" and ref.cls is None:
+    if report.get("task") == "regression" if isinstance(report, dict) else False:
+        found = at(report, "metrics", ref.metric)
+        if found is None:
+            found = at(report, "custom", "metrics", ref.metric)
+    elif ref.metric == "accuracy" and ref.cls is None:
         found = at(report, "accuracy")
     elif ref.cls is None:
         found = at(report, "custom", "metrics", ref.metric)
@@ -77,9 +87,15 @@ def custom_metrics(config: Config) -> dict[str, Any]:
 def report_for(
     y_true: Any, scored: Scored, custom: dict[str, Any] | None = None, mask: Any = None
 ) -> Any:
-    from mlprod_cli.core.metrics import classification_report
+    from mlprod_cli.core.metrics import classification_report, regression_report
 
     y_pred, scores = scored.y_pred, scored.scores
+    if not scored.labels:  # a regressor's numbers
+        quantiles = scored.quantiles
+        if mask is not None:
+            y_true, y_pred = y_true[mask], y_pred[mask]
+            quantiles = {q: v[mask] for q, v in quantiles.items()} if quantiles else None
+        return regression_report(y_true, y_pred, quantiles=quantiles, custom=custom)
     if mask is not None:
         y_true, y_pred = y_true[mask], y_pred[mask]
         scores = scores[mask] if scores is not None else None
@@ -165,6 +181,8 @@ def metric_lessons(report: Any) -> list[str]:
     melanomas, predicting "benign" always is 99 % accurate and finds nothing).
     They hold whatever the gates say, with or without a project.
     """
+    if getattr(report, "task", None) == "regression":
+        return regression_lessons(report)
     out: list[str] = []
     n = report.n_samples
     for cls in report.classes:
@@ -182,4 +200,37 @@ def metric_lessons(report: Any) -> list[str]:
                 f"accuracy {accuracy:.3f} equals the share of '{majority.label}' ({share:.3f}): "
                 "the model may be predicting only the majority class"
             )
+    return out
+
+
+NEAR_CONSTANT = 0.01
+"""Predictions whose spread is under this share of the truth's spread read as a constant."""
+
+
+def regression_lessons(report: Any) -> list[str]:
+    """What a regression's good-looking number can hide: no skill, a constant, a bias.
+
+    R² at or below 0 is no better than predicting the mean; D² at or below 0 no
+    better than the median; predictions that barely vary are a constant in
+    disguise; and a mean error that is a large share of the MAE is a bias.
+    """
+    out: list[str] = []
+    r2 = report.value("r2").value
+    d2 = report.value("d2_absolute_error").value
+    if r2 is not None and r2 <= 0:
+        out.append(f"R² is {r2:.3f}: the model does no better than predicting the mean")
+    if d2 is not None and d2 <= 0:
+        out.append(
+            f"D² absolute error is {d2:.3f}: the model does no better than predicting the median"
+        )
+    if report.std_true > 0 and report.std_pred <= NEAR_CONSTANT * report.std_true:
+        out.append("the predictions barely vary: the model may be predicting a constant")
+    bias = report.mean_pred - report.mean_true
+    mae = report.value("mae").value
+    if mae and abs(bias) >= 0.5 * mae:
+        side = "above" if bias > 0 else "below"
+        out.append(
+            f"the predictions are on average {abs(bias):.4g} {side} the truth "
+            f"(half the MAE or more): a bias, not noise"
+        )
     return out

@@ -24,6 +24,10 @@ def metric_rows(result: EvaluationResult) -> list[Any]:
             rows.append(row)
 
     def add(report: Any, slice_name: str | None) -> None:
+        if getattr(report, "task", None) == "regression":
+            for name, value in (*report.metrics.items(), *report.custom.items()):
+                keep(MetricRow(name, value.value, None, slice_name))
+            return
         keep(MetricRow("accuracy", report.accuracy.value, None, slice_name))
         for cls in report.classes:
             for name, value in cls.metrics.items():

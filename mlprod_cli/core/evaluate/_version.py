@@ -37,7 +37,9 @@ class Outcome:
     """The result plus the per-sample arrays the HTML report draws curves from."""
 
     result: EvaluationResult
+    # {model name: (y_true, scores, labels)}; for a regression (y_true, y_pred, [])
     curves: dict[str, tuple[Any, Any, list[str]]] = field(default_factory=dict)
+    rows: dict[str, Any] = field(default_factory=dict)  # {slice column: each row's value}
 
 
 def unique(items: tuple[str, ...]) -> tuple[str, ...]:
@@ -129,15 +131,15 @@ def evaluate_version(
     step("loading the test split")
     train, test = dataset.load_training_data(config)
     parts = dataset.split(config, train, test)
-    X, y = dataset.features_and_target(config, parts.test)
+    X, y = dataset.features_and_target(config, parts.test, "test split")
     y_true = np.asarray(y)
-    labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
-    config.check_classes(labels)  # a misspelled class in the objective or a gate
-    unknown = sorted(set(y_true.tolist()) - set(labels))
-    if unknown:
+    regression = config.task == "regression"
+    if regression != (version.metadata.get("task") == "regression"):
         raise DataError(
-            f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
+            f"{version.id} was trained for {version.metadata.get('task') or 'classification'}; "
+            f"mlprod.yaml says task: {config.task}"
         )
+    labels = [] if regression else _labels(config, version, y_true)
     slices = unique(config.metrics.slices + gate_slice_columns(config) + slice_by)
     missing = [c for c in slices if c not in parts.test.columns]
     if missing:
@@ -175,7 +177,9 @@ def evaluate_version(
         outcome.result.rules = _with_rules(config, version, parts.test, y_true, primary_scores,
                                            slices, custom, outcome.result.warnings, step)  # fmt: skip
     outcome.result.warnings += metric_lessons(primary.report)
-    outcome.curves[primary.name] = (y_true, primary_scores.scores, labels)
+    outcome.curves[primary.name] = _curve(y_true, primary_scores, labels)
+    if regression:
+        outcome.rows = {c: parts.test[c].astype(str).to_numpy() for c in slices}
     unusable: dict[str, str] = {}
     baseline_version = baseline
     if baseline_version is None:
@@ -189,7 +193,7 @@ def evaluate_version(
             continue
         evaluated, scored = score(other)
         outcome.result.comparisons.append(evaluated)
-        outcome.curves[evaluated.name] = (y_true, scored.scores, labels)
+        outcome.curves[evaluated.name] = _curve(y_true, scored, labels)
     if version.kind == "model":
         baseline = next((c for c in outcome.result.comparisons if c.kind == "baseline"), None)
         active = next((c for c in outcome.result.comparisons if c.kind == "active"), None)
@@ -205,6 +209,23 @@ def evaluate_version(
         if unusable["model"] and version.id != registry.active_id("model"):
             outcome.result.gates += _unchecked_regressions(config, unusable["model"])
     return outcome
+
+
+def _curve(y_true: Any, scored: Scored, labels: list[str]) -> tuple[Any, Any, list[str]]:
+    """What the HTML report draws for one model: its scores, or a regressor's numbers."""
+    return (y_true, scored.y_pred if not labels else scored.scores, labels)
+
+
+def _labels(config: Any, version: Any, y_true: Any) -> list[str]:
+    """The classes the version knows; a test label it does not know is an error."""
+    labels = list(version.metadata.get("classes") or sorted(set(y_true.tolist())))
+    config.check_classes(labels)  # a misspelled class in the objective or a gate
+    unknown = sorted(set(y_true.tolist()) - set(labels))
+    if unknown:
+        raise DataError(
+            f"test split: label {unknown[0]!r} is not among the model's classes: {', '.join(labels)}"
+        )
+    return labels
 
 
 def _with_rules(config, version, frame, y_true, scored, slices, custom, warnings, step):

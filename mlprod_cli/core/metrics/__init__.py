@@ -1,4 +1,4 @@
-"""The metrics library: per-class classification metrics, proven equal to scikit-learn.
+"""The metrics library: classification (per class) and regression metrics, proven equal to scikit-learn.
 
 Importing it imports numpy; modules that only need the metric names (the
 ``mlprod.yaml`` schema) take them from :mod:`mlprod_cli.core.names`.
@@ -15,7 +15,13 @@ from mlprod_cli.core.metrics._classification import (
     Report,
     Value,
     classification_report,
-    to_dict,
+)
+from mlprod_cli.core.metrics._classification import to_dict as _classification_to_dict
+from mlprod_cli.core.metrics._regression import (
+    DecileRow,
+    RegressionReport,
+    regression_report,
+    regression_to_dict,
 )
 
 __all__ = [
@@ -24,8 +30,19 @@ __all__ = [
     "METRIC_NAMES",
     "Average",
     "ClassMetrics",
+    "DecileRow",
+    "RegressionReport",
     "Report",
     "Value",
     "classification_report",
+    "regression_report",
+    "regression_to_dict",
     "to_dict",
 ]
+
+
+def to_dict(report: Report | RegressionReport) -> dict:
+    """Either report as plain JSON-ready data (a regression report's has ``"task": "regression"``)."""
+    if isinstance(report, RegressionReport):
+        return regression_to_dict(report)
+    return _classification_to_dict(report)

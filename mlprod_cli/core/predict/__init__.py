@@ -14,7 +14,7 @@ from mlprod_cli.core.predict._batch import (
     predict_file,
     read_batches,
 )
-from mlprod_cli.core.predict._inference import predict_batch
+from mlprod_cli.core.predict._inference import is_regressor, predict_batch, predict_quantiles
 from mlprod_cli.core.predict._rules import (
     BACKUP_FOLDER,
     RulesRestore,
@@ -32,10 +32,12 @@ __all__ = [
     "OUTPUT_SUFFIXES",
     "PredictResult",
     "RulesRestore",
+    "is_regressor",
     "parse_for_version",
     "plan_rules_restore",
     "predict_batch",
     "predict_file",
+    "predict_quantiles",
     "read_batches",
     "recorded_rules",
     "rules_fields",

@@ -35,7 +35,7 @@ from mlprod_cli.adapters.tables import (
     unusable_kind,
 )
 from mlprod_cli.core.dataset import Findings, conform, require_features
-from mlprod_cli.core.predict._inference import predict_batch
+from mlprod_cli.core.predict._inference import predict_batch, predict_quantiles
 from mlprod_cli.core.predict._rules import version_rules
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import DataError, UsageError
@@ -52,6 +52,8 @@ class PredictResult:
     classes: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # A regression's predictions: {"min", "mean", "max"}; None (and not shown) for classes.
+    values: dict[str, float] | None = None
     # With rules: {"file", "sha256", "from_file", "policy", "fired": {id: rows},
     # "abstained": rows, "errors": {id: rows}}; None (and not shown) without.
     rules: dict[str, Any] | None = None
@@ -67,6 +69,28 @@ def read_batches(path: Path, schema: dict[str, Any], batch_rows: int = BATCH_ROW
     check_regular(path, f"{path}: no such input file")
     numeric = [f["name"] for f in schema["features"] if f["kind"] == "numeric"]
     yield from table_batches(path, numeric=numeric, batch_rows=batch_rows)
+
+
+class _Spread:
+    """The smallest, mean and largest prediction of a regression, batch by batch."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.total = 0.0
+        self.low = float("inf")
+        self.high = float("-inf")
+
+    def add(self, values: Any) -> None:
+        if len(values):
+            self.rows += len(values)
+            self.total += float(values.sum())
+            self.low = min(self.low, float(values.min()))
+            self.high = max(self.high, float(values.max()))
+
+    def summary(self) -> dict[str, float] | None:
+        if not self.rows:
+            return None
+        return {"min": self.low, "mean": self.total / self.rows, "max": self.high}
 
 
 class _Writer:
@@ -221,7 +245,9 @@ def predict_file(
     estimator = registry.load(version)
     schema = version.metadata["schema"]
     features = [f["name"] for f in schema["features"]]
+    regression = version.metadata.get("task") == "regression"
     labels = [str(c) for c in version.metadata.get("classes", getattr(estimator, "classes_", []))]
+    spread = _Spread()
     ruleset = version_rules(workspace, version, from_file=rules_from_file)  # before any write
     tally = _RulesTally(ruleset, config, from_file=rules_from_file) if ruleset else None
     writer = _Writer(output_path)
@@ -249,7 +275,11 @@ def predict_file(
             X, found = conform(frame, schema, source=str(input_path), row_offset=result.rows)
             findings.add(found)
             try:
-                y_pred, scores = predict_batch(estimator, X, labels)
+                if regression:
+                    y_pred, scores = predict_batch(estimator, X, [])
+                    quantiles = predict_quantiles(estimator, X)
+                else:
+                    y_pred, scores = predict_batch(estimator, X, labels)
             except Exception as exc:  # the project's estimator refusing these rows
                 text = str(exc).strip()
                 raise DataError(
@@ -258,7 +288,13 @@ def predict_file(
                     f"{text.splitlines()[0] if text else ''}"
                 ) from None
             columns = {name: batch.column(name) for name in config.data.exclude if name in names}
-            if tally is not None:
+            if regression:
+                codes = None
+                columns["prediction"] = pa.array(y_pred, type=pa.float64())
+                for q, values in (quantiles or {}).items():
+                    columns[f"prediction_q{round(q * 100)}"] = pa.array(values, type=pa.float64())
+                spread.add(y_pred)
+            elif tally is not None:
                 outcome = tally.apply(batch, y_pred, scores)
                 answered = ~np.asarray(outcome.abstained, dtype=bool)
                 given = np.asarray([p for p in outcome.prediction if p is not None], dtype=str)
@@ -295,6 +331,8 @@ def predict_file(
         writer.abort()
         raise
     result.classes = {label: int(n) for label, n in zip(labels, counts, strict=True)}
+    if regression:
+        result.values = spread.summary()
     result.warnings = findings.warnings()
     if tally is not None:
         result.rules = tally.summary()

@@ -38,6 +38,10 @@ MIN_CLASS_ROWS = 2
 MAX_SLICE_VALUES = 20
 SUGGESTED_SLICE_VALUES = 10
 MOSTLY_MISSING = 0.9
+REGRESSION_OBJECTIVE = (
+    "mean absolute error: in the target's own unit, the typical miss, and not ruled by a few "
+    "large errors as RMSE is; R², RMSE, the percentage error and the interval are in the report"
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ def _classes(profile: Profile, request: PlanRequest) -> tuple[ColumnProfile, dic
         raise DataError(f"{where}: every value is missing in {profile.path.name}")
     if target.kind == UNSUPPORTED:
         raise DataError(f"{where}: {target.reason}; a target must be text, numbers or true/false")
+    if target.infinite:
+        raise DataError(
+            f"{where}: {plural(target.infinite, 'row')} of {profile.path.name} "
+            f"{'holds' if target.infinite == 1 else 'hold'} an infinity; a target is a finite "
+            "number or a label"
+        )
     if target.missing:
         raise DataError(
             f"{where}: {target.missing:,} of {plural(target.rows, 'row')} "
@@ -134,20 +144,13 @@ def _classes(profile: Profile, request: PlanRequest) -> tuple[ColumnProfile, dic
         )
     numeric = target.kind == NUMERIC
     many = target.counts is None
-    if request.task not in (None, "classification"):
-        raise UsageError(
-            f"--task {request.task}: mlprod makes classification projects (regression is not supported yet)"
-        )
-    if (
-        numeric
-        and request.task is None
-        and (many or not target.integers or target.distinct > MAX_CLASSIFICATION_NUMBERS)
-    ):
-        raise DataError(
-            f"{where}: numbers with {target.describe_distinct()} distinct values look like a "
-            "regression target; mlprod supports classification only for now",
-            hint="--task classification treats each distinct value as a class",
-        )
+    if request.task not in (None, "classification", "regression"):
+        raise UsageError(f"--task {request.task}: choose classification or regression")
+    looks_numeric = numeric and (
+        many or not target.integers or target.distinct > MAX_CLASSIFICATION_NUMBERS
+    )
+    if request.task == "regression" or (request.task is None and looks_numeric):
+        return target, {}, _regression_reason(target, request, profile.path.name)
     if many or target.distinct > MAX_CLASSES:
         raise DataError(
             f"{where}: {target.describe_distinct()} distinct values; a classifier's target has "
@@ -171,6 +174,33 @@ def _classes(profile: Profile, request: PlanRequest) -> tuple[ColumnProfile, dic
         + (": binary" if len(counts) == 2 else ": multiclass")
     )
     return target, counts, reason
+
+
+def _regression_reason(target: ColumnProfile, request: PlanRequest, file: str) -> str:
+    """Why the target is a number to predict; DataError when it cannot be one."""
+    where = f"--target {target.name}"
+    if target.kind != NUMERIC:
+        example = next((e for e in target.examples if e), "?")
+        raise DataError(
+            f"{where}: holds {target.kind} values such as {example!r} in {file}; "
+            "a regression target is numbers",
+            hint="--task classification treats each distinct value as a class",
+        )
+    if request.positive_class is not None:
+        raise UsageError(
+            f"--positive-class {request.positive_class}: a regression target has no classes"
+        )
+    if target.distinct < 2 and not target.distinct_capped:
+        raise DataError(f"{where}: one value only; there is nothing to predict")
+    spread = f"from {_number(target.minimum)} to {_number(target.maximum)}"
+    numbers = f"a number to predict: {target.describe_distinct()} distinct values {spread}"
+    if request.task == "regression":
+        return numbers
+    return f"{numbers} (--task classification would take them as classes)"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _objective(
@@ -282,11 +312,17 @@ def _time_split(
 
 
 def _split(
-    profile: Profile, request: PlanRequest, classes: list[str], reasons: dict[str, str]
+    profile: Profile,
+    request: PlanRequest,
+    classes: list[str],
+    reasons: dict[str, str],
+    *,
+    stratified: bool = True,
 ) -> dict[str, Any]:
     random_split = {"by": "random", "test_size": TEST_SHARE, "seed": 42}
+    at_random = "at random, stratified by class" if stratified else "at random"
     if request.time_column == "none":
-        reasons["split"] = "at random, stratified by class (--time-column none)"
+        reasons["split"] = f"{at_random} (--time-column none)"
         return random_split
     if request.time_column is not None:
         column = _column(profile, request.time_column, "--time-column")
@@ -319,7 +355,7 @@ def _split(
             return found
         if "split" in reasons:
             return random_split
-    reasons["split"] = "at random, stratified by class: no date column to split by time"
+    reasons["split"] = f"{at_random}: no date column to split by time"
     return random_split
 
 
@@ -336,11 +372,16 @@ _EXCLUDED = {
 def plan_project(profile: Profile, request: PlanRequest) -> Plan:
     """Decide the project for ``profile``; DataError/UsageError naming the option on bad input."""
     target, counts, task_reason = _classes(profile, request)
+    task = "classification" if counts else "regression"
     classes = _sort_classes(counts, target.kind == NUMERIC)
     reasons = {"task": task_reason}
-    positive, objective, more = _objective(counts, classes, request, profile.rows)
-    reasons.update(more)
-    split = _split(profile, request, classes, reasons)
+    if task == "regression":
+        positive, objective = None, "mae"
+        reasons["objective"] = REGRESSION_OBJECTIVE
+    else:
+        positive, objective, more = _objective(counts, classes, request, profile.rows)
+        reasons.update(more)
+    split = _split(profile, request, classes, reasons, stratified=task == "classification")
     numeric: list[str] = []
     categorical: list[str] = []
     excluded: dict[str, str] = {}
@@ -394,7 +435,7 @@ def plan_project(profile: Profile, request: PlanRequest) -> Plan:
     ]
     return Plan(
         target=target.name,
-        task="classification",
+        task=task,
         classes=classes,
         class_counts={c: counts[c] for c in classes},
         positive_class=positive,

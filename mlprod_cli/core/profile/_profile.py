@@ -63,6 +63,7 @@ class ColumnProfile:
     name: str
     rows: int = 0
     missing: int = 0
+    infinite: int = 0  # values that are +-inf (numbers, but no target can be one)
     kind: str = EMPTY
     distinct: int = 0  # exact up to DISTINCT_CAP
     distinct_capped: bool = False  # more than DISTINCT_CAP distinct values
@@ -141,6 +142,7 @@ class _Column:
         self.missing = 0
         self.present = 0
         self.numbers = 0
+        self.infinite = 0  # numbers that are +-inf (a float column counts them as missing)
         self.whole = 0
         self.date_like = 0
         self.bools = 0
@@ -194,6 +196,7 @@ class _Column:
                 parsed = None
             if parsed is not None:
                 self.numbers += n
+                self.infinite += pc.sum(pc.is_inf(parsed)).as_py() or 0
                 self._extend_range(pc.min(parsed).as_py(), pc.max(parsed).as_py())
                 self.whole += pc.sum(pc.equal(pc.floor(parsed), parsed)).as_py() or 0
         if self.date_like == before:
@@ -232,6 +235,7 @@ class _Column:
         self.missing += len(array) - n
         self.present += n
         self.numbers += n
+        self.infinite += pc.sum(pc.is_inf(parsed)).as_py() or 0
         bounds = pc.min_max(parsed).as_py()
         self._extend_range(bounds["min"], bounds["max"])
         self.whole += pc.sum(pc.equal(pc.floor(parsed), parsed)).as_py() or 0
@@ -265,6 +269,7 @@ class _Column:
         keep = pc.is_valid(array)
         if pa.types.is_floating(kind):
             keep = pc.and_(keep, pc.fill_null(pc.is_finite(array), False))  # NaN: missing
+            self.infinite += pc.sum(pc.is_inf(array)).as_py() or 0
         values = pc.filter(array, keep)
         if labels is not None:
             labels = pc.filter(labels, keep)
@@ -396,6 +401,7 @@ class _Column:
             name=self.name,
             rows=self.rows,
             missing=self.missing,
+            infinite=self.infinite,
             distinct=distinct,
             distinct_capped=capped,
             counts=dict(self.counts.most_common()) if self.counts is not None else None,

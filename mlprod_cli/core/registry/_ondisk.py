@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlprod_cli.core.names import TASKS
 from mlprod_cli.errors import MlprodError, UsageError
 
 ARTIFACT = "model.skops"
@@ -69,6 +70,7 @@ ACTIVE_HINT = f"fix it, or remove {ACTIVE} and run 'mlprod models activate VERSI
 _FEATURE_KINDS = ("numeric", "categorical", "datetime")
 # The metadata keys mlprod reads, and the JSON types they must have when present.
 _METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "task": (str,),
     "classes": (list,),
     "schema": (dict,),
     "data": (list,),
@@ -133,8 +135,15 @@ def metadata_problem(metadata: Any) -> str | None:
         ):
             wanted = " or ".join(dict.fromkeys(_JSON_NAMES[t] for t in types))
             return f"'{key}' must be {wanted}, got {_json_kind(metadata[key])}"
-    classes = metadata.get("classes", ["?"])
-    if not classes or not all(isinstance(c, str) for c in classes):
+    task = metadata.get("task", "classification")
+    if task not in TASKS:
+        return f"'task' must be one of {', '.join(TASKS)}, got {json.dumps(task)[:40]}"
+    classes = metadata.get("classes", ["?"] if task == "classification" else [])
+    if task == "regression" and classes:
+        return "'classes' must be empty for a regression version"
+    if task == "classification" and not classes:
+        return "'classes' must be a list of class names"
+    if not all(isinstance(c, str) for c in classes):
         return "'classes' must be a list of class names"
     if len(set(classes)) != len(classes):
         return "'classes' names a class twice"

@@ -62,6 +62,16 @@ def _wrap(comment: str, indent: str, width: int = 96) -> list[str]:
     return lines
 
 
+def _tuned(plan: Plan) -> str:
+    """The first model's tuned parameter (the step names of the template's model.py)."""
+    if plan.task != "regression":
+        return "    classifier__C: [0.1, 0.3, 1.0, 3.0, 10.0]"
+    # RidgeCV picks its penalty itself: what is left to choose is how flexible the features are.
+    if plan.numeric:
+        return "    features__numeric__shape__spline__n_knots: [3, 5, 8]"
+    return "    features__categorical__onehot__max_categories: [10, 20, 40]"
+
+
 @dataclass(frozen=True)
 class DataSource:
     """Where the project's data is and what was seen of it."""
@@ -110,10 +120,13 @@ def config_text(
         out.append(
             f"  split: {{by: random, test_size: {split['test_size']}, seed: {split['seed']}}}"
         )
-    counts = ", ".join(
-        f"{c} {100 * n / max(plan.rows, 1):.1f} %" for c, n in plan.class_counts.items()
-    )
-    out.append(_line(f"  target: {scalar(plan.target)}", counts))
+    if plan.task == "regression":
+        about = "the number to predict"
+    else:
+        about = ", ".join(
+            f"{c} {100 * n / max(plan.rows, 1):.1f} %" for c, n in plan.class_counts.items()
+        )
+    out.append(_line(f"  target: {scalar(plan.target)}", about))
     if plan.positive_class is not None:
         out += _wrap(plan.reasons.get("positive_class", ""), "  ")
         out.append(f"  positive_class: {scalar(plan.positive_class)}")
@@ -138,7 +151,7 @@ def config_text(
         "  search: grid                          # grid | random",
         "  cv: 5",
         "  params:",
-        "    classifier__C: [0.1, 0.3, 1.0, 3.0, 10.0]",
+        _tuned(plan),
         "store: sqlite:///.mlprod/metrics.db",
         "registry: models/",
         "skew:",

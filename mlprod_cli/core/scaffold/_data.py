@@ -28,13 +28,19 @@ from typing import Any
 
 from mlprod_cli.adapters.files import atomic_write_text, sha256_file
 from mlprod_cli.adapters.tables import check_regular
+from mlprod_cli.core.names import higher_is_better
 from mlprod_cli.core.profile import Plan, PlanRequest, Profile, plan_project, profile_table
 from mlprod_cli.core.scaffold._config_text import DataSource, config_text
 from mlprod_cli.core.scaffold._gates import Measured, propose
+from mlprod_cli.core.scaffold._tasks import (
+    DATA_SPEC,
+    DEFAULT_TASK,
+    apply_task,
+    source_name,
+    task_specs,
+)
 from mlprod_cli.errors import DataError, ScaffoldError, UsageError
 
-DATA_SPEC = "_mlprod_data"
-"""The cookiecutter.json key of a template that takes ``--data``: its sample and how to read it."""
 TEMPLATE_ROOT = "{{cookiecutter.project_name}}"
 LARGE_DATA_BYTES = 50_000_000
 """A data file larger than this is not committed to git (it is listed in .gitignore)."""
@@ -64,10 +70,11 @@ class DataPlan:
     sha256: str
     link: bool = False
     command: str = ""
+    name: str = ""  # the file's name in the project (a task's sample drops its prefix)
 
     @property
     def file_name(self) -> str:
-        return self.source.name
+        return self.name or self.source.name
 
     def train_path(self, project_dir: Path | None = None) -> str:
         """``data.train`` as written in mlprod.yaml."""
@@ -100,11 +107,24 @@ def check_request(request: DataRequest, spec: dict[str, Any] | None, template: s
 
 
 def plan_for(
-    request: DataRequest, spec: dict[str, Any] | None, template_dir: Path | None
+    request: DataRequest,
+    spec: dict[str, Any] | None,
+    template_dir: Path | None,
+    template_task: str | None = None,
 ) -> DataPlan | None:
-    """Profile the data (the user's, else the template's sample) and decide the project."""
+    """Profile the data (the user's, else the template's sample) and decide the project.
+
+    ``template_task`` is the task the template was named for (``--template
+    regression``); without it the data decide, unless ``--task`` says.
+    """
     if spec is None or template_dir is None:
         return None
+    tasks = task_specs(spec)
+    if template_task and request.task not in (None, template_task):
+        raise UsageError(
+            f"--task {request.task}: template {template_task} makes {template_task} projects"
+        )
+    task = request.task or template_task
     own = request.path is not None
     if own:
         source = request.path.expanduser()
@@ -122,26 +142,41 @@ def plan_for(
             positive_class=request.positive_class,
             time_column=request.time_column,
             slice_by=request.slice_by,
-            task=request.task,
+            task=task,
         )
     else:
-        source = template_dir / TEMPLATE_ROOT / spec["sample"]
+        sample = tasks.get(task, spec)
+        source = template_dir / TEMPLATE_ROOT / source_name(sample["sample"], task or DEFAULT_TASK)
         plan_request = PlanRequest(
-            target=spec["target"],
-            positive_class=spec.get("positive_class"),
-            time_column=spec.get("time_column"),
-            slice_by=tuple(request.slice_by or spec.get("slice_by") or ()),
+            target=sample["target"],
+            positive_class=sample.get("positive_class"),
+            time_column=sample.get("time_column"),
+            slice_by=tuple(request.slice_by or sample.get("slice_by") or ()),
+            task=task,
         )
     profile = profile_table(source, target=plan_request.target)
     plan = plan_project(profile, plan_request)
-    command = _command_line(request, source if own else None, plan_request)
-    return DataPlan(source, own, profile, plan, sha256_file(source), request.link, command)
+    if plan.task != DEFAULT_TASK and plan.task not in tasks:
+        raise UsageError(
+            f"--target {plan.target}: a number to predict (regression), but this template "
+            "makes classification projects only",
+            hint="--task classification takes its values as classes",
+        )
+    command = _command_line(request, source if own else None, plan_request, template_task)
+    name = source.name if own else Path(sample["sample"]).name
+    return DataPlan(source, own, profile, plan, sha256_file(source), request.link, command, name)
 
 
-def _command_line(request: DataRequest, source: Path | None, plan: PlanRequest) -> str:
+def _command_line(
+    request: DataRequest, source: Path | None, plan: PlanRequest, template_task: str | None
+) -> str:
+    template = f" --template {template_task}" if template_task else ""
     if source is None:
-        return "mlprod new" + "".join(f" --slice-by {s}" for s in plan.slice_by) + " (the sample)"
-    parts = ["mlprod new NAME", f"--data {source.name}", f"--target {plan.target}"]
+        slices = "".join(f" --slice-by {s}" for s in plan.slice_by)
+        return f"mlprod new{template}{slices} (the sample)"
+    parts = ["mlprod new NAME" + template, f"--data {source.name}", f"--target {plan.target}"]
+    if request.task:
+        parts.append(f"--task {request.task}")
     if request.positive_class:
         parts.append(f"--positive-class {request.positive_class}")
     if request.time_column:
@@ -159,12 +194,12 @@ def place_data(
     warnings: list[str] = []
     folder = made / "data"
     folder.mkdir(exist_ok=True)
+    task = data.plan.task
+    tasks = task_specs(spec)
+    apply_task(made, task, list(tasks))
+    for leftover in _unused_samples(spec, tasks, task, data.own):
+        (made / leftover).unlink(missing_ok=True)
     if data.own:
-        # The sample's own files: its data, its data dictionary, its example rule (on
-        # a column the user's data need not have).
-        for leftover in (spec.get("sample"), spec.get("sample_readme"), spec.get("sample_rules")):
-            if leftover:
-                (made / leftover).unlink(missing_ok=True)
         if not data.link:
             shutil.copyfile(data.source, folder / data.file_name)
         atomic_write_text(folder / "README.md", data_readme(data))
@@ -182,6 +217,23 @@ def place_data(
             )
     write_config(data, made, project=project, package=package, measured=None)
     return warnings
+
+
+def _unused_samples(
+    spec: dict[str, Any], tasks: dict[str, dict[str, Any]], task: str, own: bool
+) -> list[str]:
+    """The sample files the project does not use: another task's, or all of them for own data.
+
+    A sample's files are its data, its data dictionary and its example rules (on
+    columns the user's data need not have). Another task's data dictionary is
+    not listed: :func:`apply_task` replaced it with this task's.
+    """
+    keys = ("sample", "sample_readme", "sample_rules")
+    mine = tasks.get(task, spec)
+    out = [mine.get(k) for k in keys] if own else []
+    if task != DEFAULT_TASK:  # the classification sample's data and rules
+        out += [spec.get("sample"), spec.get("sample_rules")]
+    return [path for path in dict.fromkeys(out) if path]
 
 
 def write_config(
@@ -217,8 +269,9 @@ def write_config(
     )
     atomic_write_text(project_dir / "mlprod.yaml", text)
     if proposal is not None and proposal.model_value is not None:
-        base = proposal.baseline_value
-        if base is not None and proposal.model_value <= base:
+        base, value = proposal.baseline_value, proposal.model_value
+        metric = data.plan.objective.partition("@")[0]
+        if base is not None and (value <= base if higher_is_better(metric) else value >= base):
             return [
                 f"in validation the first model ({proposal.model_value:.3f}) does not beat the "
                 f"baseline ({base:.3f}) on {data.plan.objective}: launch with the baseline's "

@@ -33,7 +33,6 @@ from typing import Any
 from mlprod_cli import __version__
 from mlprod_cli.adapters.files import temp_beside
 from mlprod_cli.core.scaffold._data import (
-    DATA_SPEC,
     DataRequest,
     check_request,
     measure,
@@ -48,6 +47,7 @@ from mlprod_cli.core.scaffold._render import (
     name_variable,
     prepare,
 )
+from mlprod_cli.core.scaffold._tasks import DATA_SPEC, task_specs
 from mlprod_cli.core.scaffold._validate import (
     MARKER,
     Template,
@@ -194,6 +194,7 @@ def _data_context(data: Any) -> dict[str, Any]:
         "_data_file": data.train_path(),
         "_data_rows": data.profile.rows,
         "_data_own": data.own,
+        "_task": plan.task,
         "_target": plan.target,
         "_objective": plan.objective,
         "_classes": ", ".join(plan.classes[:12]) + (" …" if len(plan.classes) > 12 else ""),
@@ -222,9 +223,11 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
     name = validate_name(request.name)
     template = resolve_template(request.template)
     context: dict[str, Any] = {name_variable(template.variables): name}
-    context.update(parse_extra_context(request.extra_context, template))
     spec = template.variables.get(DATA_SPEC)
     spec = spec if isinstance(spec, dict) and spec.get("sample") else None
+    if template.task:  # --template regression: its answers (the description) over the defaults
+        context.update(task_specs(spec).get(template.task, {}).get("context") or {})
+    context.update(parse_extra_context(request.extra_context, template))
     check_request(request.data, spec, template.location)
     if not request.no_input and not request.dry_run and not sys.stdin.isatty():
         raise UsageError(
@@ -263,7 +266,7 @@ def create_project(request: NewRequest, progress: Progress | None = None) -> New
             _step(
                 progress, "profiling the data" if request.data.path else "profiling the sample data"
             )
-        data = plan_for(request.data, spec, template.path)
+        data = plan_for(request.data, spec, template.path, template.task)
         if data is not None:
             prepared.answers.update(_data_context(data))
             result.profile, result.plan = data.profile, data.plan

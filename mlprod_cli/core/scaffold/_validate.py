@@ -6,6 +6,7 @@ destination is refused with one line naming it, before any folder exists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import keyword
 import re
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.core.scaffold._data import DATA_SPEC
 from mlprod_cli.core.scaffold._render import name_variable
+from mlprod_cli.core.scaffold._tasks import DATA_SPEC, task_specs
 from mlprod_cli.errors import ScaffoldError, UsageError
 
 MARKER = ".mlprod-incomplete"
@@ -74,6 +75,7 @@ class Template:
     path: Path | None  # local directory, None for a remote template cookiecutter fetches
     builtin: bool
     variables: dict[str, Any]
+    task: str | None = None  # a task of a template's ``_mlprod_data.tasks``: "regression"
 
     @property
     def takes_data(self) -> bool:
@@ -90,11 +92,17 @@ def resolve_template(spec: str | None) -> Template:
     builtin_dir = templates_dir() / spec
     if "/" not in spec and builtin_dir.is_dir():
         return Template(spec, builtin_dir, True, _read_variables(builtin_dir))
+    if "/" not in spec and spec != DEFAULT_TEMPLATE:
+        # A task the default template also makes ("regression"): its files and sample.
+        default = templates_dir() / DEFAULT_TEMPLATE
+        variables = _read_variables(default)
+        if spec in task_specs(variables.get(DATA_SPEC)):
+            return Template(spec, default, True, variables, task=spec)
     if _GIT_URL.match(spec):
         return Template(spec, None, False, {})
     path = Path(spec).expanduser()
     if not path.exists():
-        known = ", ".join(sorted(p.name for p in templates_dir().iterdir() if p.is_dir()))
+        known = ", ".join(sorted(_builtin_names()))
         raise UsageError(
             f"--template {spec}: no such template (builtin: {known}; or a path or git URL)"
         )
@@ -103,6 +111,15 @@ def resolve_template(spec: str | None) -> Template:
             f"--template {spec}: not a cookiecutter template (no cookiecutter.json in it)"
         )
     return Template(spec, path.resolve(), False, _read_variables(path))
+
+
+def _builtin_names() -> list[str]:
+    from mlprod_cli.adapters.wheel import templates_dir
+
+    names = [p.name for p in templates_dir().iterdir() if p.is_dir()]
+    with contextlib.suppress(UsageError):
+        names += task_specs(_read_variables(templates_dir() / DEFAULT_TEMPLATE).get(DATA_SPEC))
+    return names
 
 
 def _read_variables(path: Path) -> dict[str, Any]:

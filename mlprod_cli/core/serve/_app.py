@@ -285,9 +285,14 @@ def create_app(
             score_maps = [None] * len(classes)
         else:
             score_maps = [dict(zip(labels, row, strict=True)) for row in scores]
-        state.metrics.count_predictions(classes)
+        if model.regression:
+            state.metrics.count_values(classes)
+        else:
+            state.metrics.count_predictions(classes)
         state.log.submit(utc_now(), request_id, model.id, rows, classes, score_maps, fired)
-        if fired is None:
+        if model.regression:
+            answers = [{"value": v} for v in classes]
+        elif fired is None:
             answers = [{"class": c, "scores": s} for c, s in zip(classes, score_maps, strict=True)]
         else:  # the rules' answers: the ids that fired, and whether they sent the row to a person
             answers = [

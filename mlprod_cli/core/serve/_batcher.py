@@ -161,7 +161,9 @@ class Batcher:
         classes, scores = predict_batch(model.estimator, model.frame(columns), model.labels)
         self.metrics.scored(rows)
         fired = None
-        if model.rules is not None:
+        if model.regression:  # numbers; a NaN or infinity (a broken model) is null: JSON has none
+            classes = [v if math.isfinite(v) else None for v in classes.tolist()]
+        elif model.rules is not None:
             from mlprod_cli.core.rules import apply_rules
 
             rule_columns = _merged([job.rule_columns or {} for job in batch])

@@ -56,6 +56,7 @@ class Metrics:
             Counter,
             Gauge,
             Histogram,
+            Summary,
             disable_created_metrics,
         )
 
@@ -82,6 +83,11 @@ class Metrics:
         )
         self._predictions = counter(
             "mlprod_predictions_total", "Rows predicted, by predicted class.", ("class",)
+        )
+        self._values = Summary(
+            "mlprod_predicted_value",
+            "The numbers a regression predicted (sum and count: their mean drifts as they do).",
+            registry=self.registry,
         )
         self._validation_failures = counter(
             "mlprod_validation_failures_total",
@@ -215,6 +221,12 @@ class Metrics:
                 self._abstained.inc(n)
             else:
                 self._child(self._predictions, label).inc(n)
+
+    def count_values(self, values: list[float | None]) -> None:
+        """A regression's predictions, each finite one observed (a null one is not a number)."""
+        for value in values:
+            if value is not None:
+                self._values.observe(value)
 
     def rules_applied(self, outcome: Any) -> None:
         """What the rules did to a batch (a :class:`~mlprod_cli.core.rules.Outcome`)."""

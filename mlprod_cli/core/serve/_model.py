@@ -77,6 +77,7 @@ class LoadedModel:
         self.id: str = version.id
         self.estimator = estimator
         self.metadata: dict[str, Any] = version.metadata
+        self.regression = self.metadata.get("task") == "regression"
         self.labels = [
             str(c) for c in self.metadata.get("classes", getattr(estimator, "classes_", None)) or []
         ]
@@ -107,6 +108,7 @@ class LoadedModel:
         return {
             "version": self.id,
             "kind": m.get("kind"),
+            "task": m.get("task", "classification"),
             "project": m.get("project"),
             "estimator": m.get("estimator"),
             "created_at": m.get("created_at"),

@@ -103,6 +103,18 @@ def openapi_document(model: LoadedModel | None, options: ServeOptions) -> dict[s
         "required": ["class", "scores"],
         "properties": {"class": label, "scores": scores},
     }
+    if model is not None and model.regression:
+        prediction = {
+            "type": "object",
+            "required": ["value"],
+            "properties": {
+                "value": {
+                    "type": ["number", "null"],
+                    "description": f"the predicted {model.metadata.get('target') or 'value'} "
+                    "(a regression; null if the model gave no finite number)",
+                }
+            },
+        }
     ruleset = model.rules if model is not None else None
     if ruleset is not None:  # the rules' answer: a class, or null where they abstain
         ids = list(ruleset.ids)

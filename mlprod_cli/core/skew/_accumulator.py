@@ -6,6 +6,9 @@ that :func:`~mlprod_cli.core.skew.compare` reads. What is exact and what is samp
 
 * PSI bin counts, category counts, null counts, out-of-range counts, unparseable values,
   prediction mismatches and score differences accumulate exactly, whatever the size.
+* A regression's served values (the reference's predictions are numeric) are counted as
+  a numeric feature's are, and compared with the offline ones within a tolerance
+  (:mod:`~mlprod_cli.core.skew._differences`).
 * KS and Wasserstein need the values themselves. Each numeric feature keeps every value
   up to ``sample_size`` (default 200,000), so the statistics are exact up to that size;
   beyond it they are computed from a uniform sample of ``sample_size`` values (the
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from mlprod_cli.core.dataset import parse_datetimes
+from mlprod_cli.core.skew._differences import ValueDifferences, scale_of
 from mlprod_cli.core.skew._messages import listing
 from mlprod_cli.core.skew._reference import (
     MAX_CATEGORIES,
@@ -139,7 +143,11 @@ class DatetimeState:
 
 @dataclass
 class PredictionState:
-    """The served classes (drift) and, where re-scored, mismatches and score gaps."""
+    """The served classes (drift) and, where re-scored, mismatches and score gaps.
+
+    For a regression, ``numeric`` counts the served values as a numeric feature and
+    ``values`` compares them with the offline ones (``categorical`` stays empty).
+    """
 
     categorical: CategoricalState
     given: bool = False
@@ -148,6 +156,8 @@ class PredictionState:
     score_rows: int = 0
     score_diff_sum: float = 0.0
     score_diff_max: float = 0.0
+    numeric: NumericState | None = None
+    values: ValueDifferences | None = None
 
 
 class CurrentAccumulator:
@@ -182,10 +192,25 @@ class CurrentAccumulator:
                 self.states[f.name] = CategoricalState(np.zeros(f.counts.size, dtype=np.int64))
             else:
                 self.states[f.name] = DatetimeState()
-        pred_counts = 0 if reference.predictions is None else reference.predictions.counts.size
-        self.predictions = PredictionState(CategoricalState(np.zeros(pred_counts, np.int64)))
+        predicted = reference.predictions
+        self.numeric_predictions = predicted is not None and predicted.kind == "numeric"
+        if self.numeric_predictions:
+            self.predictions = PredictionState(
+                CategoricalState(np.zeros(0, np.int64)),
+                numeric=NumericState(
+                    np.random.default_rng([seed, 3]),
+                    sample_size,
+                    np.zeros(predicted.edges.size + 1, dtype=np.int64),
+                ),
+                values=ValueDifferences(scale_of(predicted.std)),
+            )
+        else:
+            pred_counts = 0 if predicted is None else predicted.counts.size
+            self.predictions = PredictionState(CategoricalState(np.zeros(pred_counts, np.int64)))
         self._prediction_index = (
-            None if reference.predictions is None else pd.Index(reference.predictions.categories)
+            None
+            if reference.predictions is None or self.numeric_predictions
+            else pd.Index(reference.predictions.categories)
         )
         self._category_index = {
             f.name: pd.Index(f.categories) for f in reference.features if f.kind == "categorical"
@@ -205,7 +230,9 @@ class CurrentAccumulator:
         ``predictions``: the classes served for these rows (prediction drift against the
         training predictions). ``offline_predictions`` / ``scores`` / ``offline_scores``:
         the served outputs next to the same model re-run offline on the logged features
-        (prediction mismatch and score difference), one row per row of ``frame``.
+        (prediction mismatch and score difference), one row per row of ``frame``. When the
+        reference's predictions are a regression's values, ``predictions`` and
+        ``offline_predictions`` are numbers (``None``/NaN where nothing finite was served).
         """
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"a batch must be a pandas DataFrame, not {type(frame).__name__}")
@@ -219,10 +246,13 @@ class CurrentAccumulator:
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         if duplicated:
             raise DataError(f"the serving data has the column '{duplicated[0]}' more than once")
-        checked = self._check_predictions(
-            n, predictions, offline_predictions, scores, offline_scores
-        )
-        self._add_predictions(n, *checked)
+        if self.numeric_predictions:
+            self._add_values(*_check_values(n, predictions, offline_predictions))
+        else:
+            checked = self._check_predictions(
+                n, predictions, offline_predictions, scores, offline_scores
+            )
+            self._add_predictions(n, *checked)
         for f in self.reference.features:
             state = self.states[f.name]
             if f.name not in columns:
@@ -344,6 +374,17 @@ class CurrentAccumulator:
             state.score_diff_sum += float(diff.sum())
             state.score_diff_max = max(state.score_diff_max, float(diff.max()))
 
+    def _add_values(self, served: Any, offline: Any) -> None:
+        """A regression's served values: counted as a numeric feature, compared with offline."""
+        state = self.predictions
+        if served is None:
+            return
+        state.given = True
+        state.numeric.present_rows += served.size
+        self._add_numeric(self.reference.predictions, state.numeric, pd.Series(served))
+        if offline is not None:
+            state.values.add(served, offline)
+
     def result(self) -> CurrentSummary:
         """What has been counted so far, for :func:`compare` (a view: no copies)."""
         return CurrentSummary(
@@ -408,6 +449,32 @@ def _add_examples(examples: list[str], new: list[str]) -> None:
 def _check_length(what: str, values: Any, n: int) -> None:
     if len(values) != n:
         raise DataError(f"{len(values)} {what} for a batch of {plural(n, 'row')}")
+
+
+def _check_values(n: int, served: Any, offline: Any) -> tuple[Any, Any]:
+    """A regression's served and offline values of one batch as float64 (NaN for none),
+    checked before anything is counted."""
+    if served is None:
+        if offline is not None:
+            raise DataError("offline_predictions need the served predictions too")
+        return None, None
+    out = []
+    for what, values in (("predictions", served), ("offline_predictions", offline)):
+        if values is None:
+            out.append(None)
+            continue
+        array = np.asarray(values)
+        _check_length(what, array, n)
+        if array.dtype.kind in "fiu":  # numbers already (what the run hands over)
+            out.append(array.astype(np.float64, copy=False))
+            continue
+        parsed = parse_numbers(pd.Series(array.astype(object)))
+        if parsed.invalid:
+            raise DataError(
+                f"the {what} of a regression must be numbers, got {plural(parsed.invalid, 'value that is not one', 'values that are not')}, e.g. {parsed.examples[0]!r}"
+            )
+        out.append(parsed.values)
+    return out[0], out[1]
 
 
 def _score_array(what: str, scores: Any, n: int) -> np.ndarray:

@@ -9,6 +9,11 @@ flat or in the request log's format (``{"features": {...}, "prediction", "scores
 JSON Lines in blocks of about 16 MiB parsed by pyarrow (with Python's ``json`` as the
 fallback that names the file and line of a bad one), CSV a chunk of lines at a time,
 Parquet by row group, so memory does not grow with the rows.
+
+For a regression (``numeric_prediction``) the served ``prediction`` is a number per
+row, float64 with NaN where ``null`` was served; one that is text (or a boolean) is
+a :class:`~mlprod_cli.errors.DataError` naming the file and the line (JSON Lines) or
+the column (CSV, Parquet).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from mlprod_cli.adapters.tables import (
     json_kind,
     parquet_batches,
 )
+from mlprod_cli.core.skew._values import parse_numbers
 from mlprod_cli.errors import DataError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -36,23 +42,29 @@ class Batch:
     """Serving rows: the features (and other columns), and what was served for them."""
 
     frame: Any  # pandas.DataFrame
-    served: Any = None  # classes served, object array (None: not in the data)
+    served: Any = None  # classes (a regression's float64 values) served (None: not in the data)
     scores: Any = None  # (n, len(labels)) floats, NaN where not logged (None: none at all)
     versions: Any = None  # model_version per row (None: not in the data)
     fired: Any = None  # the rules served per row: ids, "a,b" text or None (None: not in the data)
 
 
 def file_batches(
-    path: Path, schema: dict[str, Any], labels: list[str], batch_rows: int
+    path: Path,
+    schema: dict[str, Any],
+    labels: list[str],
+    batch_rows: int,
+    *,
+    numeric_prediction: bool = False,
 ) -> Iterator[Batch]:
     """The rows of one serving file in batches; ``schema`` types the features as read.
 
     A CSV number column holding text is read as text from there on: the report
     counts the values that are not numbers (a type change), it is no error.
+    ``numeric_prediction``: the served predictions are a regression's numbers.
     """
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        yield from _JsonLinesBatches(path, schema, labels).batches()
+        yield from _JsonLinesBatches(path, schema, labels, numeric_prediction).batches()
         return
     if suffix == ".csv":
         numeric = [f["name"] for f in schema["features"] if f["kind"] == "numeric"]
@@ -60,7 +72,7 @@ def file_batches(
     else:
         tables = parquet_batches(path, batch_rows=batch_rows)
     for table in tables:
-        yield _flat_batch(table.to_pandas(), labels)
+        yield _flat_batch(table.to_pandas(), labels, str(path) if numeric_prediction else None)
 
 
 class _JsonLinesBatches:
@@ -73,9 +85,12 @@ class _JsonLinesBatches:
     either reads it or names the line.
     """
 
-    def __init__(self, path: Path, schema: dict[str, Any], labels: list[str]):
+    def __init__(
+        self, path: Path, schema: dict[str, Any], labels: list[str], numeric_prediction: bool
+    ):
         self.reader = JsonLines(path)
         self.labels = labels
+        self.numeric_prediction = numeric_prediction
         self.forced: dict[str, str] = {
             f["name"]: ("float64" if f["kind"] == "numeric" else "string")
             for f in schema["features"]
@@ -100,7 +115,10 @@ class _JsonLinesBatches:
         other fields of a line as text (``scores`` inferred)."""
         if self.log_format:
             top = ("ts", "request_id", "model_version", "prediction")
-            return {**dict.fromkeys(top, "string"), "features": dict(self.forced)}
+            fields = {**dict.fromkeys(top, "string"), "features": dict(self.forced)}
+            if self.numeric_prediction:  # text sent there: Python's json names the line
+                fields["prediction"] = "float64"
+            return fields
         return dict(self.forced)
 
     def _parse(self, block: bytes, first_line: int) -> Batch:
@@ -131,7 +149,9 @@ class _JsonLinesBatches:
             columns = dict(zip(names_in, features.flatten(), strict=True))
             frame_table = pa.table(self._present(columns, block))
             served = None
-            if "prediction" in names and table.column("prediction").null_count < len(table):
+            if self.numeric_prediction:  # the log always has the field; null is NaN
+                served = _float_column(table.column("prediction"))
+            elif "prediction" in names and table.column("prediction").null_count < len(table):
                 served = table.column("prediction").to_numpy(zero_copy_only=False)
             versions = (
                 table.column("model_version").to_numpy(zero_copy_only=False)
@@ -169,7 +189,9 @@ class _JsonLinesBatches:
                 fired = table.column("rules").to_pylist()
             return Batch(frame_table.to_pandas(), served, scores, versions, fired)
         columns = {name: table.column(name) for name in table.column_names}
-        return _flat_batch(pa.table(self._present(columns, block)).to_pandas(), self.labels)
+        return _flat_batch(
+            pa.table(self._present(columns, block)).to_pandas(), self.labels, self._numbers_in()
+        )
 
     def _present(self, columns: dict[str, Any], block: bytes) -> dict[str, Any]:
         """Drop the typed feature columns that no line of the block has at all.
@@ -192,7 +214,7 @@ class _JsonLinesBatches:
         import numpy as np
         import pandas as pd
 
-        records = []
+        records, numbers = [], []
         for number, record in self.reader.objects(block, first_line):
             features = record.get("features")
             if self.log_format and features is not None and not isinstance(features, dict):
@@ -200,12 +222,15 @@ class _JsonLinesBatches:
                     f"{self.reader.where(number)}: 'features' is not a JSON object but {json_kind(features)}"
                 )
             records.append(record)
+            numbers.append(number)
         if not self.log_format:
-            return _flat_batch(pd.DataFrame.from_records(records), self.labels)
+            return _flat_batch(pd.DataFrame.from_records(records), self.labels, self._numbers_in())
         frame = pd.DataFrame.from_records([r.get("features") or {} for r in records])
         served = np.asarray([r.get("prediction") for r in records], dtype=object)
         versions = np.asarray([r.get("model_version") for r in records], dtype=object)
-        if all(r.get("prediction") is None for r in records):
+        if self.numeric_prediction:
+            served = self._numbers(records, numbers)
+        elif all(r.get("prediction") is None for r in records):
             served = None
         scores = None
         if self.labels and any(isinstance(r.get("scores"), dict) for r in records):
@@ -222,14 +247,61 @@ class _JsonLinesBatches:
             fired = [_ids(r.get("rules")) for r in records]
         return Batch(frame, served, scores, versions, fired)
 
+    def _numbers_in(self) -> str | None:
+        """The file's name when its predictions are a regression's numbers (for _flat_batch)."""
+        return str(self.reader.path) if self.numeric_prediction else None
 
-def _flat_batch(frame: Any, labels: list[str]) -> Batch:
+    def _numbers(self, records: list[dict[str, Any]], numbers: list[int]) -> Any:
+        """A regression's served values, NaN for null; text or a boolean names its line."""
+        import numpy as np
+
+        values = np.full(len(records), np.nan)
+        for i, record in enumerate(records):
+            value = record.get("prediction")
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise DataError(
+                    f"{self.reader.where(numbers[i])}: 'prediction' is {json_kind(value)} ({_shown(value)}), but a regression serves numbers"
+                )
+            values[i] = float(value)
+        return values
+
+
+def _float_column(column: Any) -> Any:
+    """An Arrow float64 column as a numpy array, NaN for null."""
+    import numpy as np
+
+    return column.to_numpy(zero_copy_only=False).astype(np.float64)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _flat_batch(frame: Any, labels: list[str], numbers_in: str | None = None) -> Batch:
     """A table whose columns are features, and maybe ``prediction``, ``score_<class>``,
-    ``model_version`` (``mlprod predict``'s names)."""
+    ``model_version`` (``mlprod predict``'s names). ``numbers_in``: the file's name when
+    the predictions are a regression's numbers (text in them is an error naming it)."""
     import numpy as np
 
     served = None
-    if "prediction" in frame.columns and frame["prediction"].notna().any():
+    if numbers_in is not None and "prediction" in frame.columns:
+        import pandas as pd
+
+        column = frame["prediction"]
+        if pd.api.types.is_bool_dtype(column):
+            raise DataError(
+                f"{numbers_in}: the column 'prediction' holds booleans, but a regression serves numbers"
+            )
+        parsed = parse_numbers(column)
+        if parsed.invalid:
+            raise DataError(
+                f"{numbers_in}: the column 'prediction' holds {parsed.invalid:,} text value{'s' if parsed.invalid > 1 else ''} (e.g. {parsed.examples[0]!r}), but a regression serves numbers"
+            )
+        served = parsed.values
+    elif "prediction" in frame.columns and frame["prediction"].notna().any():
         served = frame["prediction"].to_numpy(dtype=object)
     versions = (
         frame["model_version"].to_numpy(dtype=object) if "model_version" in frame.columns else None

@@ -4,7 +4,9 @@
 categorical: PSI, Jensen–Shannon, L-infinity; dates: the null rate only), finds the
 schema anomalies (a missing feature, an extra column, a type change, unseen
 categories, values out of the training range) and the prediction drift, mismatch
-and score difference, each against its threshold. A statistic that has no answer
+and score difference, each against its threshold. A regression's predicted values
+are judged as a numeric feature is, with the share of served values that differ
+from the offline ones as the mismatch. A statistic that has no answer
 (no values on one side, a constant reference for the normalised Wasserstein
 distance) is ``None`` with a reason, never NaN or inf.
 """
@@ -25,6 +27,7 @@ from mlprod_cli.core.skew._accumulator import (
     DatetimeState,
     NumericState,
 )
+from mlprod_cli.core.skew._differences import QUANTILES, quantiles
 from mlprod_cli.core.skew._distances import (
     chi2_pvalue,
     jensen_shannon_distance,
@@ -101,7 +104,8 @@ def compare(
             )
             skew = _missing_feature(f)
         elif f.kind == "numeric":
-            skew = _numeric_skew(f, state, seen, reference, limits, own)
+            sizes = (reference.sample_size, seen.sample_size)
+            skew = _numeric_skew(f, state, seen.rows, sizes, limits, own)
         elif f.kind == "categorical":
             skew = _categorical_skew(f, state, seen.rows, limits, own)
         else:
@@ -153,12 +157,14 @@ def _null_rate(f: ReferenceFeature, state: Any, rows: int, limits: dict[str, Thr
 def _numeric_skew(
     f: ReferenceFeature,
     state: NumericState,
-    seen: CurrentSummary,
-    reference: ReferenceSummary,
+    rows: int,
+    sample_sizes: tuple[int, int],
     limits: dict[str, Threshold],
     own: list[SchemaFinding],
 ) -> FeatureSkew:
-    rate, null_stat = _null_rate(f, state, seen.rows, limits)
+    """A numeric feature (or a regression's predicted values) over ``rows`` serving rows;
+    ``sample_sizes``: the reference's and the accumulator's, to say what was sampled."""
+    rate, null_stat = _null_rate(f, state, rows, limits)
     values = int(state.bins.sum())
     stats: dict[str, Statistic] = {}
     significance = None
@@ -168,7 +174,7 @@ def _numeric_skew(
             stats[name] = Statistic(None, reason)
     else:
         stats["psi"] = _judged(population_stability_index(f.counts, state.bins), limits["psi"])
-        cur = seen.sample(f.name)
+        cur = state.reservoir.sorted()
         if f.sample.size == 0 or cur.size == 0:
             for name in ("ks", "ks_pvalue", "wasserstein", "wasserstein_raw"):
                 stats[name] = Statistic(None, NO_FINITE_VALUES)
@@ -221,7 +227,7 @@ def _numeric_skew(
                 share=share,
             )
         )
-    sampled = f.finite > reference.sample_size or state.finite > seen.sample_size
+    sampled = f.finite > sample_sizes[0] or state.finite > sample_sizes[1]
     summary = {
         "reference": {"mean": f.mean, "std": f.std, "min": f.low, "max": f.high},
         "current": {
@@ -367,6 +373,8 @@ def _prediction_skew(
     state = seen.predictions
     if not state.given and state.score_rows == 0 and reference.predictions is None:
         return None
+    if state.numeric is not None:
+        return _value_skew(reference, seen, limits)
     stats: dict[str, Statistic] = {}
     ref = reference.predictions
     distribution: dict[str, Any] = {}
@@ -404,6 +412,40 @@ def _prediction_skew(
         },
         distribution=distribution,
         significance=significance,
+    )
+
+
+def _value_skew(
+    reference: ReferenceSummary, seen: CurrentSummary, limits: dict[str, Threshold]
+) -> FeatureSkew:
+    """A regression's predicted values: drift as a numeric feature's (over the rows that
+    came with a served value), the share of served values that differ from the offline
+    ones as ``prediction_mismatch``, the quantiles and the differences in ``summary``."""
+    ref, state = reference.predictions, seen.predictions
+    numeric = state.numeric
+    if not state.given:
+        stats = {n: Statistic(None, NO_CURRENT_PREDICTIONS) for n in _NUMERIC_STATS}
+        skew = FeatureSkew(PREDICTION, ref.kind, OK, stats, ref.values, 0, ref.null_rate, None)
+    else:
+        sizes = (reference.sample_size, seen.sample_size)
+        skew = _numeric_skew(ref, numeric, numeric.present_rows, sizes, limits, [])
+    stats = dict(skew.statistics)
+    if state.values.compared:
+        stats["prediction_mismatch"] = _judged(
+            state.values.differing / state.values.compared, limits["prediction_mismatch"]
+        )
+    summary = dict(skew.summary)
+    summary["quantiles"] = {
+        "levels": list(QUANTILES),
+        "reference": quantiles(ref.sample),
+        "current": quantiles(numeric.reservoir.sorted()) if state.given else None,
+    }
+    summary.update(state.values.summary())
+    return replace(
+        skew,
+        status=worst(s.status for s in stats.values()),
+        statistics=stats,
+        summary=summary,
     )
 
 

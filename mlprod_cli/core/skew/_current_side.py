@@ -7,7 +7,9 @@ the :class:`CurrentAccumulator`; rows served by another version than the one che
 are left out and counted. **Prediction skew**: each logged row is scored again offline
 by the version that served it, on the logged features, exactly as ``predict`` would
 (its rules applied again, when it has rules: served answers are the rules' answers);
-the share of rows whose class differs and the score differences go into the report.
+the share of rows whose class differs and the score differences go into the report
+(for a regression, the share of served values that differ from the offline ones
+beyond a tolerance, and the absolute differences).
 Files without served predictions get prediction drift from the offline predictions
 and no prediction skew, with the reason.
 """
@@ -194,7 +196,13 @@ class Stream:
 
     def _batches(self, path: Path) -> Iterator[Batch]:
         schema = self.model.schema or _schema_of(self.reference)
-        return file_batches(path, schema, self.model.labels, self.batch_rows)
+        return file_batches(
+            path,
+            schema,
+            self.model.labels,
+            self.batch_rows,
+            numeric_prediction=self.model.regression,
+        )
 
     # ------------------------------------------------------------------ counting
 
@@ -256,7 +264,7 @@ class Stream:
             self.offline_only += n
             add(frame, predictions=offline)
             return
-        served = np.asarray(batch.served, dtype=object)
+        served = np.asarray(batch.served, dtype=float if self.model.regression else object)
         self.served_rows += n
         if batch.fired is not None and self.model.rules is not None:
             self._rules_fired(self.served_rules, batch.fired, served)

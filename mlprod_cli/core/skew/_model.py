@@ -26,6 +26,8 @@ class Model:
         metadata = {} if version is None else version.metadata
         self.schema = metadata.get("schema")
         self.labels = [str(c) for c in metadata.get("classes") or []]
+        # A regression serves numbers: its predictions are compared as a numeric feature.
+        self.regression = metadata.get("task") == "regression"
         if version is not None and not (self.schema or {}).get("features"):
             raise DataError(
                 f"{version.id}: its metadata has no training schema (schema.features); retrain it"
@@ -44,8 +46,13 @@ class Model:
                 self.labels = [str(c) for c in getattr(self._estimator, "classes_", [])]
         return self._estimator
 
+    @property
+    def task(self) -> str:
+        return "regression" if self.regression else "classification"
+
     def predict(self, frame: Any) -> tuple[Any, Any]:
-        """``(classes, scores or None)`` for the rows of ``frame`` (features as columns)."""
+        """``(classes, scores or None)`` for the rows of ``frame`` (features as columns);
+        a regression's ``(values as float64, None)``."""
         classes, scores, _ = self.answer(frame)
         return classes, scores
 

@@ -6,7 +6,8 @@ range, mean and standard deviation and a sample for KS and Wasserstein (every
 finite value up to ``sample_size``, beyond it a uniform sample without
 replacement); per categorical feature the count of each category (the
 :data:`MAX_CATEGORIES` most frequent, the rest pooled); and the model's predicted
-classes on the training rows, for prediction drift. :meth:`~ReferenceSummary.to_dict`
+classes on the training rows, for prediction drift (a regression's predicted
+values: summarised as a numeric feature is, kind ``numeric``). :meth:`~ReferenceSummary.to_dict`
 and :meth:`~ReferenceSummary.from_dict` are its JSON form (the cache of ``mlprod skew``).
 """
 
@@ -33,6 +34,7 @@ MAX_CATEGORIES = 1000
 and tracks at most this many distinct unseen ones; the rest is pooled into one bucket."""
 PREDICTION = "prediction"
 """The name of the predicted-class pseudo-feature in a summary and a report."""
+TASKS = ("classification", "regression")
 
 
 def check_sample_size(sample_size: int) -> None:
@@ -103,12 +105,17 @@ class ReferenceSummary:
         predictions: Any = None,
         sample_size: int = SAMPLE_SIZE,
         seed: int = 0,
+        task: str = "classification",
     ) -> ReferenceSummary:
         """Summarise the training ``frame`` for the features of ``schema`` (``infer_schema``).
 
-        ``predictions``: the model's predicted classes on ``frame``, for prediction drift.
+        ``predictions``: the model's predicted classes on ``frame``, for prediction drift;
+        with ``task="regression"`` its predicted values, summarised as a numeric feature
+        (PSI bins, moments, a sample), a non-finite value counted as a null.
         """
         check_sample_size(sample_size)
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {task!r}")
         entries = _schema_features(schema)
         if len(frame) == 0:
             raise DataError("the training data has no rows")
@@ -130,6 +137,9 @@ class ReferenceSummary:
                 raise DataError(
                     f"{plural(len(labels), 'training prediction')} for {plural(len(frame), 'training row')}"
                 )
+        if predictions is not None and task == "regression":
+            prediction = _numeric_predictions(labels, sample_size, np.random.default_rng([seed, 2]))
+        elif predictions is not None:
             prediction = _categorical_reference(
                 {"name": PREDICTION, "kind": "prediction", "categories": None},
                 labels,
@@ -221,6 +231,21 @@ def _reference_feature(
         finite=int(finite.size),
         sample=np.sort(sample),
     )
+
+
+def _numeric_predictions(
+    values: Any, sample_size: int, rng: np.random.Generator
+) -> ReferenceFeature:
+    """A regression's predicted values as a numeric feature; ±inf and NaN count as nulls
+    (``serve`` logs a value that is not finite as ``null``)."""
+    parsed = parse_numbers(values)
+    if parsed.invalid:
+        raise DataError(
+            f"the training predictions of a regression hold {plural(parsed.invalid, 'value that is not a number', 'values that are not numbers')}, e.g. {parsed.examples[0]!r}"
+        )
+    numbers = np.where(np.isfinite(parsed.values), parsed.values, np.nan)
+    entry = {"name": PREDICTION, "kind": "numeric"}
+    return _reference_feature(entry, pd.Series(numbers), sample_size, rng)
 
 
 def _categorical_reference(entry: Mapping[str, Any], column: Any, *, kind: str) -> ReferenceFeature:

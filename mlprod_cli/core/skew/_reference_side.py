@@ -131,6 +131,8 @@ class ReferenceSide:
             else self.model.version.metadata.get("artifact_sha256"),
             "data": data,
             "sample_size": self.sample_size,
+            # Only for a regression, so that a classification's cache keeps its key.
+            **({"task": "regression"} if self.model.regression else {}),
         }
 
     # ------------------------------------------------------------------ the training split
@@ -193,6 +195,7 @@ class ReferenceSide:
             self._predictions(chunks),
             self.sample_size,
             source,
+            task=self.model.task,
         )
         self.info = {
             "kind": "training split",
@@ -206,8 +209,8 @@ class ReferenceSide:
         return summary
 
     def _predictions(self, frames: Iterator[Any]) -> Any:
-        """The model's classes for every row of ``frames`` (chunks, so that the model's
-        temporaries stay small), or ``None`` without a model."""
+        """The model's classes (a regression's values) for every row of ``frames`` (chunks,
+        so that the model's temporaries stay small), or ``None`` without a model."""
         import numpy as np
 
         if self.model.version is None:
@@ -270,7 +273,13 @@ class ReferenceSide:
                 raise DataError(f"{path}: no feature columns")
             predictions = None
         summary = summarise(
-            table.column, entries, table.rows, predictions, self.sample_size, str(path)
+            table.column,
+            entries,
+            table.rows,
+            predictions,
+            self.sample_size,
+            str(path),
+            task=self.model.task,
         )
         self.info = {"kind": "file", "source": str(path), "rows": table.rows, "cached": False}
         if key is not None:
@@ -286,13 +295,15 @@ def summarise(
     predictions: Any,
     sample_size: int,
     source: str,
+    *,
+    task: str = "classification",
 ) -> ReferenceSummary:
     """The :class:`ReferenceSummary` of the training data, one feature per task, on every core.
 
     ``column(name)`` gives one column as a pandas Series, so that a Parquet file is read
     a column at a time and never whole. An entry of kind ``None`` gets its kind from the
     data (``infer_schema``). Feature number ``i`` samples with seed ``i``; the first task
-    also counts the predictions.
+    also counts the predictions (a regression's values with ``task="regression"``).
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -312,6 +323,7 @@ def summarise(
             predictions=predictions if index == 0 else None,
             sample_size=sample_size,
             seed=index,
+            task=task,
         )
         return part.features[0], part.predictions
 

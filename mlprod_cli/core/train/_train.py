@@ -183,8 +183,16 @@ def validation_metrics(
     from mlprod_cli.core.evaluate import Scored, report_for
     from mlprod_cli.core.metrics import to_dict
 
-    smallest = int(y.value_counts().min())
-    if order is None:
+    if order is None and not labels:  # regression: plain folds, no classes to stratify by
+        folds = min(cv, len(y))
+        if folds < 2:
+            return {"skipped": "cross-validation needs 2 folds (cv is off)"}
+        from sklearn.model_selection import KFold
+
+        splits = list(KFold(n_splits=folds, shuffle=True, random_state=0).split(X))
+        scheme = "shuffled"
+    elif order is None:
+        smallest = int(y.value_counts().min())
         folds = min(cv, smallest)
         if folds < 2:
             why = "cv is off" if cv < 2 else f"the rarest class has {plural(smallest, 'row')}"
@@ -199,7 +207,8 @@ def validation_metrics(
         splits = [
             (ranked[tr], ranked[te])
             for tr, te in TimeSeriesSplit(n_splits=min(cv, len(X) - 1)).split(ranked)
-            if len(set(y_values[ranked[tr]].tolist())) >= 2  # a fold must see two classes
+            # a fold must see two classes (or, for regression, two values)
+            if len(set(y_values[ranked[tr]].tolist())) >= 2
         ]
         if not splits:
             return {"skipped": "no fold in time has two classes to train on"}
@@ -209,7 +218,7 @@ def validation_metrics(
     parts = Parallel(n_jobs=jobs)(
         delayed(_fold)(estimator, X, y, tr, te, labels) for tr, te in splits
     )
-    y_pred = np.empty(len(X), dtype=object)
+    y_pred = np.empty(len(X), dtype=object if labels else float)
     scores = np.zeros((len(X), len(labels))) if parts[0][2] is not None else None
     scored = np.zeros(len(X), dtype=bool)
     for idx, pred, score in parts:
@@ -219,7 +228,8 @@ def validation_metrics(
             scores[idx] = score
     y_true = np.asarray(y)[scored]
     scored_scores = None if scores is None else scores[scored]
-    report = report_for(y_true, Scored(labels, y_pred[scored].astype(str), scored_scores), custom)
+    predicted = y_pred[scored].astype(str) if labels else y_pred[scored]
+    report = report_for(y_true, Scored(labels, predicted, scored_scores), custom)
     return {
         "folds": folds,
         "scheme": scheme,
@@ -291,9 +301,15 @@ def train(
         kinds = tuple(k for k in kinds if k != "baseline")
     step("loading data")
     train_data, test_data = dataset.load_training_data(config, data_path)
-    parts = dataset.split(config, train_data, test_data)
     source = train_data.files[0]["path"]
-    X, y = dataset.features_and_target(config, parts.train)
+    if (
+        config.task == "regression"
+    ):  # every row's target, before the split hides one in the test part
+        dataset.numeric_target(train_data.frame, config.data.target, source)
+        if test_data is not None:
+            dataset.numeric_target(test_data.frame, config.data.target, test_data.files[0]["path"])
+    parts = dataset.split(config, train_data, test_data)
+    X, y = dataset.features_and_target(config, parts.train, source)
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
     config.check_classes(labels)  # a misspelled class in an objective or gate: before fitting
@@ -304,6 +320,7 @@ def train(
     files = train_data.files + (test_data.files if test_data else [])
     common = {
         "project": config.project,
+        "task": config.task,
         "target": config.data.target,
         "positive_class": config.data.positive_class,
         "classes": labels,
@@ -318,8 +335,10 @@ def train(
         common["rules"] = rules_entry
     registry = workspace.registry
     result = TrainResult(split=parts.info, data=files)
-    y_test = parts.test[config.data.target].astype(str)
-    result.test_counts = {str(k): int(v) for k, v in y_test.value_counts().sort_index().items()}
+    if config.task != "regression":
+        y_test = parts.test[config.data.target].astype(str)
+        counts = y_test.value_counts().sort_index()
+        result.test_counts = {str(k): int(v) for k, v in counts.items()}
     # Every factory is called before anything is fitted, and versions are registered
     # only once every kind is fitted: a model that cannot be built or fitted leaves
     # no baseline version behind.

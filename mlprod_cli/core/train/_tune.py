@@ -53,19 +53,16 @@ def _score_fold(
     import numpy as np
     from sklearn.base import clone
 
-    from mlprod_cli.core.metrics import classification_report
-    from mlprod_cli.core.predict import predict_batch
+    from mlprod_cli.core.evaluate import predict_with_scores, report_for
 
     try:
         model = clone(estimator).set_params(**params)
         model.fit(X.iloc[train_idx], y.iloc[train_idx])
-        y_pred, scores = predict_batch(model, X.iloc[test_idx], labels)
+        scored = predict_with_scores(model, X.iloc[test_idx], labels)
     except Exception as exc:  # said as text: it crosses a process boundary
         text = str(exc).strip()
         return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-    report = classification_report(
-        np.asarray(y.iloc[test_idx]), y_pred, labels=labels, scores=scores
-    )
+    report = report_for(np.asarray(y.iloc[test_idx]), scored)
     value = report.value(objective.metric, label=objective.cls)
     return float("nan") if value.value is None else float(value.value)
 
@@ -99,7 +96,7 @@ def tune(
     """Search, rank, refit the best on the training split, and register it."""
     import numpy as np
     from joblib import Parallel, delayed
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     config = workspace.config
     if n_jobs == 0:
@@ -114,14 +111,19 @@ def tune(
     dataset.check_feature_types(X, source)
     labels = dataset.check_training_target(config, y, source)
     config.check_classes(labels)
-    folds = min(config.tune.cv, int(y.value_counts().min()))
-    if folds < 2:
-        raise DataError(
-            f"{source}: the rarest class has {plural(int(y.value_counts().min()), 'row')}; cross-validation needs 2 or more"
-        )
-    splits = list(
-        StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.tune.seed).split(X, y)
-    )
+    if not labels:  # a regression: plain shuffled folds, no classes to stratify by
+        folds = min(config.tune.cv, len(y))
+        if folds < 2:
+            raise DataError(f"{source}: {plural(len(y), 'training row')}; tuning needs 2 or more")
+        chosen = KFold(n_splits=folds, shuffle=True, random_state=config.tune.seed)
+    else:
+        folds = min(config.tune.cv, int(y.value_counts().min()))
+        if folds < 2:
+            raise DataError(
+                f"{source}: the rarest class has {plural(int(y.value_counts().min()), 'row')}; cross-validation needs 2 or more"
+            )
+        chosen = StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.tune.seed)
+    splits = list(chosen.split(X, y))
     jobs = [
         (i, j, params, tr, te)
         for i, params in enumerate(candidates)
@@ -173,9 +175,9 @@ def tune(
 def _rank(candidates: list[dict], scores: Any, objective: MetricRef) -> list[dict[str, Any]]:
     import numpy as np
 
-    from mlprod_cli.core.metrics import HIGHER_IS_BETTER
+    from mlprod_cli.core.names import higher_is_better
 
-    sign = 1.0 if HIGHER_IS_BETTER.get(objective.metric, True) else -1.0
+    sign = 1.0 if higher_is_better(objective.metric) else -1.0
     rows = []
     for params, fold_scores in zip(candidates, scores, strict=True):
         defined = fold_scores[~np.isnan(fold_scores)]

@@ -120,16 +120,23 @@ def test_slices_are_suggested_not_chosen_and_checked_when_chosen(tmp_path):
         ("one class", {}, DataError, "one class only"),
         ("no labels", {}, DataError, "every value is missing"),
         ("some unlabelled", {}, DataError, "rows have no label"),
-        ("a price", {}, DataError, "look like a regression target"),
-        (None, {"positive_class": "ugly"}, UsageError, "--positive-class ugly: not a class"),
-        (None, {"time_column": "x"}, DataError, "--time-column x: is not a date column"),
-        (None, {"time_column": "nope"}, DataError, "--time-column nope: no such column"),
         (
             None,
             {"task": "regression"},
-            UsageError,
-            "--task regression: mlprod makes classification",
+            DataError,
+            "--target y: holds .* a regression target is numbers",
         ),
+        ("a price", {"positive_class": "1"}, UsageError, "a regression target has no classes"),
+        ("an infinity", {}, DataError, "--target y: 1 row of data.csv holds an infinity"),
+        (
+            None,
+            {"task": "ranking"},
+            UsageError,
+            "--task ranking: choose classification or regression",
+        ),
+        (None, {"positive_class": "ugly"}, UsageError, "--positive-class ugly: not a class"),
+        (None, {"time_column": "x"}, DataError, "--time-column x: is not a date column"),
+        (None, {"time_column": "nope"}, DataError, "--time-column nope: no such column"),
         ("a lone class", {}, DataError, "class 'lone' has 1 row"),
     ],
 )
@@ -143,6 +150,9 @@ def test_bad_input_names_the_option(tmp_path, change, request_, error, message):
         data.loc[[1, 2], "y"] = np.nan
     elif change == "a price":
         data["y"] = np.random.default_rng(0).normal(100, 10, len(data)).round(2)
+    elif change == "an infinity":
+        data["y"] = np.random.default_rng(0).normal(100, 10, len(data)).round(2)
+        data.loc[3, "y"] = np.inf
     elif change == "a lone class":
         data.loc[0, "y"] = "lone"
     target = request_.pop("target", "y")
@@ -154,3 +164,33 @@ def test_a_table_of_identifiers_has_no_feature(tmp_path):
     data = pd.DataFrame({"id": [f"k{i}" for i in range(50)], "y": ["a", "b"] * 25})
     with pytest.raises(DataError, match="no column can be a feature"):
         plan_of(tmp_path, data, "y")
+
+
+def test_a_numeric_target_of_many_values_is_a_regression(tmp_path):
+    data = table()
+    data["y"] = np.random.default_rng(0).normal(100, 10, len(data)).round(2)
+    plan = plan_of(tmp_path, data, "y", slice_by=("sex",))
+    assert plan.task == "regression" and plan.objective == "mae"
+    assert plan.classes == [] and plan.class_counts == {} and plan.positive_class is None
+    assert plan.reasons["task"].startswith(
+        "a number to predict: 375 distinct values from 62.28 to "
+    )
+    assert "--task classification" in plan.reasons["task"]
+    assert plan.split["by"] == "time"  # the date column still decides the split
+    assert "x" in plan.numeric and plan.slices == ["sex"] and plan.warnings == []
+
+
+def test_few_whole_numbers_are_classes_unless_task_regression(tmp_path):
+    data = table()
+    data["y"] = np.random.default_rng(0).integers(1, 4, len(data))
+    assert plan_of(tmp_path, data, "y").task == "classification"
+    plan = plan_of(tmp_path, data, "y", task="regression", time_column="none")
+    assert plan.task == "regression" and plan.reasons["split"] == "at random (--time-column none)"
+    assert "--task classification" not in plan.reasons["task"]
+
+
+def test_task_classification_takes_a_price_as_classes_only_when_few(tmp_path):
+    data = table()
+    data["y"] = np.random.default_rng(0).normal(100, 10, len(data)).round(2)
+    with pytest.raises(DataError, match="at most 50 classes"):
+        plan_of(tmp_path, data, "y", task="classification")

@@ -106,6 +106,27 @@ def test_bad_input_is_one_line(call, message):
     assert acc.rows == 0 and not acc.predictions.given  # nothing half-counted
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda a: a.add(pd.DataFrame({"a": [1.0]}), predictions=["high"]), "the predictions of a regression must be numbers, got 1 value that is not one, e.g. 'high'"),
+        (lambda a: a.add(pd.DataFrame({"a": [1.0]}), predictions=[1.0], offline_predictions=["x"]), "the offline_predictions of a regression must be numbers"),
+        (lambda a: a.add(pd.DataFrame({"a": [1.0]}), predictions=[1.0, 2.0]), "2 predictions for a batch of 1 row"),
+        (lambda a: a.add(pd.DataFrame({"a": [1.0]}), offline_predictions=[1.0]), "offline_predictions need the served predictions too"),
+    ],
+)  # fmt: skip
+def test_a_regressions_bad_predictions_are_one_line(call, message):
+    train = pd.DataFrame({"a": [1.0, 2.0]})
+    summary = ReferenceSummary.build(
+        train, infer_schema(train), predictions=[10.0, 20.0], task="regression"
+    )
+    acc = CurrentAccumulator(summary)
+    with pytest.raises(DataError, match=message) as info:
+        call(acc)
+    assert "\n" not in str(info.value)
+    assert acc.rows == 0 and not acc.predictions.given  # nothing half-counted
+
+
 # --------------------------------------------------------------------------- memory
 
 

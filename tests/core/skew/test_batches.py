@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from mlprod_cli.adapters import tables
@@ -157,3 +158,57 @@ def test_features_that_are_not_an_object_name_the_line(tmp_path):
         DataError, match=r"log\.jsonl:2: 'features' is not a JSON object but an array"
     ):
         _batch(path)
+
+
+# --------------------------------------------------------------------------- a regression's values
+
+
+def _values(path):
+    (batch,) = file_batches(path, SCHEMA, [], batch_rows=1000, numeric_prediction=True)
+    return batch
+
+
+@pytest.mark.parametrize("fallback", [False, True])  # read by pyarrow, or by Python's json
+def test_a_regressions_log_gives_numbers_with_nan_for_null(tmp_path, fallback):
+    rows = [{"age": 3, "sex": "f"}, {"age": 4, "sex": "m"}, {"age": 5, "sex": "f"}]
+    if fallback:  # a number column that turns to text: the block goes to Python's json
+        rows[2]["age"] = "old"
+    lines = [
+        request_log.record("t", f"r{i}", "v0002", row, value, None)
+        for i, (row, value) in enumerate(zip(rows, [12.5, None, 7], strict=True))
+    ]
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    batch = _values(path)
+    assert batch.served.dtype.kind == "f" and batch.served[0] == 12.5 and batch.served[2] == 7.0
+    assert math.isnan(batch.served[1])
+    assert batch.scores is None and batch.versions.tolist() == ["v0002"] * 3
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("12.5", 'a string ("12.5")'), (True, "a boolean (true)")]
+)
+def test_a_regressions_log_line_that_serves_no_number_is_named(tmp_path, value, shown):
+    good = request_log.record("t", "r0", "v0002", {"age": 3, "sex": "f"}, 1.5, None)
+    bad = {**good, "prediction": value}
+    path = tmp_path / "log.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps(bad) + "\n")  # a blank line 2
+    with pytest.raises(DataError) as info:
+        _values(path)
+    assert str(info.value) == (
+        f"{path}:3: 'prediction' is {shown}, but a regression serves numbers"
+    )
+
+
+def test_a_regressions_flat_table_reads_its_prediction_column(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("age,sex,prediction,model_version\n3,f,12.5,v0002\n4,m,,v0002\n")
+    batch = _values(path)
+    assert batch.served[0] == 12.5 and math.isnan(batch.served[1])
+    path.write_text("age,sex,prediction\n3,f,true\n")
+    with pytest.raises(DataError, match=r"out\.csv: the column 'prediction' holds 1 text value"):
+        _values(path)
+    booleans = tmp_path / "out.parquet"
+    pd.DataFrame({"age": [3.0], "sex": ["f"], "prediction": [True]}).to_parquet(booleans)
+    with pytest.raises(DataError, match=r"out\.parquet: the column 'prediction' holds booleans"):
+        _values(booleans)

@@ -249,6 +249,75 @@ def test_prediction_drift_mismatch_and_score_difference():
     assert compare(summary, acc).predictions.statistics["js"].status == "fail"
 
 
+def _regression(n_train: int = 2000, seed: int = 3):
+    """A reference whose feature ``p`` holds the very values the model predicted."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(150.0, 50.0, n_train)
+    train = pd.DataFrame({"p": values})
+    return values, ReferenceSummary.build(
+        train, infer_schema(train), predictions=values, task="regression"
+    )
+
+
+def test_a_regressions_prediction_drift_is_a_numeric_features():
+    values, summary = _regression()
+    rng = np.random.default_rng(4)
+    for served in (rng.normal(150.0, 50.0, 800), rng.normal(180.0, 50.0, 800)):
+        acc = CurrentAccumulator(summary)
+        for part in np.array_split(np.arange(served.size), 3):
+            acc.add(pd.DataFrame({"p": served[part]}), predictions=served[part])
+        report = compare(summary, acc)
+        pred, feature = report.predictions, report.feature("p")
+        assert pred.name == "prediction" and pred.kind == "numeric"
+        # the same statistics, thresholds and significance as the feature of the same values
+        for name in ("psi", "ks", "ks_pvalue", "wasserstein", "wasserstein_raw", "null_rate"):
+            assert pred.statistics[name] == feature.statistics[name], name
+        assert pred.distribution == feature.distribution
+        assert pred.significance == feature.significance
+        assert pred.summary["reference"] == feature.summary["reference"]
+        assert pred.summary["quantiles"]["reference"] == pytest.approx(
+            np.quantile(values, [0.1, 0.25, 0.5, 0.75, 0.9]).tolist()
+        )
+        assert pred.summary["quantiles"]["current"] == pytest.approx(
+            np.quantile(served, [0.1, 0.25, 0.5, 0.75, 0.9]).tolist()
+        )
+        assert "prediction_mismatch" not in pred.statistics  # nothing re-scored
+    # the second: shifted by 0.6 standard deviations
+    assert pred.status == "fail" and report.status == "fail"
+    assert pred.statistics["wasserstein"].value == pytest.approx(0.6, abs=0.1)
+
+
+def test_a_regressions_served_values_against_the_offline_ones():
+    _, summary = _regression()
+    rng = np.random.default_rng(5)
+    offline = rng.normal(150.0, 50.0, 1000)
+    served = offline * (1 + 1e-12)  # float noise: agrees
+    served[:30] += 2.5  # 3% tampered
+    served[30:32] = np.nan  # served null where the model gives a number
+    acc = CurrentAccumulator(summary)
+    acc.add(pd.DataFrame({"p": offline}), predictions=served, offline_predictions=offline)
+    pred = compare(summary, acc).predictions
+    mismatch = pred.statistics["prediction_mismatch"]
+    assert mismatch.value == pytest.approx(0.032) and mismatch.status == "warn"
+    assert pred.summary["compared"] == 1000 and pred.summary["mismatches"] == 32
+    assert pred.summary["served_null"] == 2
+    assert pred.summary["abs_diff_max"] == pytest.approx(2.5)
+    assert pred.summary["abs_diff_mean"] == pytest.approx(30 * 2.5 / 998, rel=1e-6)
+    # the served nulls are the prediction's null rate, as a feature's nulls are
+    assert pred.null_rate_current == pytest.approx(0.002) and pred.values_current == 998
+    assert pred.summary["tolerance"]["scale"] == pytest.approx(summary.predictions.std)
+    assert json.dumps(to_dict(compare(summary, acc)), allow_nan=False)
+
+
+def test_a_regression_without_served_values_has_undefined_drift():
+    _, summary = _regression()
+    acc = CurrentAccumulator(summary)
+    acc.add(pd.DataFrame({"p": [1.0, 2.0]}))
+    pred = compare(summary, acc).predictions
+    assert pred.status == "ok" and pred.statistics["psi"].value is None
+    assert pred.statistics["psi"].reason == "no serving predictions were given"
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -23,11 +23,13 @@ def test_load_gives_the_schema_dtypes(
         assert pd.api.types.is_datetime64_any_dtype(sample_data[column]), column
 
 
-def test_the_target_is_complete_with_two_classes_or_more(
+def test_the_target_is_complete_with_two_values_or_more(
     sample_data: pd.DataFrame, schema: schema_module.Schema
 ) -> None:
     assert sample_data[schema.target].notna().all()
     assert sample_data[schema.target].nunique() >= 2
+    if schema.task == "regression":
+        assert pd.api.types.is_float_dtype(sample_data[schema.target])
 
 
 def test_load_parquet_matches_csv(
@@ -58,19 +60,21 @@ def test_a_number_column_holding_text_is_named(
 def test_the_split_of_mlprod_yaml_leaves_rows_on_both_sides(
     sample_data: pd.DataFrame, schema: schema_module.Schema
 ) -> None:
-    train, test = data.split(sample_data, **schema.split, target=schema.target)
+    train, test = data.split(sample_data, **schema.split, target=schema.stratify_by)
     assert len(train) + len(test) == len(sample_data)
     assert len(train) > 0 and len(test) > 0
     if schema.split.get("by") == "time":
         column, cutoff = schema.split["column"], pd.Timestamp(schema.split["cutoff"])
         assert (train[column] < cutoff).all() and (test[column] >= cutoff).all()
-    # every class the model must know is in its training rows
-    assert set(test[schema.target]) <= set(train[schema.target])
+    if schema.task == "classification":  # every class the model must know is in its training rows
+        assert set(test[schema.target]) <= set(train[schema.target])
+    else:  # a number: the test side's range is the training side's, roughly
+        assert test[schema.target].median() > train[schema.target].quantile(0.1)
 
 
 def test_random_split_is_reproducible(sample_data: pd.DataFrame, schema) -> None:
-    one, _ = data.split(sample_data, by="random", test_size=0.25, seed=7, target=schema.target)
-    two, _ = data.split(sample_data, by="random", test_size=0.25, seed=7, target=schema.target)
+    one, _ = data.split(sample_data, by="random", test_size=0.25, seed=7, target=schema.stratify_by)
+    two, _ = data.split(sample_data, by="random", test_size=0.25, seed=7, target=schema.stratify_by)
     pd.testing.assert_frame_equal(one, two)
 
 

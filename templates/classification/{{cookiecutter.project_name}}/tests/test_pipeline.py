@@ -1,28 +1,15 @@
-"""End to end on the project's data, as ``mlprod train`` and ``evaluate`` run it."""
+"""End to end on the project's data, as ``mlprod train`` and ``evaluate`` run it.
+
+The ``split`` and ``fitted`` fixtures (the baseline and the model, each fitted on
+the training split of ``mlprod.yaml``) are in ``conftest.py``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from sklearn.base import clone
 
-from {{ cookiecutter.package_name }} import baseline, data, metrics, model
-
-
-@pytest.fixture(scope="module")
-def split(_sample_frame, schema):
-    train, test = data.split(_sample_frame, **schema.split, target=schema.target)
-    X_train, y_train = data.features_and_target(train, schema.target, schema.exclude)
-    X_test, y_test = data.features_and_target(test, schema.target, schema.exclude)
-    return X_train, y_train, X_test, y_test
-
-
-@pytest.fixture(scope="module", params=["baseline", "model"])
-def fitted(request, split):
-    X_train, y_train, X_test, y_test = split
-    build = baseline.build if request.param == "baseline" else model.build
-    estimator = build().fit(X_train, y_train)
-    return estimator, X_test, y_test
+from {{ cookiecutter.package_name }} import metrics
 
 
 def test_predictions_have_the_right_shape_and_classes(fitted) -> None:

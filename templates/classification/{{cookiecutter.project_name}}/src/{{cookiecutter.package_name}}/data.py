@@ -4,8 +4,8 @@ The loader fixes the dtypes so that the same file gives the same frame
 whatever pandas version reads it, and whether it arrives as CSV, as Parquet or
 as a batch of requests at serving time: numeric features are ``float64`` (an
 integer column with one missing value would otherwise turn into floats only
-sometimes), categories, the target and excluded columns are ``object``
-holding ``str`` (an id such as ``00042`` keeps its zeros) and the column the
+sometimes; so is a regression's target), categories, a class target and
+excluded columns are ``object`` holding ``str`` (an id such as ``00042`` keeps its zeros) and the column the
 split is made by is ``datetime64``.
 """
 
@@ -71,7 +71,8 @@ def coerce_dtypes(df: pd.DataFrame, schema: schema_module.Schema | None = None) 
                 df[column] = pd.to_datetime(df[column], errors="raise", utc=False)
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"column {column!r} must hold dates: {exc}") from None
-    for column in schema.numeric:
+    numbers = [*schema.numeric, *([schema.target] if schema.task == "regression" else [])]
+    for column in numbers:
         if column in df:
             try:
                 df[column] = pd.to_numeric(df[column], errors="raise").astype("float64")

@@ -36,6 +36,7 @@ class Schema:
     split: dict[str, Any] = field(default_factory=dict)
     objective: str | None = None
     slices: tuple[str, ...] = ()
+    task: str = "classification"  # or "regression": the target is a number
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -49,12 +50,18 @@ class Schema:
         return (column,) if column else ()
 
     @property
+    def stratify_by(self) -> str | None:
+        """The column a random split keeps the shares of: a classifier's target (a number's: none)."""
+        return self.target if self.task == "classification" else None
+
+    @property
     def text_columns(self) -> tuple[str, ...]:
-        """Columns read as text: categories, the target and excluded ones (ids keep their zeros)."""
+        """Columns read as text: categories, a class target and excluded ones (ids keep zeros)."""
         dates = set(self.date_columns)
+        target = [self.target] if self.task == "classification" else []
         return tuple(
             dict.fromkeys(
-                [*self.categorical, self.target, *(c for c in self.exclude if c not in dates)]
+                [*self.categorical, *target, *(c for c in self.exclude if c not in dates)]
             )
         )
 
@@ -93,6 +100,7 @@ def _load(path: Path) -> Schema:
         split=dict(data.get("split") or {}),
         objective=None if metrics.get("objective") is None else str(metrics["objective"]),
         slices=tuple(str(c) for c in metrics.get("slices") or ()),
+        task=str(raw.get("task") or "classification"),
     )
 
 
