@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -238,3 +239,16 @@ def test_a_template_that_makes_classification_only_refuses_a_number(tmp_path):
                 data=DataRequest(path=tmp_path / "t.csv", target="y"),
             )
         )
+
+
+def test_the_regression_project_is_ruff_clean_by_its_own_settings(sample):
+    import subprocess
+
+    for command in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=sample.project_dir,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

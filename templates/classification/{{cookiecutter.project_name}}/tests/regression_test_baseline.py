@@ -20,9 +20,9 @@ def toy() -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def fit(X, y, **params) -> baseline.GroupMedianBaseline:
-    return baseline.GroupMedianBaseline(numeric=("rooms",), categorical=("district",), **params).fit(
-        X, y
-    )
+    return baseline.GroupMedianBaseline(
+        numeric=("rooms",), categorical=("district",), **params
+    ).fit(X, y)
 
 
 def test_it_groups_by_the_column_that_sets_the_target(toy) -> None:

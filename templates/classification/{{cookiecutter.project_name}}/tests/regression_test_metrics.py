@@ -24,7 +24,7 @@ def test_within_10_percent_is_the_share_by_hand(seed: int) -> None:
     rng = np.random.default_rng(seed)
     y_true = rng.uniform(1, 100, 500)
     y_pred = y_true * rng.uniform(0.8, 1.2, 500)
-    expected = sum(abs(p - t) <= 0.1 * t for t, p in zip(y_true, y_pred)) / 500
+    expected = sum(abs(p - t) <= 0.1 * t for t, p in zip(y_true, y_pred, strict=True)) / 500
     assert metrics.within_10_percent(y_true, y_pred) == pytest.approx(expected)
 
 

@@ -5,8 +5,8 @@ whatever pandas version reads it, and whether it arrives as CSV, as Parquet or
 as a batch of requests at serving time: numeric features are ``float64`` (an
 integer column with one missing value would otherwise turn into floats only
 sometimes; so is a regression's target), categories, a class target and
-excluded columns are ``object`` holding ``str`` (an id such as ``00042`` keeps its zeros) and the column the
-split is made by is ``datetime64``.
+excluded columns are ``object`` holding ``str`` (an id such as ``00042``
+keeps its zeros) and the column the split is made by is ``datetime64``.
 """
 
 from __future__ import annotations

@@ -177,10 +177,15 @@ class GroupMedianBaseline(RegressorMixin, BaseEstimator):
         else:
             parts, low = [], None
             for upper, median in self.groups_:
-                span = f"≤ {upper}" if low is None else (f"> {low}" if math.isinf(upper) else f"{low}–{upper}")
+                span = (
+                    f"≤ {upper}"
+                    if low is None
+                    else (f"> {low}" if math.isinf(upper) else f"{low}–{upper}")
+                )
                 parts.append(f"{self.column_} {span} → {_round(median)}")
                 low = upper
-        return f"median by {self.column_}: {', '.join(parts)}; otherwise {fallback} (the overall median)"
+        groups = ", ".join(parts)
+        return f"median by {self.column_}: {groups}; otherwise {fallback} (the overall median)"
 
 
 def build() -> GroupMedianBaseline:

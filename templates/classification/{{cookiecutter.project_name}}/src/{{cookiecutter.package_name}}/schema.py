@@ -51,7 +51,7 @@ class Schema:
 
     @property
     def stratify_by(self) -> str | None:
-        """The column a random split keeps the shares of: a classifier's target (a number's: none)."""
+        """The column a random split keeps the shares of: a class target (a number: none)."""
         return self.target if self.task == "classification" else None
 
     @property
