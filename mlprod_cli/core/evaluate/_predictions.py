@@ -182,19 +182,7 @@ def evaluate_predictions(
         scores = np.column_stack(columns)
     from mlprod_cli.adapters.files import sha256_file
 
-    configured = unique(config.metrics.slices + gate_slice_columns(config)) if config else ()
-    slices = unique(configured + slice_by)
-    slice_frame = frame
-    for column in slices:
-        if column not in frame.columns and column in truth_frame.columns:
-            slice_frame = slice_frame.assign(**{column: truth_frame[column].to_numpy()})
-    missing = [c for c in slices if c not in slice_frame.columns]
-    asked = [c for c in missing if c in slice_by]
-    if asked:
-        raise DataError(f"{spec.path}: slice column '{asked[0]}' is not in the file (--slice-by)")
-    # A configured slice the file lacks cannot be gated: its gates say so instead of vanishing.
-    unavailable = {c: f"predictions have no column '{c}'" for c in missing}
-    slices = tuple(c for c in slices if c in slice_frame.columns)
+    slice_frame, slices, unavailable = _slice_frame(spec, frame, truth_frame, config, slice_by)
     custom = custom_metrics(config) if config else {}
     scored = Scored(labels, y_pred, scores)
     report = report_for(y_true, scored, custom)
@@ -226,6 +214,9 @@ def _numbers(column: Any, path: Path, name: str, what: str) -> Any:
 
 
 def _slice_frame(spec, frame, truth_frame, config, slice_by):
+    """The frame to slice (slice columns taken from the truth file when the predictions lack
+    them), the slice columns present, and ``{column: why}`` for configured ones missing: a
+    configured slice the file lacks cannot be gated, and its gates say so instead of vanishing."""
     configured = unique(config.metrics.slices + gate_slice_columns(config)) if config else ()
     slices = unique(configured + slice_by)
     slice_frame = frame
