@@ -856,18 +856,25 @@ def _curves_png(
     return charts.png_data_uri(figure), notes
 
 
+def _page_fields(result, passed: bool, headline: str) -> dict:
+    """What both evaluate pages show at the top: the model, the verdict, the run, the warnings."""
+    return {
+        "model": result.primary.name,
+        "passed": passed,
+        "status": result.status if passed else "fail",
+        "headline": headline,
+        "meta": _meta(result),
+        "warnings": result.warnings,
+    }
+
+
 def _regression_html(result, curves, rows, passed: bool, headline: str) -> str:
     """The regression page: the grids, predicted against true, residuals by slice."""
     grids = _regression_report.sections(result)
     comparison = grids.pop(1) if result.comparisons else None
     return render_page(
         "evaluate_regression.html.j2",
-        model=result.primary.name,
-        passed=passed,
-        status=result.status if passed else "fail",
-        headline=headline,
-        meta=_meta(result),
-        warnings=result.warnings,
+        **_page_fields(result, passed, headline),
         metrics=grids[0],
         predicted=_regression_report.predicted_png(curves),
         residuals=_regression_report.residuals_png(curves, result.primary.name, rows),
@@ -913,12 +920,7 @@ def render_html(
     comparison = grids.pop(1) if result.comparisons else None
     return render_page(
         "evaluate.html.j2",
-        model=result.primary.name,
-        passed=passed,
-        status=result.status if passed else "fail",
-        headline=headline,
-        meta=_meta(result),
-        warnings=result.warnings,
+        **_page_fields(result, passed, headline),
         classes=grids[0],
         confusion=_confusion_png(report),
         curves=drawn,
