@@ -90,6 +90,36 @@ def build_app():
     return app
 
 
+# The click command each ``build_app`` makes, built once per process: building it
+# (Typer reads every command's signature) is most of an in-process call's cost, and
+# the tests call ``main`` thousands of times. Keyed by the function, so a test that
+# swaps ``build_app`` gets its own app.
+_COMMANDS: dict[object, object] = {}
+
+
+def _command():
+    cli = _COMMANDS.get(build_app)
+    if cli is None:
+        import typer.main
+
+        cli = _COMMANDS[build_app] = typer.main.get_command(build_app())
+    return cli
+
+
+def _quiet_half_built(unraisable) -> None:
+    """``sys.unraisablehook``: drop a ``__del__``'s AttributeError, print the rest.
+
+    Ctrl-C can land inside a library's ``__init__`` (virtualenv's file lock, seen
+    in ``new``) before it sets the attribute its ``__del__`` reads; the collector
+    then prints "Exception ignored in …" and a traceback above ``error:
+    interrupted``. That object was never built, so there is nothing to report.
+    """
+    method = getattr(unraisable.object, "__name__", None)
+    if method == "__del__" and isinstance(unraisable.exc_value, AttributeError):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _wants_traceback(argv: list[str]) -> bool:
     return os.environ.get("MLPROD_DEBUG") == "1" or "-v" in argv or "--verbose" in argv
 
@@ -110,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ``error: interrupted`` and then end by SIGINT (-2) instead of exit code 130.
     """
     if argv is None:
+        sys.unraisablehook = _quiet_half_built
         code = _main(list(sys.argv[1:]))
         if code == EXIT_INTERRUPTED:
             for stream in (sys.stdout, sys.stderr):
@@ -133,12 +164,9 @@ def _main(argv: list[str]) -> int:
         delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
 
     try:
-        app = build_app()
-        import typer.main
-
         from mlprod_cli import console
 
-        cli = typer.main.get_command(app)
+        cli = _command()
         # Status lines and Python warnings are held until the command ends, so exit 2
         # prints its error line alone; serve says what it does as it does it.
         holding = console.command() if command not in _LIVE else contextlib.nullcontext()

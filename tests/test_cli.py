@@ -122,3 +122,56 @@ def test_entry_point_runs_as_module():
         [sys.executable, "-m", "mlprod_cli", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.strip() == f"mlprod {__version__}"
+
+
+HALF_BUILT = """
+import sys
+from mlprod_cli import cli
+
+sys.argv = ["mlprod", "--version"]
+cli.main()  # run as the program: installs mlprod's unraisable hook
+
+
+class Lock:  # virtualenv's ReentrantFileLock, interrupted inside __init__
+    def __init__(self):
+        raise KeyboardInterrupt
+
+    def __del__(self):
+        self._lock
+
+
+class Broken:
+    def __del__(self):
+        raise ValueError("a real bug in a __del__")
+
+
+try:
+    Lock()
+except KeyboardInterrupt:
+    pass
+Broken()
+"""
+
+
+def test_an_object_interrupted_while_built_dies_quietly_and_other_del_errors_still_print():
+    done = subprocess.run([sys.executable, "-c", HALF_BUILT], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "_lock" not in done.stderr and "AttributeError" not in done.stderr
+    assert "ValueError: a real bug in a __del__" in done.stderr
+
+
+def test_the_command_tree_is_built_once_per_app(monkeypatch, capsys):
+    from mlprod_cli import cli
+
+    built = []
+    original = cli.build_app
+
+    def build_app():
+        built.append(1)
+        return original()
+
+    monkeypatch.setattr(cli, "build_app", build_app)
+    assert main(["models", "--help"]) == 0
+    assert main(["train", "--help"]) == 0
+    assert "Fit the baseline and the model" in capsys.readouterr().out
+    assert built == [1]
