@@ -32,6 +32,7 @@ def build_app():
 
     from mlprod_cli.commands import (
         check,
+        ensemble,
         evaluate,
         metrics,
         models,
@@ -78,6 +79,7 @@ def build_app():
     new.register(app)
     train.register(app)
     tune.register(app)
+    ensemble.register(app)
     models.register(app)
     evaluate.register(app)
     predict.register(app)

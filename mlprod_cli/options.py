@@ -68,3 +68,16 @@ def ModelOption(help: str) -> Any:  # a type alias that takes its help text, hen
 
 
 RulesFromFileOption = Annotated[bool, typer.Option("--rules-from-file", help="apply the project's rules file as it is now, even when it differs from the rules the version was trained with")]  # fmt: skip
+
+
+CvOption = Annotated[
+    int,
+    typer.Option(
+        "--cv", min=0, help="Folds for validation metrics on the training split (0: none)."
+    ),
+]
+"""``--cv`` of the commands that register a version (train, ensemble)."""
+
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="With --activate: activate even if gates fail.")
+]

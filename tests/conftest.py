@@ -113,6 +113,18 @@ def trained(trained_project, tmp_path) -> Path:
     return dest
 
 
+@pytest.fixture
+def two_models(trained):
+    """A private trained project with a second model: v0002 as trained, v0003 with C = 0.05."""
+    from mlprod_cli.core.code import build_estimator
+    from mlprod_cli.core.train import train
+
+    workspace = Workspace.load(trained)
+    other = build_estimator(workspace.config, "model").set_params(classifier__C=0.05)
+    train(workspace, kinds=("model",), cv=0, estimators={"model": other})
+    return trained
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 # A real, private PostgreSQL server for the store tests: no mock, no shared server.

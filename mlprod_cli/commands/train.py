@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import Format, FormatOption, OutputOption
+from mlprod_cli.options import CvOption, ForceOption, Format, FormatOption, OutputOption
 
 HELP = """Fit the baseline and the model on the training split and register both as versions.
 
@@ -35,15 +35,8 @@ def train(
         bool,
         typer.Option("--activate", help="Activate the new versions (model: if its gates pass)."),
     ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="With --activate: activate even if gates fail.")
-    ] = False,
-    cv: Annotated[
-        int,
-        typer.Option(
-            "--cv", min=0, help="Folds for validation metrics on the training split (0: none)."
-        ),
-    ] = 5,
+    force: ForceOption = False,
+    cv: CvOption = 5,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -83,7 +76,7 @@ def train(
         if result_file is None:
             console.write_result(text)
         else:
-            _commit_output(result_file, text, result)
+            commit_registered_output(result_file, text, result, "train")
     finally:
         if result_file is not None:
             result_file.abort()  # (after a commit, nothing is left to remove)
@@ -91,8 +84,11 @@ def train(
     return 0
 
 
-def _commit_output(result_file, text: str, result) -> None:
-    """Write --output; when that fails after versions were registered, the error says which."""
+def commit_registered_output(result_file, text: str, result, command: str) -> None:
+    """Write --output; when that fails after versions were registered, the error says which.
+
+    ``train`` and ``ensemble`` register before they write their result.
+    """
     from mlprod_cli import console
     from mlprod_cli.core.words import plural
     from mlprod_cli.errors import MlprodError
@@ -107,6 +103,6 @@ def _commit_output(result_file, text: str, result) -> None:
         if result.activated:
             done += f" and activated {', '.join(result.activated)}"
         raise MlprodError(
-            f"{exc.message}; train {done}",
+            f"{exc.message}; {command} {done}",
             hint="'mlprod models list' shows them; 'mlprod models show VERSION' the report",
         ) from None

@@ -17,6 +17,7 @@ class Listing:
     versions: list[Version]
     active: dict[str, str | None]
     broken: dict[str, str] = field(default_factory=dict)  # skipped folders: id -> why
+    sizes: dict[str, int | None] = field(default_factory=dict)  # id -> artifact bytes
 
 
 @dataclass
@@ -40,10 +41,12 @@ class Rollback:
 
 def list_versions(workspace: Workspace, kind: str | None = None) -> Listing:
     registry = workspace.registry
+    versions = registry.versions(kind)
     return Listing(
-        registry.versions(kind),
+        versions,
         {k: registry.active_id(k) for k in ("model", "baseline")},
         registry.broken(),
+        {v.id: v.artifact_bytes() for v in versions},
     )
 
 

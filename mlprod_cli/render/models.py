@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.words import plural
 from mlprod_cli.render.grid import UNDEFINED
-from mlprod_cli.render.text import number, table, to_json
+from mlprod_cli.render.text import human_bytes, number, table, to_json
 
 if TYPE_CHECKING:
     from mlprod_cli.core.config import MetricRef
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mlprod_cli.core.registry import Version
 
 __all__ = [
+    "ensemble_text",
     "render_activation",
     "render_diff",
     "render_listing",
@@ -71,6 +72,8 @@ def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> s
                     {
                         "version": v.id,
                         "kind": v.kind,
+                        "made_as": v.made_as,
+                        "size_bytes": listing.sizes.get(v.id),
                         "created_at": v.metadata.get("created_at"),
                         "active": listing.active.get(v.kind) == v.id,
                         "git_commit": v.metadata.get("git", {}).get("commit"),
@@ -87,12 +90,14 @@ def render_listing(listing: Listing, objective: MetricRef | None, fmt: str) -> s
     for v in listing.versions:
         git = v.metadata.get("git", {})
         commit = (git.get("commit") or "")[:8] + ("+" if git.get("dirty") else "")
+        size = listing.sizes.get(v.id)
         rows.append(
-            ("*" if listing.active.get(v.kind) == v.id else "", v.id, v.kind, v.metadata.get("created_at", ""),
-             v.metadata.get("estimator", "").rsplit(".", 1)[-1], _cv_cell(v, objective), commit)
+            ("*" if listing.active.get(v.kind) == v.id else "", v.id, v.made_as, v.metadata.get("created_at", ""),
+             v.metadata.get("estimator", "").rsplit(".", 1)[-1], UNDEFINED if size is None else human_bytes(size),
+             _cv_cell(v, objective), commit)
         )  # fmt: skip
-    headers = ["", "version", "kind", "created", "estimator", f"{objective or 'objective'} (cv)", "commit"]  # fmt: skip
-    return table(headers, rows, right=(5,))
+    headers = ["", "version", "kind", "created", "estimator", "size", f"{objective or 'objective'} (cv)", "commit"]  # fmt: skip
+    return table(headers, rows, right=(5, 6))
 
 
 def render_version(version: Version, fmt: str) -> str:
@@ -118,6 +123,9 @@ def render_version(version: Version, fmt: str) -> str:
         ("libraries", ", ".join(f"{k} {v}" for k, v in meta.get("libraries", {}).items())),
         ("features", ", ".join(f"{f['name']} ({f['kind']})" for f in meta.get("schema", {}).get("features", []))),
     ]  # fmt: skip
+    members = ensemble_text(meta.get("ensemble"))
+    if members:
+        rows.insert(1, ("ensemble", members))
     tune = meta.get("tune")
     if tune:
         rows.append(
@@ -162,6 +170,21 @@ def render_rollback(outcome: Rollback, fmt: str = "table") -> str:
         )
     text = f"{outcome.version} is the active {outcome.kind} again (was {outcome.previous})"
     return text + _rules_lines(outcome.rules)
+
+
+def ensemble_text(entry: Any) -> str | None:
+    """``soft vote of v0002, v0003`` from an ensemble's metadata (read from disk: anything)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("members"), list):
+        return None
+    ids = [str(m.get("version")) for m in entry["members"] if isinstance(m, dict)]
+    method = entry.get("method")
+    how = {"vote": "soft vote", "stack": "stack"}.get(
+        method if isinstance(method, str) else "", "ensemble"
+    )
+    final = entry.get("final_estimator")
+    if isinstance(final, str):
+        how += f" ({final.rsplit('.', 1)[-1]} on the members' out-of-fold outputs)"
+    return f"{how} of {', '.join(ids)}"
 
 
 def _rule_layer(entry: Any) -> str | None:

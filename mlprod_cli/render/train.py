@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mlprod_cli.core.registry import Version
     from mlprod_cli.core.train import TrainResult
 
-__all__ = ["objective_score", "render"]
+__all__ = ["objective_score", "render", "render_ensemble"]
 
 
 def objective_score(version: Version | dict, objective: MetricRef | None) -> str:
@@ -83,3 +83,17 @@ def render(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
         ids = " / ".join(v.id for v in result.versions)
         text += f"\nnext: mlprod models activate VERSION   (new: {ids})"
     return text
+
+
+def render_ensemble(result: TrainResult, objective: MetricRef | None, fmt: str) -> str:
+    """``mlprod ensemble``'s result: train's, with the method and the members named."""
+    import json
+
+    from mlprod_cli.render.models import ensemble_text
+
+    lineage = result.versions[0].metadata.get("ensemble", {}) if result.versions else {}
+    if fmt == "json":
+        data = json.loads(render(result, objective, "json"))
+        data["ensemble"] = lineage
+        return to_json(data)
+    return f"{ensemble_text(lineage)}\n" + render(result, objective, fmt)

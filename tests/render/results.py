@@ -174,6 +174,7 @@ def listing() -> Listing:
         [version(1, "baseline"), version(2), version(3)],
         {"model": "v0002", "baseline": "v0001"},
         {"v0009": "v0009: metadata.json is not valid JSON"},
+        {"v0001": 812, "v0002": 1_540_000, "v0003": None},
     )
 
 

@@ -26,6 +26,7 @@ def test_listing_marks_the_active_versions_and_dirty_commits():
         "kind",
         "created",
         "estimator",
+        "size",
         "recall@melanoma",
         "(cv)",
         "commit",
@@ -36,11 +37,19 @@ def test_listing_marks_the_active_versions_and_dirty_commits():
         "baseline",
         "2024-07-01T13:00:00+00:00",
         "DummyRules",
+        "812",
+        "B",
         "—",
         "0001eeee",
     ]
-    assert cells(lines[3])[0] == "*" and cells(lines[3])[-2:] == ["0.5000", "0002eeee+"]
+    assert cells(lines[3])[0] == "*" and cells(lines[3])[-4:] == [
+        "1.5",
+        "MB",
+        "0.5000",
+        "0002eeee+",
+    ]
     assert cells(lines[4])[0] == "v0003"  # not active: no star
+    assert cells(lines[4])[4] == "—"  # an artifact that cannot be read has no size
 
 
 def test_listing_without_versions_or_objective():
@@ -57,9 +66,13 @@ def test_listing_json():
     data = json.loads(render_listing(listing(), OBJECTIVE, "json"))
     assert data["active"] == {"model": "v0002", "baseline": "v0001"}
     assert [v["active"] for v in data["versions"]] == [True, True, False]
+    assert [v["size_bytes"] for v in data["versions"]] == [812, 1_540_000, None]
+    assert [v["made_as"] for v in data["versions"]] == ["baseline", "model", "model"]
     assert list(data["versions"][0]) == [
         "version",
         "kind",
+        "made_as",
+        "size_bytes",
         "created_at",
         "active",
         "git_commit",

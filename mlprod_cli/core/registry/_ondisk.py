@@ -52,6 +52,23 @@ class Version:
     def number(self) -> int:
         return int(self.id[1:])
 
+    @property
+    def made_as(self) -> str:
+        """What made it: ``baseline``, ``model`` or ``ensemble`` (``models list``'s kind).
+
+        ``kind`` is the slot it is activated in; an ensemble is activated as the model.
+        """
+        if self.kind == "model" and isinstance(self.metadata.get("ensemble"), dict):
+            return "ensemble"
+        return self.kind
+
+    def artifact_bytes(self) -> int | None:
+        """The size of its artifact, or None when it cannot be read."""
+        try:
+            return (self.path / ARTIFACT).stat().st_size
+        except OSError:
+            return None
+
 
 def is_version_id(text: Any) -> bool:
     """``text`` is a version id: ``v`` and four or more ASCII digits, nothing else."""
@@ -80,6 +97,7 @@ _METADATA_TYPES: dict[str, tuple[type, ...]] = {
     "params": (dict,),
     "libraries": (dict,),
     "tune": (dict,),
+    "ensemble": (dict,),
     "created_at": (str,),
     "estimator": (str,),
     "description": (str,),

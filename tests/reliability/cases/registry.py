@@ -16,7 +16,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.reliability.cases import ACTIVE, ROWS, Case, Setup, edit_metadata, write
+from tests.reliability.cases import ACTIVE, ROWS, Case, Setup, append_byte, edit_metadata, write
 
 DEEP = "[" * 100_000 + "]" * 100_000
 PREDICT = ("predict", "in.csv", "-o", "out.csv")
@@ -88,7 +88,18 @@ def _store(sql: str) -> Setup:
     return setup
 
 
+def _second_model(**changes) -> Setup:
+    """v0003: a copy of the model v0002, its metadata changed by ``changes``."""
+
+    def setup(root: Path) -> None:
+        shutil.copytree(root / "models" / "v0002", root / "models" / "v0003")
+        edit_metadata("v0003", **changes)(root)
+
+    return setup
+
+
 HISTORY = ("metrics", "history", "--metric", "recall@melanoma")
+ENSEMBLE = ("ensemble", "v0002", "v0003")
 
 # fmt: off
 CASES = [
@@ -98,6 +109,12 @@ CASES = [
     Case("models/activate-active-json-fifo", ("models", "activate", "v0001"), "models/active.json is a named pipe (FIFO), not a file", (_fifo("models/active.json"),)),
     Case("predict/active-json-fifo", PREDICT, "models/active.json is a named pipe (FIFO), not a file", (IN, _fifo("models/active.json"))),
     Case("evaluate/active-json-fifo", ("evaluate",), "models/active.json is a named pipe (FIFO), not a file", (_fifo("models/active.json"),)),
+    # ---- ensembles: a member changed after training, of other classes, a lineage that is not one
+    Case("ensemble/member-tampered", ENSEMBLE, "v0003: model.skops does not match its metadata", (_second_model(), append_byte("models/v0003/model.skops"))),
+    Case("ensemble/member-other-classes", ENSEMBLE, "v0003 and v0002 predict different classes", (_second_model(classes=["a", "b"]),)),
+    Case("ensemble/member-other-task", ENSEMBLE, "v0003 is a regression model and this project's task is classification", (_second_model(task="regression", classes=[], positive_class=None),)),
+    Case("ensemble/member-folder-is-a-fifo", ENSEMBLE, "v0003", (_fifo("models/v0003"),)),
+    Case("models/show-ensemble-not-a-mapping", ("models", "show", "v0002"), "'ensemble' must be a mapping, got a list", (edit_metadata("v0002", ensemble=[1]),)),
     Case("models/list-active-json-dangling-link", ("models", "list"), "models/active.json is a symbolic link, not a file", (_link("models/active.json", "gone.json"),)),
     Case("models/rollback-active-json-looping-link", ("models", "rollback"), "models/active.json is a symbolic link, not a file", (_link("models/active.json", "active.json"),)),
     Case("models/list-active-json-a-folder", ("models", "list"), "models/active.json is a folder, not a file", (_folder("models/active.json"),)),
