@@ -32,6 +32,7 @@ def build_app():
 
     from mlprod_cli.commands import (
         check,
+        distill,
         ensemble,
         evaluate,
         metrics,
@@ -80,6 +81,7 @@ def build_app():
     train.register(app)
     tune.register(app)
     ensemble.register(app)
+    distill.register(app)
     models.register(app)
     evaluate.register(app)
     predict.register(app)

@@ -37,32 +37,23 @@ def ensemble(
     format: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> int:
-    from mlprod_cli import console
-    from mlprod_cli.commands.train import commit_registered_output
+    from mlprod_cli.commands.train import run_registering
     from mlprod_cli.core.ensemble import build_ensemble
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.render.train import render_ensemble
 
     workspace = Workspace.load()
-    result_file = console.open_output(output) if output is not None else None
-    try:
-        with console.steps() as report:
-            result = build_ensemble(
-                workspace,
-                list(versions),
-                method=method,
-                activate=activate,
-                force=force,
-                cv=cv,
-                progress=report,
-            )
-        text = render_ensemble(result, workspace.config.metrics.objective, format.value)
-        if result_file is None:
-            console.write_result(text)
-        else:
-            commit_registered_output(result_file, text, result, "ensemble")
-    finally:
-        if result_file is not None:
-            result_file.abort()
-    console.warn(result.warnings)
-    return 0
+    return run_registering(
+        output,
+        "ensemble",
+        lambda report: build_ensemble(
+            workspace,
+            list(versions),
+            method=method,
+            activate=activate,
+            force=force,
+            cv=cv,
+            progress=report,
+        ),
+        lambda result: render_ensemble(result, workspace.config.metrics.objective, format.value),
+    )

@@ -47,7 +47,6 @@ def train(
     format: FormatOption = Format.table,
     output: OutputOption = None,
 ) -> int:
-    from mlprod_cli import console
     from mlprod_cli.core.train import train as do_train
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
@@ -57,26 +56,41 @@ def train(
         raise UsageError("--model-only and --baseline-only exclude each other")
     kinds = ("model",) if model_only else ("baseline",) if baseline_only else ("baseline", "model")
     workspace = Workspace.load()
-    # --output's temporary is made first: an output that cannot be written at all is
-    # said before anything is fitted or registered.
+    return run_registering(
+        output,
+        "train",
+        lambda report: do_train(
+            workspace,
+            data_path=data,
+            kinds=kinds,
+            activate=activate,
+            force=force,
+            cv=cv,
+            progress=report,
+            register=not dry_run,
+        ),
+        lambda result: render(result, workspace.config.metrics.objective, format.value),
+    )
+
+
+def run_registering(output, command: str, work, render) -> int:
+    """Run a command that registers versions: ``work(report)``, then ``render(result)`` out.
+
+    ``--output``'s temporary is made first: an output that cannot be written at
+    all is said before anything is fitted or registered. ``train``, ``ensemble``
+    and ``distill`` register before they write their result.
+    """
+    from mlprod_cli import console
+
     result_file = console.open_output(output) if output is not None else None
     try:
         with console.steps() as report:
-            result = do_train(
-                workspace,
-                data_path=data,
-                kinds=kinds,
-                activate=activate,
-                force=force,
-                cv=cv,
-                progress=report,
-                register=not dry_run,
-            )
-        text = render(result, workspace.config.metrics.objective, format.value)
+            result = work(report)
+        text = render(result)
         if result_file is None:
             console.write_result(text)
         else:
-            commit_registered_output(result_file, text, result, "train")
+            commit_registered_output(result_file, text, result, command)
     finally:
         if result_file is not None:
             result_file.abort()  # (after a commit, nothing is left to remove)
@@ -87,7 +101,7 @@ def train(
 def commit_registered_output(result_file, text: str, result, command: str) -> None:
     """Write --output; when that fails after versions were registered, the error says which.
 
-    ``train`` and ``ensemble`` register before they write their result.
+    ``train``, ``ensemble`` and ``distill`` register before they write their result.
     """
     from mlprod_cli import console
     from mlprod_cli.core.words import plural

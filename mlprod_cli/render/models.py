@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mlprod_cli.core.registry import Version
 
 __all__ = [
+    "distilled_text",
     "ensemble_text",
     "render_activation",
     "render_diff",
@@ -126,6 +127,9 @@ def render_version(version: Version, fmt: str) -> str:
     members = ensemble_text(meta.get("ensemble"))
     if members:
         rows.insert(1, ("ensemble", members))
+    distilled = distilled_text(meta.get("distilled"))
+    if distilled:
+        rows.insert(1, ("distilled", distilled))
     tune = meta.get("tune")
     if tune:
         rows.append(
@@ -185,6 +189,22 @@ def ensemble_text(entry: Any) -> str | None:
     if isinstance(final, str):
         how += f" ({final.rsplit('.', 1)[-1]} on the members' out-of-fold outputs)"
     return f"{how} of {', '.join(ids)}"
+
+
+def distilled_text(entry: Any) -> str | None:
+    """``mlp hidden=32, distilled from v0004 (+ 300 unlabelled rows)`` (read from disk: anything)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("teacher"), str):
+        return None
+    knob = entry.get("knob")
+    knobs = " ".join(f"{k}={v}" for k, v in knob.items()) if isinstance(knob, dict) else ""
+    student = " ".join(str(x) for x in (entry.get("student"), knobs) if x)
+    text = f"{student or 'a student'}, distilled from {entry['teacher']}"
+    extra = entry.get("unlabelled_rows")
+    if isinstance(extra, int) and not isinstance(extra, bool) and extra > 0:
+        text += f" (+ {plural(extra, 'unlabelled row')})"
+    if entry.get("registered_anyway") is True:
+        text += ", registered with --register-anyway"
+    return text
 
 
 def _rule_layer(entry: Any) -> str | None:

@@ -10,6 +10,6 @@ and its metadata names its members (``ensemble`` in ``metadata.json``).
 
 from __future__ import annotations
 
-from mlprod_cli.core.ensemble._ensemble import METHODS, build_ensemble
+from mlprod_cli.core.ensemble._ensemble import METHODS, build_ensemble, check_model_of_project
 
-__all__ = ["METHODS", "build_ensemble"]
+__all__ = ["METHODS", "build_ensemble", "check_model_of_project"]

@@ -106,15 +106,7 @@ def _members(workspace: Workspace, version_ids: list[str]) -> list[Version]:
     members = [workspace.registry.get(version_id) for version_id in version_ids]
     first = members[0]
     for member in members:
-        if member.kind != "model":
-            raise UsageError(
-                f"{member.id} is a {member.kind}: an ensemble is made of model versions"
-            )
-        task = member.metadata.get("task", "classification")
-        if task != config.task:
-            raise UsageError(
-                f"{member.id} is a {task} model and this project's task is {config.task}"
-            )
+        check_model_of_project(member, config, "an ensemble is made of model versions")
         if member.metadata.get("classes") != first.metadata.get("classes"):
             raise UsageError(
                 f"{member.id} and {first.id} predict different classes "
@@ -126,6 +118,21 @@ def _members(workspace: Workspace, version_ids: list[str]) -> list[Version]:
                 f"({member.metadata.get('target')} against {first.metadata.get('target')})"
             )
     return members
+
+
+def check_model_of_project(version: Version, config: Any, role: str) -> None:
+    """``version`` is a model of this project's task and target, or a UsageError saying so."""
+    if version.kind != "model":
+        raise UsageError(f"{version.id} is a {version.kind}: {role}")
+    task = version.metadata.get("task", "classification")
+    if task != config.task:
+        raise UsageError(f"{version.id} is a {task} model and this project's task is {config.task}")
+    target = version.metadata.get("target")
+    if target is not None and target != config.data.target:
+        raise UsageError(
+            f"{version.id} predicts {target!r} and mlprod.yaml's data.target is "
+            f"{config.data.target!r}"
+        )
 
 
 def _combine(members: list[Version], loaded: list[Any], method: str, regression: bool) -> Any:

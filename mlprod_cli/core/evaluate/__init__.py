@@ -39,6 +39,8 @@ from mlprod_cli.core.evaluate._version import (
     Outcome,
     evaluate_version,
     gate_baseline,
+    gate_slice_columns,
+    readable_active,
     select_version,
 )
 
@@ -58,9 +60,11 @@ __all__ = [
     "evaluate_rules",
     "evaluate_version",
     "gate_baseline",
+    "gate_slice_columns",
     "metric_lessons",
     "metric_rows",
     "predict_with_scores",
+    "readable_active",
     "report_for",
     "select_version",
     "slice_gap_gate",

@@ -54,12 +54,14 @@ class Version:
 
     @property
     def made_as(self) -> str:
-        """What made it: ``baseline``, ``model`` or ``ensemble`` (``models list``'s kind).
+        """What made it: ``baseline``, ``model``, ``ensemble`` or ``distilled`` (``models list``).
 
         ``kind`` is the slot it is activated in; an ensemble is activated as the model.
         """
-        if self.kind == "model" and isinstance(self.metadata.get("ensemble"), dict):
-            return "ensemble"
+        if self.kind == "model":
+            for made in ("ensemble", "distilled"):
+                if isinstance(self.metadata.get(made), dict):
+                    return made
         return self.kind
 
     def artifact_bytes(self) -> int | None:
@@ -98,6 +100,7 @@ _METADATA_TYPES: dict[str, tuple[type, ...]] = {
     "libraries": (dict,),
     "tune": (dict,),
     "ensemble": (dict,),
+    "distilled": (dict,),
     "created_at": (str,),
     "estimator": (str,),
     "description": (str,),

@@ -280,8 +280,12 @@ def train(
     estimators: dict[str, Any] | None = None,
     extra_metadata: dict[str, dict[str, Any]] | None = None,
     register: bool = True,
+    fits: dict[str, Callable[[Any, Any, Any], Any]] | None = None,
 ) -> TrainResult:
     """Fit and register ``kinds``; with ``activate``, make them active (gates first, unless ``force``).
+
+    ``fits[kind](estimator, X, y)`` fits that kind instead of ``estimator.fit(X, y)``
+    (``distill`` fits a student on its teacher's outputs).
 
     ``register=False`` fits and cross-validates and registers nothing: the
     metadata each version would have had is in ``result.unregistered``.
@@ -347,8 +351,9 @@ def train(
     for kind, estimator in built.items():
         step(f"fitting the {kind} on {plural(len(X), 'row')}")
         started = time.perf_counter()
+        fit = (fits or {}).get(kind)
         with _project_code(config, kind, f"{source}: fitting the {kind}"):
-            estimator.fit(X, y)
+            fit(estimator, X, y) if fit is not None else estimator.fit(X, y)
         fit_seconds = time.perf_counter() - started
         how = "in time" if order is not None else "cross-validation"
         step(f"validating the {kind} ({cv} folds {how} on the training split)")

@@ -100,6 +100,7 @@ def _second_model(**changes) -> Setup:
 
 HISTORY = ("metrics", "history", "--metric", "recall@melanoma")
 ENSEMBLE = ("ensemble", "v0002", "v0003")
+DISTILL = ("distill", "--teacher", "v0003")
 
 # fmt: off
 CASES = [
@@ -114,6 +115,11 @@ CASES = [
     Case("ensemble/member-other-classes", ENSEMBLE, "v0003 and v0002 predict different classes", (_second_model(classes=["a", "b"]),)),
     Case("ensemble/member-other-task", ENSEMBLE, "v0003 is a regression model and this project's task is classification", (_second_model(task="regression", classes=[], positive_class=None),)),
     Case("ensemble/member-folder-is-a-fifo", ENSEMBLE, "v0003", (_fifo("models/v0003"),)),
+    # ---- distillation: a teacher changed after training, of another task, a lineage that is not one
+    Case("distill/teacher-tampered", DISTILL, "v0003: model.skops does not match its metadata", (_second_model(), append_byte("models/v0003/model.skops"))),
+    Case("distill/teacher-other-task", DISTILL, "v0003 is a regression model and this project's task is classification", (_second_model(task="regression", classes=[], positive_class=None),)),
+    Case("distill/teacher-folder-is-a-fifo", DISTILL, "v0003", (_fifo("models/v0003"),)),
+    Case("models/show-distilled-not-a-mapping", ("models", "show", "v0002"), "'distilled' must be a mapping, got a list", (edit_metadata("v0002", distilled=[1]),)),
     Case("models/show-ensemble-not-a-mapping", ("models", "show", "v0002"), "'ensemble' must be a mapping, got a list", (edit_metadata("v0002", ensemble=[1]),)),
     Case("models/list-active-json-dangling-link", ("models", "list"), "models/active.json is a symbolic link, not a file", (_link("models/active.json", "gone.json"),)),
     Case("models/rollback-active-json-looping-link", ("models", "rollback"), "models/active.json is a symbolic link, not a file", (_link("models/active.json", "active.json"),)),
