@@ -31,6 +31,7 @@ def build_app():
     import typer
 
     from mlprod_cli.commands import (
+        analyze,
         check,
         distill,
         ensemble,
@@ -84,6 +85,7 @@ def build_app():
     distill.register(app)
     models.register(app)
     evaluate.register(app)
+    analyze.register(app)
     predict.register(app)
     serve.register(app)
     skew.register(app)

@@ -555,6 +555,16 @@ def conform(
     return pd.DataFrame(columns, index=frame.index), findings
 
 
+def cell_value(value: Any) -> Any:
+    """A table cell as a client sends it and JSON holds it: missing as None, a time as ISO
+    text, numpy's scalars as Python's."""
+    if value is None or value != value:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
+
+
 def _shown(value: Any) -> Any:
     """``value`` as Python has it: numpy 2 would show a float as ``np.float64(inf)``."""
     return value.item() if hasattr(value, "item") else value

@@ -94,13 +94,14 @@ def measure(estimator: Any, metadata: dict[str, Any], X: Any) -> Cost:
     import numpy as np
     import skops.io as sio
 
+    from mlprod_cli.core.dataset import cell_value
     from mlprod_cli.core.predict import predict_batch
     from mlprod_cli.core.registry import Version
     from mlprod_cli.core.serve import LoadedModel
 
     loaded = LoadedModel(Version("candidate", None, metadata), estimator)  # type: ignore[arg-type]
     rows = X.to_dict(orient="records")
-    rows = [{k: _json_value(v) for k, v in row.items()} for row in rows]
+    rows = [{k: cell_value(v) for k, v in row.items()} for row in rows]
 
     def one(row: dict[str, Any]) -> None:
         checked = loaded.check([row], single=True)
@@ -124,12 +125,3 @@ def measure(estimator: Any, metadata: dict[str, Any], X: Any) -> Cost:
         p99_ms=float(np.percentile(times, 99) * 1e3),
         bulk_us_per_row=min(bulk) / len(X) * 1e6,
     )
-
-
-def _json_value(value: Any) -> Any:
-    """A cell as a client would send it: NaN as null, a time as ISO text, numpy as Python."""
-    if value is None or value != value:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,73 @@
+"""``mlprod analyze`` on the command line: the lists, the export for review, bad input refused."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from mlprod_cli.cli import main
+
+
+def test_the_table_lists_errors_confusions_slices_and_suspected_labels(here, capsys):
+    assert main(["analyze", "--top", "3", "--export", "review.csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("v0002 on the test split: ")
+    for title in ("most confident errors", "confusions, most frequent first",
+                  "slices by their gap to the rest", "suspected label errors",
+                  "estimated share of each given class that is mislabelled"):  # fmt: skip
+        assert title in out, out
+    review = pd.read_csv(here / "review.csv")
+    assert list(review.columns[:5]) == [
+        "lesion_id", "split", "given_label", "suggested_label", "label_quality",
+    ]  # fmt: skip
+    assert len(review) > 0 and set(review["split"]) <= {"train", "test"}
+    assert review["label_quality"].is_monotonic_increasing
+    assert f"wrote {len(review)} suspected label errors to review.csv" in out
+
+
+def test_json_on_the_training_split(here, capsys):
+    assert main(["analyze", "--model", "v0002", "--split", "train", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["split"] == "train" and out["version"] == "v0002" and out["id_column"] == "lesion_id"
+    assert out["rows"] == out["label_rows"]["train"]
+    assert len(out["worst_errors"]) == 10 and out["slices_examined"] >= len(out["slices"])
+    assert set(out["noise_rates"]) == {"melanoma", "nevus", "seborrheic_keratosis"}
+    assert all(0 <= r <= 1 for r in out["noise_rates"].values())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "v0001"], "v0001 is a baseline: analyze looks at a model version"),
+        (["--model", "v0009"], "model version 'v0009' not found in models/"),
+        (["--split", "dev"], "--split: expected test or train, got 'dev'"),
+        (["--top", "0"], "--top: must be 1 or more"),
+        (["--folds", "1"], "--folds: must be 2 or more"),
+        (["--folds", "900"], "too few for 900 folds of out-of-fold probabilities (--folds"),
+        (["--export", "x.csv", "--output", "x.csv"], "--export and --output both name x.csv"),
+        (["--export", "mlprod.yaml/x.csv"], "mlprod.yaml"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(refuses, args, message):
+    refuses(["analyze", *args], message)
+
+
+def test_a_model_without_probabilities_is_refused(refuses, here):
+    from sklearn.svm import LinearSVC
+
+    from mlprod_cli.core.code import build_estimator
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
+
+    workspace = Workspace.load(here)
+    svc = build_estimator(workspace.config, "model").set_params(classifier=LinearSVC())
+    train(workspace, kinds=("model",), cv=0, estimators={"model": svc})
+    refuses(["analyze", "--model", "v0003"], "v0003 gives no class probabilities (predict_proba)")
+
+
+def test_a_regression_project_is_told_where_its_errors_are(regression_project, capsys):
+    assert main(["analyze"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: analyze looks for a classifier's errors") and err.count("\n") == 1
