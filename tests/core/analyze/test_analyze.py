@@ -140,3 +140,13 @@ def test_bad_options_are_usage_errors(trained_project, kwargs, message):
 def test_a_class_too_rare_for_the_folds_is_one_data_error(trained_project):
     with pytest.raises(DataError, match=r"class '\w+' has \d+ rows, too few for 500 folds"):
         analyze(Workspace.load(trained_project), version_id="v0002", folds=500)
+
+
+def test_without_cleanlab_the_error_names_the_extra(trained_project, monkeypatch):
+    import sys as system
+
+    for name in ("cleanlab", "cleanlab.count", "cleanlab.filter", "cleanlab.rank"):
+        monkeypatch.setitem(system.modules, name, None)  # import fails as if not installed
+    with pytest.raises(UsageError, match="analyze needs cleanlab") as raised:
+        analyze(Workspace.load(trained_project), version_id="v0002")
+    assert "mlprod[analyze]" in raised.value.hint
