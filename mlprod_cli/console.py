@@ -203,6 +203,29 @@ def progress(description: str) -> Iterator:
         yield advance
 
 
+def refuse_project_inputs(output: os.PathLike, option: str = "--output") -> None:
+    """A UsageError when ``output`` is an input of the project it lies in (``mlprod.yaml``,
+    the data, the label patch, the rules file): a result written there would lose it."""
+    from pathlib import Path
+
+    from mlprod_cli.core.project import CONFIG_NAME, find_project_root
+    from mlprod_cli.errors import MlprodError, UsageError
+
+    path = Path(output)
+    root = find_project_root(path.resolve().parent)
+    if root is None:
+        return
+    if path.resolve() == (root / CONFIG_NAME).resolve():
+        raise UsageError(f"{option} {output} is the project file: writing there would lose it")
+    from mlprod_cli.core.workspace import Workspace
+
+    try:
+        workspace = Workspace.load(root, need_data=False)
+    except MlprodError:
+        return  # a project whose config does not load: the command itself says so
+    workspace.refuse_overwriting(path, option)
+
+
 def write_result(text: str, output: os.PathLike | None = None) -> None:
     """Print ``text`` to stdout, or write it atomically to ``output``."""
     if output is None:
@@ -211,10 +234,11 @@ def write_result(text: str, output: os.PathLike | None = None) -> None:
         return
     from mlprod_cli.adapters.files import atomic_write_text
 
+    refuse_project_inputs(output)
     atomic_write_text(output, text if text.endswith("\n") else text + "\n")
 
 
-def open_output(output: os.PathLike):
+def open_output(output: os.PathLike, option: str = "--output"):
     """``--output FILE``'s temporary, made now: ``commit_output`` fills it and renames it in.
 
     For a command that stores something before it writes its file: whether the
@@ -222,6 +246,7 @@ def open_output(output: os.PathLike):
     """
     from mlprod_cli.adapters.files import AtomicFile
 
+    refuse_project_inputs(output, option)
     return AtomicFile(output)
 
 
@@ -230,8 +255,9 @@ def commit_output(result_file, text: str) -> None:
     result_file.commit((text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
-def write_bytes(data: bytes, output: os.PathLike) -> None:
+def write_bytes(data: bytes, output: os.PathLike, option: str = "--output") -> None:
     """Write a rendered file (a chart) atomically to ``output``."""
     from mlprod_cli.adapters.files import atomic_write_bytes
 
+    refuse_project_inputs(output, option)
     atomic_write_bytes(output, data)

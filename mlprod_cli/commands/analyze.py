@@ -54,7 +54,10 @@ def analyze(
         raise UsageError(f"--export and --output both name {export}: give two files")
     workspace = Workspace.load()
     # both files' temporaries first: one that cannot be written is said before the work
-    files = [console.open_output(p) if p is not None else None for p in (export, output)]
+    files = [
+        console.open_output(p, option) if p is not None else None
+        for p, option in ((export, "--export"), (output, "--output"))
+    ]
     try:
         with console.steps() as report:
             result = do_analyze(

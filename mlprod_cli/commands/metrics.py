@@ -114,7 +114,9 @@ def history(
         console.write_result(render.render_history(result, format.value), output)
     if plot is not None:
         if result.points:
-            console.write_bytes(render.plot_history(result, plot.suffix.lower().lstrip(".")), plot)
+            console.write_bytes(
+                render.plot_history(result, plot.suffix.lower().lstrip(".")), plot, "--plot"
+            )
             console.status(f"wrote {plot}")
         else:
             console.status(f"no chart written to {plot}: nothing to draw")

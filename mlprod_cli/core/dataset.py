@@ -172,7 +172,24 @@ def load_training_data(
     if config.data.test is not None and data_path is None:
         frame = load_file(config, config.data.test)
         test = Dataset(frame, [describe_file(config.data.test, len(frame), config.root)])
-    return Dataset(train, [describe_file(train_path, len(train), config.root)]), test
+    files = [describe_file(train_path, len(train), config.root)]
+    if config.data.label_patch is not None:
+        from mlprod_cli.core.label_patch import apply_label_patch
+
+        frames = [(train, files[0]["path"])] + (
+            [(test.frame, test.files[0]["path"])] if test else []
+        )
+        for frame, source in frames:
+            check_columns(config, frame, source)
+        path = config.data.label_patch
+        corrected = apply_label_patch(
+            read_table(path, what="label patch"), path, frames,
+            target=config.data.target, exclude=config.data.exclude,
+            regression=config.task == "regression",
+        )  # fmt: skip
+        # its sha256 joins the data's lineage; ``rows``: the labels it corrected
+        files.append({**describe_file(path, corrected, config.root), "patches": "labels"})
+    return Dataset(train, files), test
 
 
 # --------------------------------------------------------------------------- dates

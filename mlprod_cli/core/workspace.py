@@ -45,6 +45,30 @@ class Workspace:
             )
         return self._registry
 
+    def refuse_overwriting(self, path: Path | None, option: str) -> None:
+        """A UsageError when ``path`` (an ``--output``) is one of the project's own inputs.
+
+        ``mlprod.yaml``, the data files, the label patch and the rules file are
+        the user's work: a result written over one of them would lose it.
+        """
+        if path is None:
+            return
+        from mlprod_cli.errors import UsageError
+
+        config = self.config
+        inputs = {
+            "mlprod.yaml": config.path,
+            "data.train": config.data.train,
+            "data.test": config.data.test,
+            "data.label_patch": config.data.label_patch,
+            "rules": config.rules,
+        }
+        target = Path(path).resolve()
+        for key, where in inputs.items():
+            if where is not None and Path(where).resolve() == target:
+                what = "the project file" if key == "mlprod.yaml" else f"the project's {key}"
+                raise UsageError(f"{option} {path} is {what}: writing there would lose it")
+
     def request_log(self, override: Path | None = None) -> Path:
         """The request-log folder: ``override`` (``--log-dir``), else ``skew.serving_log``."""
         return override or self.config.skew.serving_log

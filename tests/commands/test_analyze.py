@@ -19,9 +19,11 @@ def test_the_table_lists_errors_confusions_slices_and_suspected_labels(here, cap
                   "estimated share of each given class that is mislabelled"):  # fmt: skip
         assert title in out, out
     review = pd.read_csv(here / "review.csv")
-    assert list(review.columns[:5]) == [
-        "lesion_id", "split", "given_label", "suggested_label", "label_quality",
+    assert list(review.columns[:7]) == [
+        "row_id", "given_label", "corrected_label", "reason", "suggested_label",
+        "label_quality", "split",
     ]  # fmt: skip
+    assert review["row_id"].str.match(r"^L\d{5}$").all() and review["corrected_label"].isna().all()
     assert len(review) > 0 and set(review["split"]) <= {"train", "test"}
     assert review["label_quality"].is_monotonic_increasing
     assert f"wrote {len(review)} suspected label errors to review.csv" in out

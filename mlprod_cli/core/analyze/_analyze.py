@@ -96,6 +96,7 @@ def analyze(
     from mlprod_cli.core.analyze._labels import suspect_labels
     from mlprod_cli.core.analyze._slices import find_slices, slice_confidence
     from mlprod_cli.core.evaluate import predict_with_scores, select_version
+    from mlprod_cli.core.label_patch import identifier_column, row_ids
 
     step = progress or (lambda _text: None)
     if split not in SPLITS:
@@ -126,13 +127,15 @@ def analyze(
     train_data, test_data = dataset.load_training_data(config)
     parts = dataset.split(config, train_data, test_data)
     frames = {"train": parts.train, "test": parts.test}
-    id_column = _id_column(config, [train_data.frame] + ([test_data.frame] if test_data else []))
+    id_column = identifier_column(
+        config.data.exclude, [train_data.frame] + ([test_data.frame] if test_data else [])
+    )
     features, truths, ids = {}, {}, {}
     for name, frame in frames.items():
         X, y = dataset.features_and_target(config, frame, f"{name} split")
         features[name], _ = dataset.conform(X, schema, source=f"{name} split")
         truths[name] = np.asarray(y.astype(str))
-        ids[name] = _row_ids(frame, id_column)
+        ids[name] = row_ids(frame, id_column)
 
     step(f"scoring the {split} split with {version.id}")
     scored = predict_with_scores(model, features[split], labels)
@@ -177,26 +180,6 @@ def analyze(
         on_step=step,
     )
     return analysis
-
-
-def _id_column(config: Any, frames: list[Any]) -> str | None:
-    """The first excluded column whose values are all present and all different."""
-    import pandas as pd
-
-    for column in config.data.exclude:
-        if all(column in f.columns for f in frames):
-            values = pd.concat([f[column] for f in frames], ignore_index=True)
-            if values.notna().all() and values.is_unique:
-                return column
-    return None
-
-
-def _row_ids(frame: Any, id_column: str | None) -> Any:
-    import numpy as np
-
-    if id_column is not None:
-        return np.asarray(frame[id_column].astype(str))
-    return np.asarray([f"row {int(i) + 1}" for i in frame.index])
 
 
 def _shown_columns(config: Any, frame: Any) -> list[str]:

@@ -122,14 +122,20 @@ def _out_of_fold(model, X, y, labels, folds) -> Any:
 
 
 def write_label_issues(analysis) -> str:
-    """The suspected label errors as CSV for review: id, split, labels, quality, the row's values."""
+    """The suspected label errors as CSV for review, in the label patch's columns.
+
+    ``corrected_label`` and ``reason`` are left empty for the reviewer: the rows
+    filled in are a patch ``data.label_patch`` applies, the others are kept as
+    they are (see core/label_patch.py).
+    """
     import pandas as pd
 
-    id_name = analysis.id_column or "row"
     records = [
-        {id_name: i.row_id, "split": i.split, "given_label": i.given, "suggested_label": i.suggested,
-         "label_quality": round(i.quality, 6), **i.values}
+        {"row_id": i.row_id, "given_label": i.given, "corrected_label": "", "reason": "",
+         "suggested_label": i.suggested, "label_quality": round(i.quality, 6), "split": i.split,
+         **i.values}
         for i in analysis.label_issues
     ]  # fmt: skip
-    columns = [id_name, "split", "given_label", "suggested_label", "label_quality"]
+    columns = ["row_id", "given_label", "corrected_label", "reason", "suggested_label",
+               "label_quality", "split"]  # fmt: skip
     return pd.DataFrame(records, columns=columns if not records else None).to_csv(index=False)

@@ -39,6 +39,7 @@ class DataSpec:
     split: Split | None = None
     positive_class: str | None = None
     exclude: tuple[str, ...] = ()
+    label_patch: Path | None = None  # reviewed label corrections (core/label_patch.py)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def _data(ctx: Ctx, value: Any) -> DataSpec:
         ctx,
         "data",
         value,
-        {"train", "test", "loader", "split", "target", "positive_class", "exclude"},
+        {"train", "test", "loader", "split", "target", "positive_class", "exclude", "label_patch"},
         {"train", "target"},
     )
     if raw.get("test") is not None and raw.get("split") is not None:
@@ -120,6 +120,9 @@ def _data(ctx: Ctx, value: Any) -> DataSpec:
         if raw.get("positive_class") is None
         else expect_str(ctx, "data.positive_class", raw["positive_class"]),
         exclude=expect_list(ctx, "data.exclude", raw.get("exclude") or [], expect_str),
+        label_patch=None
+        if raw.get("label_patch") is None
+        else expect_path(ctx, "data.label_patch", raw["label_patch"], must_exist=ctx.need_data),
     )
 
 

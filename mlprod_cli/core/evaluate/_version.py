@@ -154,6 +154,10 @@ def evaluate_version(
         "rows": len(y_true),
         "sha256": source["sha256"],
     }
+    patch = next((f for f in train.files if f.get("patches")), None)
+    if patch is not None:  # the labels scored are the patched ones: the run says so
+        data["label_patch"] = patch
+        data["source"] += f" (label patch {patch['path']}, sha256 {patch['sha256'][:12]})"
 
     def score(v) -> tuple[Evaluated, Scored]:
         step(f"scoring {v.id} ({v.kind})")

@@ -143,7 +143,11 @@ class ReferenceSide:
 
         config, version = self.config, self.model.version
         metadata = version.metadata
-        recorded = [f for f in metadata.get("data") or [] if isinstance(f, dict) and f.get("path")]
+        recorded = [
+            f
+            for f in metadata.get("data") or []
+            if isinstance(f, dict) and f.get("path") and not f.get("patches")  # a label patch
+        ]
         if not recorded:
             raise DataError(
                 f"{version.id}: its metadata names no training data ('data'); pass --reference FILE"
