@@ -48,6 +48,10 @@ def render(result: Analysis, fmt: str, *, export: Path | None = None) -> str:
                 "label_rows": result.label_rows,
                 "noise_rates": result.noise_rates,
                 "folds": result.folds,
+                "objective": result.objective or None,
+                "importances": [asdict(i) for i in result.importances],
+                "importance_rows": result.importance_rows,
+                "not_contributing": [i.feature for i in result.importances if not i.contributing],
                 "exported_to": str(export) if export is not None else None,
             }
         )
@@ -119,6 +123,22 @@ def render(result: Analysis, fmt: str, *, export: Path | None = None) -> str:
             right=(3, 4, 5, 7, 8),
         )
     )
+    if result.importances:
+        idle = [i.feature for i in result.importances if not i.contributing]
+        parts.append(
+            table(
+                ["", "feature", f"drop of {result.objective}", "interval (± 2 sd of the repeats)"],
+                [
+                    ("" if i.contributing else "-", i.feature, number(i.mean),
+                     f"{number(i.low)} – {number(i.high)}")
+                    for i in result.importances
+                ],
+                title=f"permutation importance on {plural(result.importance_rows, 'test row')}: "
+                + (f"{len(idle)} not contributing (-: the interval holds 0): {', '.join(idle)}"
+                   if idle else "every feature contributes"),
+                right=(2,),
+            )
+        )  # fmt: skip
     examined = ", ".join(f"{n} {r:,}" for n, r in result.label_rows.items())
     noise = ", ".join(f"{c} {_percent(r)}" for c, r in result.noise_rates.items())
     title = (

@@ -73,3 +73,45 @@ def test_a_regression_project_is_told_where_its_errors_are(regression_project, c
     assert main(["analyze"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: analyze looks for a classifier's errors") and err.count("\n") == 1
+
+
+def _gate(root, limit):
+    config = root / "mlprod.yaml"
+    text = config.read_text().replace(
+        "metrics:\n", f"metrics:\n  max_label_issue_rate: {limit}\n", 1
+    )
+    config.write_text(text)
+
+
+def test_the_label_issue_gate_fails_evaluate_and_activation_when_too_many_labels_are_doubtful(
+    here, capsys
+):
+    _gate(here, 0.01)
+    assert main(["evaluate", "--model", "v0002", "--format", "json"]) == 1
+    gates = {g["kind"]: g for g in json.loads(capsys.readouterr().out)["gates"]}
+    gate = gates["max_label_issue_rate"]
+    assert not gate["passed"] and gate["name"] == "label issue rate <= 0.01"
+    assert 0.01 < gate["value"] < 1
+    assert main(["analyze", "--model", "v0002", "--format", "json"]) == 0
+    analysis = json.loads(capsys.readouterr().out)
+    examined = sum(analysis["label_rows"].values())
+    assert gate["value"] == len(analysis["label_issues"]) / examined  # the rows analyze lists
+    assert main(["models", "activate", "v0002"]) == 1  # a failed gate, as evaluate's
+    assert "label issue rate <= 0.01" in capsys.readouterr().err
+
+
+def test_the_label_issue_gate_passes_below_its_bound(here, capsys):
+    _gate(here, 0.9)
+    assert main(["evaluate", "--model", "v0002", "--format", "json"]) == 0
+    gates = {g["kind"]: g for g in json.loads(capsys.readouterr().out)["gates"]}
+    assert gates["max_label_issue_rate"]["passed"]
+
+
+@pytest.mark.parametrize(
+    "limit, message", [(2, "must be at most 1, got 2"), ("'a'", "expected a number")]
+)
+def test_a_bad_label_issue_bound_is_a_config_error(here, capsys, limit, message):
+    _gate(here, limit)
+    assert main(["evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert "metrics.max_label_issue_rate" in err and message in err and err.count("\n") == 1, err

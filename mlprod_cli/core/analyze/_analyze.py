@@ -77,6 +77,9 @@ class Analysis:
     label_rows: dict[str, int]  # rows examined for label errors, per split
     noise_rates: dict[str, float]  # estimated share of each given class that is mislabelled
     folds: int
+    objective: str = ""
+    importances: list[Any] = field(default_factory=list)  # ._importance.Importance, highest first
+    importance_rows: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -164,6 +167,21 @@ def analyze(
     found, examined = find_slices(frames[split], wrong, exclude={config.data.target, id_column})
     analysis.slices, analysis.slices_examined = found[:top], examined
     analysis.slice_confidence = slice_confidence(examined)
+
+    objective = config.metrics.objective
+    if objective is not None:
+        from mlprod_cli.core.analyze._importance import REPEATS, permutation_importances
+        from mlprod_cli.core.evaluate import custom_metrics
+
+        step(
+            f"permutation importance of {len(features['test'].columns)} features on the test split ({REPEATS} repeats)"
+        )
+        analysis.objective = str(objective)
+        known = np.isin(truths["test"], labels)  # a label the model never saw has no score
+        analysis.importances, analysis.importance_rows = permutation_importances(
+            model, features["test"][known], truths["test"][known], labels, objective,
+            custom_metrics(config),
+        )  # fmt: skip
 
     test_scores = scores if split == "test" else None
     if test_scores is None:

@@ -85,6 +85,8 @@ class MetricsSpec:
     max_regression: dict[MetricRef, float] = field(default_factory=dict)
     slices: tuple[str, ...] = ()
     max_slice_gap: dict[MetricRef, float] = field(default_factory=dict)
+    # the share of rows confident learning suspects of a wrong label (core/evaluate/_labels.py)
+    max_label_issue_rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -194,9 +194,14 @@ def _metrics(ctx: Ctx, value: Any, task: str = "classification") -> MetricsSpec:
             "max_regression",
             "slices",
             "max_slice_gap",
+            "max_label_issue_rate",
         },
         set(),
     )
+    if task == "regression" and raw.get("max_label_issue_rate") is not None:
+        raise ctx.fail(
+            "metrics.max_label_issue_rate", "label issues are a classifier's; a regression has none"
+        )
     module = (
         None
         if raw.get("module") is None
@@ -224,6 +229,11 @@ def _metrics(ctx: Ctx, value: Any, task: str = "classification") -> MetricsSpec:
         slices=expect_list(ctx, "metrics.slices", raw.get("slices") or [], expect_str),
         max_slice_gap=metric_map(
             ctx, "metrics.max_slice_gap", raw.get("max_slice_gap") or {}, names
+        ),
+        max_label_issue_rate=None
+        if raw.get("max_label_issue_rate") is None
+        else expect_number(
+            ctx, "metrics.max_label_issue_rate", raw["max_label_issue_rate"], low=0.0, high=1.0
         ),
     )
     return _no_classes(ctx, spec) if task == "regression" else spec

@@ -17,6 +17,7 @@ from mlprod_cli.core.evaluate._gates import (
     threshold_gate,
     unchecked,
 )
+from mlprod_cli.core.evaluate._labels import LabelCheck, check_labels, label_issue_gate
 from mlprod_cli.core.evaluate._predictions import (
     PredictionsSpec,
     evaluate_predictions,
@@ -48,12 +49,14 @@ __all__ = [
     "Evaluated",
     "EvaluationResult",
     "GateResult",
+    "LabelCheck",
     "Outcome",
     "PredictionsSpec",
     "RuleStats",
     "RulesEvaluation",
     "Scored",
     "check_gates",
+    "check_labels",
     "compare_gate",
     "custom_metrics",
     "evaluate_predictions",
@@ -61,6 +64,7 @@ __all__ = [
     "evaluate_version",
     "gate_baseline",
     "gate_slice_columns",
+    "label_issue_gate",
     "metric_lessons",
     "metric_rows",
     "predict_with_scores",

@@ -212,6 +212,19 @@ def evaluate_version(
         )
         if unusable["model"] and version.id != registry.active_id("model"):
             outcome.result.gates += _unchecked_regressions(config, unusable["model"])
+        limit = config.metrics.max_label_issue_rate
+        if limit is not None and not regression:
+            from mlprod_cli.core.evaluate._labels import check_labels, label_issue_gate
+
+            step("confident learning over both splits, for max_label_issue_rate (cleanlab)")
+            X_train, y_train = dataset.features_and_target(config, parts.train, "training split")
+            X_train, _ = dataset.conform(
+                X_train, version.metadata["schema"], source="training split"
+            )
+            check = check_labels(
+                registry.load(version), X_train, y_train, primary_scores.scores, y_true, labels
+            )
+            outcome.result.gates.append(label_issue_gate(limit, check))
     return outcome
 
 

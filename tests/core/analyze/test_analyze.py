@@ -150,3 +150,33 @@ def test_without_cleanlab_the_error_names_the_extra(trained_project, monkeypatch
     with pytest.raises(UsageError, match="analyze needs cleanlab") as raised:
         analyze(Workspace.load(trained_project), version_id="v0002")
     assert "mlprod[analyze]" in raised.value.hint
+
+
+def test_a_column_of_noise_is_listed_as_not_contributing(trained_project, tmp_path):
+    import shutil
+
+    from mlprod_cli.core.train import train
+
+    root = tmp_path / "noisy"
+    shutil.copytree(trained_project, root)
+    path = root / "data" / "lesions.csv"
+    data = pd.read_csv(path)
+    data["noise"] = np.random.default_rng(3).normal(size=len(data))
+    data.to_csv(path, index=False)
+    config = root / "mlprod.yaml"
+    text = config.read_text()
+    assert "  numeric: [age," in text
+    config.write_text(text.replace("  numeric: [age,", "  numeric: [noise, age,", 1))
+    workspace = Workspace.load(root)
+    (version,) = train(workspace, kinds=("model",), cv=0).versions
+    result = analyze(workspace, version_id=version.id)
+    by = {i.feature: i for i in result.importances}
+    assert (
+        "noise" in by and not by["noise"].contributing and by["noise"].low <= 0 <= by["noise"].high
+    )
+    strongest = result.importances[0]
+    assert strongest.contributing and strongest.low > 0
+    means = [i.mean for i in result.importances]
+    assert means == sorted(means, reverse=True)
+    assert all(i.low <= i.mean <= i.high for i in result.importances)
+    assert result.importance_rows == result.rows and result.objective == "recall@melanoma"
