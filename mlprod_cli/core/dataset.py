@@ -130,6 +130,26 @@ def load_file(config: Config, path: Path) -> Any:
     return frame
 
 
+def check_feature_file(config: Config, path: Path, what: str) -> None:
+    """What ``predict`` refuses in a file of rows to score: a column named twice in the
+    header, a Parquet column of bytes or structs that would be a feature."""
+    import csv
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        _check_parquet_features(config, path)
+        return
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            names = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return  # unreadable: the reader says so
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{path}: column '{name}' appears more than once ({what})")
+        seen.add(name)
+
+
 def _check_parquet_features(config: Config, path: Path) -> None:
     """Refuse a Parquet column of bytes or structs that would be a feature, before a loader
     turns ``b"x"`` into the text ``"b'x'"`` (``predict`` refuses the same file)."""
@@ -158,7 +178,7 @@ def describe_file(path: Path, rows: int, root: Path) -> dict[str, Any]:
     try:
         shown = path.resolve().relative_to(root).as_posix()
     except ValueError:
-        shown = str(path)
+        shown = str(path.resolve())  # outside the project: where it is, not where it was typed from
     return {"path": shown, "sha256": sha256_file(path), "rows": int(rows)}
 
 

@@ -64,6 +64,12 @@ class Workspace:
             "rules": config.rules,
         }
         target = Path(path).resolve()
+        registry = Path(config.registry).resolve()
+        if target == registry or registry in target.parents:
+            raise UsageError(
+                f"{option} {path} is inside the registry ({config.registry.name}/): "
+                "its versions are written by mlprod alone"
+            )
         for key, where in inputs.items():
             if where is not None and Path(where).resolve() == target:
                 what = "the project file" if key == "mlprod.yaml" else f"the project's {key}"

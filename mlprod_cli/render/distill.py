@@ -29,7 +29,8 @@ def _card_json(card: Scorecard, front: list[str]) -> dict[str, Any]:
 def _row(card: Scorecard, result: DistillResult) -> tuple[str, ...]:
     mark = ""
     if card.role == "distilled":
-        mark = "*" if card is result.chosen else ("front" if card.name in result.front else "")
+        on_front = card.name in result.front
+        mark = "*" if card is result.chosen and on_front else ("front" if on_front else "")
     return (
         mark,
         card.role,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from mlprod_cli.cli import main
@@ -110,3 +111,52 @@ def test_models_show_reads_any_distilled_lineage_from_disk(entry, text):
     from mlprod_cli.render.models import distilled_text
 
     assert distilled_text(entry) == text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--teacher", "v2"], "--teacher 'v2': expected a version id like v0003"),
+        (["--teacher", "v0002", "--budget", "size=1e400"], "size='1e400': expected a finite number"),
+        (["--teacher", "v0002", "--output", "mlprod.yaml"], "--output mlprod.yaml is the project file"),
+        (["--teacher", "v0002", "--output", "models/v0002/model.skops"], "is inside the registry (models/)"),
+        (["--teacher", "v0002", "--unlabelled", "x.csv", "--unlabelled", "./x.csv"], "--unlabelled x.csv is given twice"),
+    ],
+)  # fmt: skip
+def test_what_the_hostile_review_found_is_refused(refuses, here, args, message):
+    (here / "x.csv").write_text("age\n1\n")
+    refuses(["distill", *args], message)
+
+
+def test_a_column_named_twice_in_an_unlabelled_file_is_refused(refuses, here):
+    header = pd.read_csv(here / "data" / "lesions.csv", nrows=1)
+    text = (here / "data" / "lesions.csv").read_text().splitlines()
+    (here / "twice.csv").write_text(
+        "\n".join([text[0] + ",age", *(line + ",3" for line in text[1:20])]) + "\n"
+    )
+    assert "age" in header.columns
+    refuses(
+        ["distill", "--teacher", "v0002", "--unlabelled", "twice.csv"],
+        "twice.csv: column 'age' appears more than once",
+    )
+
+
+def test_a_teacher_certain_of_one_class_is_refused(refuses, here):
+    from sklearn.dummy import DummyClassifier
+
+    from mlprod_cli.core.train import train
+    from mlprod_cli.core.workspace import Workspace
+
+    train(
+        Workspace.load(here),
+        kinds=("model",),
+        cv=0,
+        estimators={"model": DummyClassifier(strategy="most_frequent")},
+    )
+    refuses(["distill", "--teacher", "v0003"], "v0003 gives probability to only one class (nevus)")
+
+
+def test_bulk_without_a_unit_is_microseconds_a_row():
+    from mlprod_cli.core.distill import parse_budget
+
+    assert parse_budget("bulk=20").bulk_ms_per_row == pytest.approx(0.02)

@@ -446,3 +446,19 @@ def test_time_split_of_text_with_offsets_that_differ(config):
     assert parts.info["train_rows"] == by_dates["train_rows"] + moved
     assert parts.info["test_rows"] == by_dates["test_rows"] - moved
     assert dataset.time_order(plain, train.frame).dtype.kind == "M"
+
+
+def test_a_file_outside_the_project_is_described_by_where_it_is(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from mlprod_cli.core.dataset import describe_file
+
+    root, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (root / "src").mkdir(parents=True)
+    elsewhere.mkdir()
+    (elsewhere / "rows.csv").write_text("a\n1\n")
+    monkeypatch.chdir(root / "src")
+    entry = describe_file(Path("../../elsewhere/rows.csv"), 1, root)
+    assert entry["path"] == str((elsewhere / "rows.csv").resolve())
+    (root / "in.csv").write_text("a\n1\n")
+    assert describe_file(Path("../in.csv"), 1, root)["path"] == "in.csv"

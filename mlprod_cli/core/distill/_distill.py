@@ -122,7 +122,18 @@ def distill(
     students = tuple(dict.fromkeys(students)) or (STUDENTS if budget else ("tree",))
     config = workspace.config
     registry = workspace.registry
-    teacher_version = registry.get(check_version_id(teacher_id))
+    try:
+        checked_id = check_version_id(teacher_id)
+    except UsageError:
+        raise UsageError(f"--teacher {teacher_id!r}: expected a version id like v0003") from None
+    twice = [
+        str(p)
+        for i, p in enumerate(unlabelled)
+        if Path(p).resolve() in {Path(q).resolve() for q in unlabelled[:i]}
+    ]
+    if twice:
+        raise UsageError(f"--unlabelled {twice[0]} is given twice: each file's rows count once")
+    teacher_version = registry.get(checked_id)
     check_model_of_project(teacher_version, config, "the teacher must be a model version")
     regression = config.task == "regression"
     teacher = registry.load(teacher_version)
@@ -137,7 +148,10 @@ def distill(
         raise UsageError(f"{config.path.name}: metrics.objective is needed to compare the students")
 
     step("loading data")
-    extra = [_unlabelled(path, schema) for path in unlabelled]  # bad files: before any fit
+    result_warnings: list[str] = []
+    extra = [
+        _unlabelled(config, path, schema, result_warnings) for path in unlabelled
+    ]  # bad files: before any fit
     files = [dataset.describe_file(Path(path), len(rows), config.root) for path, rows in zip(unlabelled, extra, strict=True)]  # fmt: skip
     train_data, test_data = dataset.load_training_data(config)
     parts = dataset.split(config, train_data, test_data)
@@ -154,6 +168,14 @@ def distill(
     if not regression:
         order = [list(map(str, teacher.classes_)).index(c) for c in labels]
         soft = np.asarray(soft)[:, order]
+        given = [
+            c for c, weight in zip(labels, soft.max(axis=0), strict=True) if weight >= _MIN_WEIGHT
+        ]
+        if len(given) < 2:
+            raise UsageError(
+                f"{teacher_version.id} gives probability to only one class "
+                f"({', '.join(given) or 'none'}): nothing to distil"
+            )
     step(f"measuring the teacher {teacher_version.id} (and the active versions, for the gates)")
     judge = _Judge(workspace, parts.test, y_true, labels, teacher, X_test)
     result = DistillResult(
@@ -164,6 +186,7 @@ def distill(
         training_rows=len(X_train),
         unlabelled_rows=len(pool) - len(X_train),
         unlabelled_files=files,
+        warnings=result_warnings,
     )  # fmt: skip
     result.teacher.budget_misses = budget.misses(result.teacher.cost) if budget else []
     higher = higher_is_better(objective.metric)
@@ -319,14 +342,19 @@ class _Judge:
         )  # fmt: skip
 
 
-def _unlabelled(path: Any, schema: dict[str, Any]) -> Any:
+def _unlabelled(config: Any, path: Any, schema: dict[str, Any], warnings: list[str]) -> Any:
+    """An --unlabelled file's rows, checked as ``predict`` checks a file to score."""
     from mlprod_cli.core import dataset
 
+    path = Path(path)
+    dataset.check_regular(path, f"{path}: no such unlabelled file")
+    dataset.check_feature_file(config, path, "unlabelled file")
     frame = dataset.read_table(path, what="unlabelled file")
     dataset.require_features(frame.columns, schema, str(path))
-    rows, _ = dataset.conform(frame, schema, source=str(path))
+    rows, findings = dataset.conform(frame, schema, source=str(path))
     if rows.empty:
         raise DataError(f"{path}: no rows")
+    warnings.extend(f"{path}: {text}" for text in findings.warnings())
     return rows
 
 

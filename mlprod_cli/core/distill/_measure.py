@@ -8,6 +8,7 @@ time is the best of three passes over the whole test split, per row.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ _UNITS = {
     "time": {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3},
 }
 _KEYS = {"p50": "time", "p99": "time", "size": "size", "bulk": "time"}
+# Without a unit: milliseconds a call, bytes, microseconds a row (as the table shows each).
+_DEFAULT_UNIT = {"p50": "ms", "p99": "ms", "size": "b", "bulk": "us"}
 _TERM = re.compile(r"\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-zµ]*)\s*", re.IGNORECASE)
 
 
@@ -51,7 +54,8 @@ class Budget:
 
 
 def parse_budget(text: str) -> Budget:
-    """``p99=5ms,size=5MB`` (keys p50, p99, size, bulk; units us/ms/s, B/kB/MB/GB/KiB/MiB/GiB)."""
+    """``p99=5ms,size=5MB`` (keys p50, p99, size, bulk; units us/ms/s, B/kB/MB/GB/KiB/MiB/GiB;
+    without one: ms for p50 and p99, bytes for size, µs a row for bulk)."""
     values: dict[str, float] = {}
     for part in text.split(","):
         key, sep, rest = part.partition("=")
@@ -66,13 +70,15 @@ def parse_budget(text: str) -> Budget:
         match = _TERM.fullmatch(rest)
         units = _UNITS[_KEYS[key]]
         unit = match.group(2).lower() if match else ""
-        if match is None or (unit or ("b" if _KEYS[key] == "size" else "ms")) not in units:
+        if match is None or (unit or _DEFAULT_UNIT[key]) not in units:
             wanted = "B, kB, MB, GB, KiB, MiB, GiB" if _KEYS[key] == "size" else "us, ms, s"
             raise UsageError(
                 f"--budget {key}={rest.strip()!r}: expected a number and a unit ({wanted})"
             )
-        factor = units[unit or ("b" if _KEYS[key] == "size" else "ms")]
+        factor = units[unit or _DEFAULT_UNIT[key]]
         amount = float(match.group(1)) * factor
+        if not math.isfinite(amount):
+            raise UsageError(f"--budget {key}={rest.strip()!r}: expected a finite number")
         if amount <= 0:
             raise UsageError(f"--budget {key}={rest.strip()!r}: must be more than 0")
         values[key] = amount

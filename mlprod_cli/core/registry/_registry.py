@@ -233,8 +233,8 @@ class Registry:
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_stale()
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
         try:
+            tmp.mkdir()  # inside the try: a Ctrl-C right after it leaves no folder behind
             sio.dump(estimator, tmp / ARTIFACT)
             for name, data in (files or {}).items():
                 (tmp / name).write_bytes(data)
