@@ -52,6 +52,9 @@ def render(result: Analysis, fmt: str, *, export: Path | None = None) -> str:
                 "importances": [asdict(i) for i in result.importances],
                 "importance_rows": result.importance_rows,
                 "not_contributing": [i.feature for i in result.importances if not i.contributing],
+                "shares": [asdict(x) for x in result.shares],
+                "side_rows": result.side_rows,
+                "serving_note": result.serving_note or None,
                 "exported_to": str(export) if export is not None else None,
             }
         )
@@ -123,6 +126,24 @@ def render(result: Analysis, fmt: str, *, export: Path | None = None) -> str:
             right=(3, 4, 5, 7, 8),
         )
     )
+    if result.shares:
+        sides = ["train", "test"] + (["serving"] if not result.serving_note else [])
+        rows = ", ".join(f"{side} {result.side_rows.get(side, 0):,}" for side in sides)
+        parts.append(
+            table(
+                ["", "column", "slice", *(f"share of {side}" for side in sides)],
+                [
+                    ("*" if x.differs else "", x.column, x.value,
+                     *(_percent(x.shares[side]) if x.shares.get(side) is not None else UNDEFINED
+                       for side in sides))
+                    for x in result.shares
+                ],
+                title=f"each slice's share of the rows ({rows}; *: a share differs from training's "
+                "beyond chance)" + (f"; serving log not compared: {result.serving_note}"
+                                    if result.serving_note else ""),
+                right=tuple(range(3, 3 + len(sides))),
+            )
+        )  # fmt: skip
     if result.importances:
         idle = [i.feature for i in result.importances if not i.contributing]
         parts.append(

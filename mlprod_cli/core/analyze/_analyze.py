@@ -80,6 +80,9 @@ class Analysis:
     objective: str = ""
     importances: list[Any] = field(default_factory=list)  # ._importance.Importance, highest first
     importance_rows: int = 0
+    shares: list[Any] = field(default_factory=list)  # ._shares.Share, most different first
+    side_rows: dict[str, int] = field(default_factory=dict)  # train, test, serving
+    serving_note: str = ""  # why the serving log is not compared
     warnings: list[str] = field(default_factory=list)
 
 
@@ -183,6 +186,9 @@ def analyze(
             custom_metrics(config),
         )  # fmt: skip
 
+    step("each slice's share of training, test and the serving log")
+    _shares(analysis, workspace, frames, schema, labels, {config.data.target, id_column}, top)
+
     test_scores = scores if split == "test" else None
     if test_scores is None:
         test_scores = np.asarray(predict_with_scores(model, features["test"], labels).scores)
@@ -198,6 +204,30 @@ def analyze(
         on_step=step,
     )
     return analysis
+
+
+def _shares(analysis, workspace, frames, schema, labels, exclude, top) -> None:
+    from mlprod_cli.core.analyze._shares import slice_shares
+    from mlprod_cli.core.skew import serving_frames
+    from mlprod_cli.errors import DataError
+
+    serving = serving_frames(workspace, schema, labels)
+    try:
+        first = next(serving)
+    except (DataError, StopIteration) as exc:
+        analysis.serving_note = str(getattr(exc, "message", "")) or "the request log has no rows"
+        served = None
+    else:
+        served = _chain(first, serving)
+    shares, analysis.side_rows = slice_shares(
+        frames["train"], frames["test"], served, exclude=exclude
+    )
+    analysis.shares = shares[:top]
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
 
 
 def _shown_columns(config: Any, frame: Any) -> list[str]:

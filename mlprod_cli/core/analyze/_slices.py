@@ -27,7 +27,6 @@ def find_slices(frame: Any, wrong: Any, *, exclude: set[Any]) -> tuple[list[Any]
     """(the slices, beyond chance first and then by the gap to the rest; how many were examined)."""
     import numpy as np
     import pandas as pd
-    from scipy.stats import binomtest
 
     from mlprod_cli.core.analyze._analyze import FoundSlice
 
@@ -47,14 +46,10 @@ def find_slices(frame: Any, wrong: Any, *, exclude: set[Any]) -> tuple[list[Any]
     confidence = slice_confidence(len(counted))
     found = []
     for column, value, rows, errors in counted:
-        interval = binomtest(errors, rows).proportion_ci(confidence, method="wilson")
-        others = binomtest(total_errors - errors, total - rows).proportion_ci(
-            confidence, method="wilson"
+        (low, high), (gap_low, gap_high) = newcombe(
+            errors, rows, total_errors - errors, total - rows, confidence
         )
         rate, rest = errors / rows, (total_errors - errors) / (total - rows)
-        gap = rate - rest
-        gap_low = gap - math.hypot(rate - interval.low, others.high - rest)
-        gap_high = gap + math.hypot(interval.high - rate, rest - others.low)
         found.append(
             FoundSlice(
                 column=column,
@@ -62,16 +57,30 @@ def find_slices(frame: Any, wrong: Any, *, exclude: set[Any]) -> tuple[list[Any]
                 rows=rows,
                 errors=errors,
                 rate=rate,
-                low=float(interval.low),
-                high=float(interval.high),
+                low=low,
+                high=high,
                 rest_rate=rest,
-                gap_low=float(gap_low),
-                gap_high=float(gap_high),
+                gap_low=gap_low,
+                gap_high=gap_high,
                 beyond_chance=bool(gap_low > 0 or gap_high < 0),
             )
         )
     found.sort(key=lambda s: (not s.beyond_chance, -abs(s.rate - s.rest_rate), s.column, s.value))
     return found, len(found)
+
+
+def newcombe(
+    k1: int, n1: int, k2: int, n2: int, confidence: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(the Wilson interval of k1/n1, Newcombe's hybrid score interval of k1/n1 − k2/n2)."""
+    from scipy.stats import binomtest
+
+    one = binomtest(k1, n1).proportion_ci(confidence, method="wilson")
+    two = binomtest(k2, n2).proportion_ci(confidence, method="wilson")
+    p1, p2 = k1 / n1, k2 / n2
+    low = p1 - p2 - math.hypot(p1 - one.low, two.high - p2)
+    high = p1 - p2 + math.hypot(one.high - p1, p2 - two.low)
+    return (float(one.low), float(one.high)), (float(low), float(high))
 
 
 def slice_confidence(examined: int) -> float:

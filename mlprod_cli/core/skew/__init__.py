@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from mlprod_cli.core.skew._accumulator import CurrentAccumulator
 from mlprod_cli.core.skew._compare import compare
+from mlprod_cli.core.skew._current_side import serving_frames
 from mlprod_cli.core.skew._distances import (
     PSI_BINS,
     PSI_EPSILON,
@@ -66,6 +67,7 @@ __all__ = [
     "quantile_edges",
     "resolve_thresholds",
     "run_skew",
+    "serving_frames",
     "summarise",
     "to_dict",
     "wasserstein_distance",

@@ -380,3 +380,18 @@ class Stream:
 def _schema_of(reference: ReferenceSummary) -> dict[str, Any]:
     """A schema-like listing of the reference's features (for typing columns when reading)."""
     return {"features": [{"name": f.name, "kind": f.kind} for f in reference.features]}
+
+
+def serving_frames(
+    workspace: Workspace, schema: dict[str, Any], labels: list[str], *, batch_rows: int = 50_000
+) -> Iterator[Any]:
+    """The request log's rows as DataFrames of at most ``batch_rows`` (features as logged).
+
+    For a capability that counts what was served (``analyze``'s slice shares):
+    bounded memory, the same reading as ``skew``'s. An empty or missing log is
+    the DataError :func:`current_files` raises.
+    """
+    files = current_files(workspace, (), None)
+    for path in files.files:
+        for batch in file_batches(path, schema, labels, batch_rows):
+            yield batch.frame

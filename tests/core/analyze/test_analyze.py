@@ -180,3 +180,26 @@ def test_a_column_of_noise_is_listed_as_not_contributing(trained_project, tmp_pa
     assert means == sorted(means, reverse=True)
     assert all(i.low <= i.mean <= i.high for i in result.importances)
     assert result.importance_rows == result.rows and result.objective == "recall@melanoma"
+
+
+def test_a_group_served_more_than_it_was_trained_on_shows_in_the_shares(trained, served):
+    """Selection bias: the log serves women only; their share differs from training's."""
+    women = served.X[served.X["sex"] == "female"].head(400)
+    served.log(trained, women)
+    result = analyze(Workspace.load(trained), version_id="v0002", top=200)
+    assert result.serving_note == "" and result.side_rows["serving"] == 400
+    by = {(s.column, s.value): s for s in result.shares}
+    female = by[("sex", "female")]
+    assert female.shares["serving"] == 1.0 and female.rows["serving"] == 400
+    assert "serving" in female.differs and 0.3 < female.shares["train"] < 0.7
+    assert female.rows["train"] == int((served.X["sex"] == "female").sum())
+    # the test side is compared too, and a share computed on every side sums to 1 per column
+    assert sum(s.shares["train"] for s in result.shares if s.column == "sex") == pytest.approx(1.0)
+    assert result.shares[0].differs  # marked ones first
+
+
+def test_without_a_serving_log_the_shares_say_why(trained_project):
+    result = analyze(Workspace.load(trained_project), version_id="v0002")
+    assert result.serving_note.startswith("the request log is empty")
+    assert all(s.shares["serving"] is None for s in result.shares)
+    assert result.side_rows["train"] + result.side_rows["test"] == 3000
