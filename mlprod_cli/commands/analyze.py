@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlprod_cli.options import Format, FormatOption, ModelOption, OutputOption
+from mlprod_cli.options import ModelOption, OutputOption, ReportFormat, ReportFormatOption
 
 HELP = """Look for a model's errors, and for errors in the data's labels.
 
@@ -40,7 +40,7 @@ def analyze(
             "--export", help="Write every suspected label error to this CSV file, for review."
         ),
     ] = None,
-    format: FormatOption = Format.table,
+    format: ReportFormatOption = ReportFormat.table,
     output: OutputOption = None,
 ) -> int:
     from mlprod_cli import console
@@ -48,8 +48,9 @@ def analyze(
     from mlprod_cli.core.analyze import write_label_issues
     from mlprod_cli.core.workspace import Workspace
     from mlprod_cli.errors import UsageError
-    from mlprod_cli.render.analyze import render
+    from mlprod_cli.render.analyze import check_format, render
 
+    check_format(format.value)
     if export is not None and output is not None and export.resolve() == output.resolve():
         raise UsageError(f"--export and --output both name {export}: give two files")
     workspace = Workspace.load()

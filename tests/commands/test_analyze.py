@@ -115,3 +115,36 @@ def test_a_bad_label_issue_bound_is_a_config_error(here, capsys, limit, message)
     assert main(["evaluate"]) == 2
     err = capsys.readouterr().err
     assert "metrics.max_label_issue_rate" in err and message in err and err.count("\n") == 1, err
+
+
+def test_markdown_and_html_draw_the_same_sections(here, capsys):
+    assert main(["analyze", "--top", "3", "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("## v0002 on the test split")
+    for title in ("### most confident errors", "### confusions", "### slices by their gap",
+                  "### each slice's share", "### permutation importance", "### suspected label errors"):  # fmt: skip
+        assert title in markdown, markdown
+    assert main(["analyze", "--top", "3", "--format", "html", "--output", "analysis.html"]) == 0
+    page = (here / "analysis.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count('src="data:image/png;base64,') == 2
+    assert "most confident errors" in page and "<script" not in page
+
+
+def test_a_class_named_like_markup_reads_as_itself(here, capsys):
+    path = here / "data" / "lesions.csv"
+    data = pd.read_csv(path)
+    data["diagnosis"] = data["diagnosis"].replace("nevus", "<b>[nevus]</b>")
+    data.to_csv(path, index=False)
+    assert main(["train", "--model-only", "--cv", "0"]) == 0
+    assert main(["analyze", "--model", "v0003", "--top", "50"]) == 0
+    assert "<b>[nevus]</b>" in capsys.readouterr().out
+    assert main(["analyze", "--model", "v0003", "--format", "html", "--output", "a.html"]) == 0
+    page = (here / "a.html").read_text()
+    assert "&lt;b&gt;[nevus]&lt;/b&gt;" in page and "<b>[nevus]</b>" not in page
+
+
+def test_junit_is_refused_before_any_work(refuses):
+    refuses(
+        ["analyze", "--format", "junit"],
+        "--format: analyze writes table, json, markdown, html, not 'junit'",
+    )
