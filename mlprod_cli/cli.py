@@ -164,12 +164,12 @@ def _main(argv: list[str]) -> int:
         return 0
 
     command = _first_command(argv)
+    if command is not None and command not in _NO_DELEGATION:
+        from mlprod_cli.core.project import delegate_if_needed
+
+        delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
+
     try:
-        if command is not None and command not in _NO_DELEGATION:
-            from mlprod_cli.core.project import delegate_if_needed
-
-            delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
-
         from mlprod_cli import console
 
         cli = _command()
