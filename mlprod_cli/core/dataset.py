@@ -583,13 +583,23 @@ def conform(
             present = column.notna()
             # Text columns (pandas' string dtype, as Arrow readers give) are used as they
             # are; anything else (numbers as categories, mixed objects) becomes text.
-            if not (pd.api.types.is_string_dtype(column) and column.dtype != object):
+            if column.dtype == object and is_text(column):
+                # already text: the same strings, the missing ones as NaN (no copy of each)
+                column = column if present.all() else column.where(present, np.nan)
+            elif not (pd.api.types.is_string_dtype(column) and column.dtype != object):
                 column = column.astype(str).where(present, np.nan).astype(object)
             categories = feature.get("categories")
             if categories is not None:
                 findings.unseen_categories[name] = int((present & ~column.isin(categories)).sum())
         columns[name] = column
     return pd.DataFrame(columns, index=frame.index), findings
+
+
+def is_text(column: Any) -> bool:
+    """Whether every present value of an object column is a ``str``."""
+    import pandas as pd
+
+    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
 
 
 def cell_value(value: Any) -> Any:

@@ -40,7 +40,13 @@ def row_ids(frame: Any, id_column: str | None) -> Any:
     import numpy as np
 
     if id_column is not None:
-        return np.asarray(frame[id_column].astype(str))
+        import pandas as pd
+
+        column = frame[id_column]
+        text = column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
+        if text:
+            return column.to_numpy()  # the strings the frame holds, not a copy of each
+        return np.asarray(column.astype(str), dtype=object)
     return np.asarray([f"row {int(i) + 1}" for i in frame.index])
 
 

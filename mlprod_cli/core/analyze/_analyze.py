@@ -132,15 +132,15 @@ def analyze(
     step("loading data")
     train_data, test_data = dataset.load_training_data(config)
     parts = dataset.split(config, train_data, test_data)
+    del train_data, test_data  # the splits are what is kept: one copy of the data, not two
     frames = {"train": parts.train, "test": parts.test}
-    id_column = identifier_column(
-        config.data.exclude, [train_data.frame] + ([test_data.frame] if test_data else [])
-    )
+    id_column = identifier_column(config.data.exclude, list(frames.values()))
     features, truths, ids = {}, {}, {}
     for name, frame in frames.items():
         X, y = dataset.features_and_target(config, frame, f"{name} split")
         features[name], _ = dataset.conform(X, schema, source=f"{name} split")
-        truths[name] = np.asarray(y.astype(str))
+        del X
+        truths[name] = _labels_of(y)
         ids[name] = row_ids(frame, id_column)
 
     step(f"scoring the {split} split with {version.id}")
@@ -228,6 +228,18 @@ def _shares(analysis, workspace, frames, schema, labels, exclude, top) -> None:
 def _chain(first, rest):
     yield first
     yield from rest
+
+
+def _labels_of(y: Any) -> Any:
+    """``y`` as an array of text whose rows share each class's one string object.
+
+    A million labels are then a million pointers to a few strings, not a million
+    strings (what ``np.asarray(y.astype(str))`` would make).
+    """
+    import numpy as np
+    import pandas as pd
+
+    return np.asarray(pd.Categorical(y), dtype=object)
 
 
 def _shown_columns(config: Any, frame: Any) -> list[str]:

@@ -27,7 +27,7 @@ def suspect_labels(analysis, model, splits, test_scores, shown, *, on_step) -> N
     analysis.label_rows = dict(check.rows)
     analysis.noise_rates = dict(check.noise_rates)
     for i in check.ranked:
-        name, position = check.where[i]
+        name, position = check.where(i)
         _, _, ids, frame = splits[name]
         row = frame.iloc[position]
         analysis.label_issues.append(

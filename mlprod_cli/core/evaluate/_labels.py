@@ -29,13 +29,21 @@ class LabelCheck:
     suggested: Any  # each row's most probable class (index into the labels)
     given: Any  # each row's given class (index)
     noise_rates: dict[str, float]  # per given class: the estimated share mislabelled
-    where: list[tuple[str, int]]  # (split, position in it) of each row examined
+    positions: dict[str, Any]  # per split, in order (train, test): the rows examined in it
     rows: dict[str, int]  # rows examined per split
     unseen: dict[str, tuple[int, list[str]]]  # per split: rows left out, their labels
 
     @property
     def rate(self) -> float:
-        return len(self.ranked) / max(len(self.where), 1)
+        return len(self.ranked) / max(sum(self.rows.values()), 1)
+
+    def where(self, i: int) -> tuple[str, int]:
+        """The split and the position in it of the ``i``-th row examined."""
+        for name, positions in self.positions.items():
+            if i < len(positions):
+                return name, int(positions[i])
+            i -= len(positions)
+        raise IndexError(i)
 
 
 def _cleanlab() -> Any:
@@ -60,23 +68,23 @@ def check_labels(
     import numpy as np
 
     cleanlab = _cleanlab()
-    index = {label: i for i, label in enumerate(labels)}
     probabilities = {
         "train": out_of_fold(model, X_train, y_train, labels, folds),
         "test": np.asarray(test_scores, dtype=float),
     }
-    truths = {"train": np.asarray(y_train).astype(str), "test": np.asarray(y_test).astype(str)}
-    given, probs, where, rows, unseen = [], [], [], {}, {}
-    for name in ("train", "test"):
-        y = truths[name]
-        known = np.asarray([label in index for label in y], dtype=bool)
+    given, probs, positions, rows, unseen = [], [], {}, {}, {}
+    for name, y in (("train", y_train), ("test", y_test)):
+        codes = _codes(y, labels)  # -1: a label the model was not trained on
+        known = codes >= 0
         if not known.all():
-            unseen[name] = (int((~known).sum()), sorted({str(v) for v in y[~known]}))
+            left = np.asarray(y, dtype=object)[~known]
+            unseen[name] = (int((~known).sum()), sorted({str(v) for v in left}))
         kept = np.flatnonzero(known)
-        given.append(np.asarray([index[label] for label in y[kept]], dtype=int))
-        probs.append(probabilities[name][kept])
-        where.extend((name, int(i)) for i in kept)
+        given.append(codes[kept])
+        probs.append(probabilities[name][kept] if len(kept) < len(codes) else probabilities[name])
+        positions[name] = kept
         rows[name] = len(kept)
+    del probabilities
     given_all, probs_all = np.concatenate(given), np.vstack(probs)
     probs_all = probs_all / probs_all.sum(axis=1, keepdims=True)
     with warnings.catch_warnings():
@@ -90,8 +98,9 @@ def check_labels(
     for k, label in enumerate(labels):
         row_sum = float(joint[k].sum())
         noise[label] = (1 - float(joint[k, k]) / row_sum) if row_sum > 0 else 0.0
+    suggested = probs_all.argmax(axis=1)
     return LabelCheck(
-        np.asarray(ranked), quality, probs_all.argmax(axis=1), given_all, noise, where, rows, unseen
+        np.asarray(ranked), quality, suggested, given_all, noise, positions, rows, unseen
     )
 
 
@@ -103,7 +112,7 @@ def out_of_fold(model, X, y, labels, folds) -> Any:
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    y = np.asarray(y).astype(str)
+    y = _text(y)
     values, counts = np.unique(y, return_counts=True)
     rare = sorted(
         (int(n), str(label)) for label, n in zip(values, counts, strict=True) if n < folds
@@ -123,6 +132,22 @@ def out_of_fold(model, X, y, labels, folds) -> Any:
         if label in labels:
             out[:, labels.index(label)] = probs[:, j]
     return out
+
+
+def _text(y: Any) -> Any:
+    """Labels as an object array of text; rows with the same label share one string."""
+    import numpy as np
+    import pandas as pd
+
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y, dtype=object))
+    return np.asarray(pd.Categorical(series.astype(str).fillna("nan")), dtype=object)
+
+
+def _codes(y: Any, labels: list[str]) -> Any:
+    """Each label's position in ``labels``, -1 for one not in it."""
+    import pandas as pd
+
+    return pd.Index(labels, dtype=object).get_indexer(_text(y))
 
 
 def label_issue_gate(limit: float, check: LabelCheck) -> Any:
