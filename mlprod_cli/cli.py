@@ -167,7 +167,11 @@ def _main(argv: list[str]) -> int:
     if command is not None and command not in _NO_DELEGATION:
         from mlprod_cli.core.project import delegate_if_needed
 
-        delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
+        try:
+            delegate_if_needed(argv)  # replaces this process when the project has its own mlprod
+        except KeyboardInterrupt:
+            _print_error("interrupted")
+            return EXIT_INTERRUPTED
 
     try:
         from mlprod_cli import console

@@ -226,6 +226,22 @@ def refuse_project_inputs(output: os.PathLike, option: str = "--output") -> None
     workspace.refuse_overwriting(path, option)
 
 
+@contextmanager
+def _writing(output: os.PathLike) -> Iterator[None]:
+    """An ``--output`` path the system cannot hold (a name past its limit, a folder like
+    ``/proc`` that takes no file) is ``cannot write PATH: reason``, exit 2, not a crash."""
+    import errno
+
+    from mlprod_cli.adapters.files import cannot_write
+
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ENOENT, errno.ENOTDIR, errno.EINVAL):
+            raise cannot_write(output, exc) from None
+        raise
+
+
 def write_result(text: str, output: os.PathLike | None = None) -> None:
     """Print ``text`` to stdout, or write it atomically to ``output``."""
     if output is None:
@@ -235,7 +251,8 @@ def write_result(text: str, output: os.PathLike | None = None) -> None:
     from mlprod_cli.adapters.files import atomic_write_text
 
     refuse_project_inputs(output)
-    atomic_write_text(output, text if text.endswith("\n") else text + "\n")
+    with _writing(output):
+        atomic_write_text(output, text if text.endswith("\n") else text + "\n")
 
 
 def open_output(output: os.PathLike, option: str = "--output"):
@@ -247,7 +264,8 @@ def open_output(output: os.PathLike, option: str = "--output"):
     from mlprod_cli.adapters.files import AtomicFile
 
     refuse_project_inputs(output, option)
-    return AtomicFile(output)
+    with _writing(output):
+        return AtomicFile(output)
 
 
 def commit_output(result_file, text: str) -> None:
@@ -260,4 +278,5 @@ def write_bytes(data: bytes, output: os.PathLike, option: str = "--output") -> N
     from mlprod_cli.adapters.files import atomic_write_bytes
 
     refuse_project_inputs(output, option)
-    atomic_write_bytes(output, data)
+    with _writing(output):
+        atomic_write_bytes(output, data)

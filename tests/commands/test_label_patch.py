@@ -157,3 +157,14 @@ def test_the_rules_file_is_not_written_over_either(rules_trained, monkeypatch, c
     assert main(["models", "list", "--output", "rules.yaml"]) == 2
     assert "--output rules.yaml is the project's rules" in capsys.readouterr().err
     assert (rules_trained / "rules.yaml").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "output", ["a" * 250 + ".txt", "/proc/mlprod-report.txt"], ids=["name-past-the-limit", "proc"]
+)
+def test_an_output_the_system_cannot_hold_is_one_line_exit_2(here, capsys, tree_snapshot, output):
+    before = tree_snapshot(here)
+    assert main(["models", "list", "--output", output]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write ") and err.count("\n") == 1, err
+    assert tree_snapshot(here) == before

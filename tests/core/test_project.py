@@ -95,3 +95,15 @@ def test_a_config_that_is_not_a_file_is_still_the_projects(tmp_path, kind):
     else:
         config.symlink_to("gone.yaml")
     assert find_project_root(inner) == inner.resolve()
+
+
+def test_a_ctrl_c_during_the_hand_over_is_one_line_exit_130(tmp_path, monkeypatch, capsys):
+    from mlprod_cli.cli import main
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(project_mod, "delegate_if_needed", interrupted)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
