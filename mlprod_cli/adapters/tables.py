@@ -601,6 +601,14 @@ def _arrow_fields(fields: Mapping[str, Any]) -> list[Any]:
     ]
 
 
+def is_text(column: Any) -> bool:
+    """Whether ``column`` is a pandas object column whose present values are all ``str``
+    (its strings can be used as they are, not copied into new ones)."""
+    import pandas as pd
+
+    return column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
+
+
 def json_kind(value: Any) -> str:
     """What a JSON value is, for a message: ``null``, ``a number``, ``an array`` …"""
     if value is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlprod_cli.adapters.tables import check_regular, not_utf8
+from mlprod_cli.adapters.tables import check_regular, is_text, not_utf8
 from mlprod_cli.core.code import import_object
 from mlprod_cli.core.config import Config
 from mlprod_cli.core.words import plural
@@ -583,7 +583,7 @@ def conform(
             present = column.notna()
             # Text columns (pandas' string dtype, as Arrow readers give) are used as they
             # are; anything else (numbers as categories, mixed objects) becomes text.
-            if column.dtype == object and is_text(column):
+            if is_text(column):
                 # already text: the same strings, the missing ones as NaN (no copy of each)
                 column = column if present.all() else column.where(present, np.nan)
             elif not (pd.api.types.is_string_dtype(column) and column.dtype != object):
@@ -593,13 +593,6 @@ def conform(
                 findings.unseen_categories[name] = int((present & ~column.isin(categories)).sum())
         columns[name] = column
     return pd.DataFrame(columns, index=frame.index), findings
-
-
-def is_text(column: Any) -> bool:
-    """Whether every present value of an object column is a ``str``."""
-    import pandas as pd
-
-    return pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty")
 
 
 def cell_value(value: Any) -> Any:

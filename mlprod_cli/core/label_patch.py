@@ -40,11 +40,10 @@ def row_ids(frame: Any, id_column: str | None) -> Any:
     import numpy as np
 
     if id_column is not None:
-        import pandas as pd
+        from mlprod_cli.adapters.tables import is_text
 
         column = frame[id_column]
-        text = column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
-        if text:
+        if is_text(column):
             return column.to_numpy()  # the strings the frame holds, not a copy of each
         return np.asarray(column.astype(str), dtype=object)
     return np.asarray([f"row {int(i) + 1}" for i in frame.index])
