@@ -64,6 +64,16 @@ def serve(
             help="Rows of queued requests scored in one model call (1: one request per call).",
         ),
     ] = 256,
+    batch_wait_ms: Annotated[
+        float,
+        typer.Option(
+            "--batch-wait-ms",
+            min=0,
+            max=100,
+            help="Milliseconds the inference thread waits for requests in flight to join a "
+            "model call (only while other requests are in flight; 0: never waits).",
+        ),
+    ] = 1.0,
     check: Annotated[
         bool,
         typer.Option(
@@ -106,6 +116,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         model=check_version_id(model) if model else None,
         max_batch_rows=max_batch_rows,
+        batch_wait=batch_wait_ms / 1000,
         max_request_rows=max_request_rows,
         header_timeout=header_timeout,
         rules_from_file=rules_from_file,

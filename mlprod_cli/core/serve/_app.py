@@ -64,7 +64,9 @@ class _State:
         self.registry = workspace.registry
         self.metrics = Metrics(metrics_dir)
         self.holder = ModelHolder()
-        self.batcher = Batcher(options.max_batch_rows, metrics=self.metrics)
+        self.batcher = Batcher(
+            options.max_batch_rows, metrics=self.metrics, wait=options.batch_wait
+        )
         log_dir = workspace.request_log(options.log_dir)
         self.log = RequestLog(
             log_dir,
@@ -209,6 +211,14 @@ def create_app(
         return Response(described[1], media_type="application/json")
 
     async def predict(request) -> Response:
+        batcher = state.batcher
+        batcher.arrived()  # in flight until answered: the inference thread waits for it
+        try:
+            return await prediction(request)
+        finally:
+            batcher.left()
+
+    async def prediction(request) -> Response:
         given = request.headers.get("x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         headers = {"x-request-id": request_id}

@@ -1,10 +1,12 @@
-"""Scoring on one inference thread (:class:`Batcher`), requests that queue up
+"""Scoring on one inference thread (:class:`Batcher`), concurrent requests
 merged into one model call.
 
 A scikit-learn pipeline costs about the same for 1 row as for 500 (its
-per-call overhead dominates), so requests that arrive while the model is busy
-are scored together; a lone request is scored at once, so batching adds no
-wait.
+per-call overhead dominates), so requests that arrive together are scored
+together. Requests that queued up while the model was busy are merged without
+waiting; and when more requests were in the server at once than the queue
+holds, the thread waits a bounded time (``--batch-wait-ms``, 1 ms) for them
+to join. A lone client never waits: it is the only request in flight.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import contextlib
 import math
 import queue
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from mlprod_cli.core.serve._model import LoadedModel
-from mlprod_cli.core.serve._options import DEFAULT_MAX_BATCH_ROWS
+from mlprod_cli.core.serve._options import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_MAX_BATCH_ROWS
 
 if TYPE_CHECKING:
     from mlprod_cli.core.serve._metrics import Metrics
@@ -57,23 +60,49 @@ def _settle(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:
 
 
 class Batcher:
-    """Scores requests on one inference thread, merging those that queue up.
+    """Scores requests on one inference thread, merging concurrent ones.
 
     The thread takes the oldest waiting request and every other one already
-    waiting for the same model, up to ``max_rows`` rows, and scores them in one
-    ``predict_batch`` call. Nothing ever waits for a batch to fill: a lone
-    request is scored at once. Rows are scored independently by a fitted
-    scikit-learn estimator, so merging changes no prediction; if a merged call
-    raises, each request is scored alone so that only the faulty one fails.
-    Every call and its rows are counted in ``metrics``.
+    waiting for the same model, up to ``max_rows`` rows. If fewer requests
+    are in that batch than were in flight at once since the previous call
+    (:meth:`arrived` to :meth:`left`: the requests being read, checked,
+    scored or answered), the others are on their way: the thread waits for
+    them up to ``wait`` seconds, and scores as soon as they have all joined.
+    A lone client is never made to wait, nor is a request once the batch is
+    full. Rows are scored independently by a fitted scikit-learn estimator,
+    so merging changes no prediction; if a merged call raises, each request is
+    scored alone so that only the faulty one fails. Every call and its rows
+    are counted in ``metrics``.
     """
 
-    def __init__(self, max_rows: int = DEFAULT_MAX_BATCH_ROWS, *, metrics: Metrics):
+    def __init__(
+        self,
+        max_rows: int = DEFAULT_MAX_BATCH_ROWS,
+        *,
+        metrics: Metrics,
+        wait: float = DEFAULT_BATCH_WAIT_SECONDS,
+    ):
         self.max_rows = max(1, max_rows)
+        self.wait = max(0.0, wait)
         self.metrics = metrics
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Requests in the server now, and the most at once since the last call.
+        # Written on the event loop, read by the inference thread: a stale read
+        # costs at most one wait, or one batch that could have been larger.
+        self.in_flight = 0
+        self._peak = 0
+
+    def arrived(self) -> None:
+        """A prediction request came in (the event loop calls it; :meth:`left` at its end)."""
+        self.in_flight += 1
+        if self.in_flight > self._peak:
+            self._peak = self.in_flight
+
+    def left(self) -> None:
+        """A prediction request was answered or refused."""
+        self.in_flight -= 1
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -116,12 +145,25 @@ class Batcher:
             held = None
             if job is _STOP:
                 return
+            expected = self._peak  # requests in flight at once since the last call
+            self._peak = self.in_flight
             batch, rows = [job], job.rows
+            deadline = None
             while rows < self.max_rows:
                 try:
                     more = self._jobs.get_nowait()
                 except queue.Empty:
-                    break
+                    if len(batch) >= expected or self.wait <= 0:
+                        break
+                    if deadline is None:
+                        deadline = time.monotonic() + self.wait
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:  # blocking here lets the event loop run: the others can arrive
+                        more = self._jobs.get(timeout=left)
+                    except queue.Empty:
+                        break
                 if more is _STOP or more.model is not job.model or rows + more.rows > self.max_rows:
                     held = more
                     break

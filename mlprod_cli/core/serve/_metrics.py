@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+BATCH_ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
 
 
@@ -136,6 +137,12 @@ class Metrics:
             "Calls to the model; requests queued together share one call.",
         )
         self._rows = counter("mlprod_inference_rows_total", "Rows given to the model.")
+        self._batch_rows = Histogram(
+            "mlprod_inference_batch_rows",
+            "Rows in each call to the model: how much concurrent requests were merged.",
+            buckets=BATCH_ROW_BUCKETS,
+            registry=self.registry,
+        )
         self._log_lines = counter(
             "mlprod_request_log_lines_total", "Rows written to the request log."
         )
@@ -275,6 +282,7 @@ class Metrics:
         """One call to the model, with ``rows`` rows."""
         self._batches.inc()
         self._rows.inc(rows)
+        self._batch_rows.observe(rows)
 
     def logged(self, lines: int) -> None:
         """Lines written to the request log (and seen in a file still there)."""

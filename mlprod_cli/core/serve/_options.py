@@ -11,6 +11,8 @@ from pathlib import Path
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB
 DEFAULT_MAX_BATCH_ROWS = 256
+DEFAULT_BATCH_WAIT_SECONDS = 0.001  # for requests in flight to join a model call
+MAX_BATCH_WAIT_SECONDS = 0.1
 DEFAULT_MAX_REQUEST_ROWS = 10_000  # rows in one /predict body; more is a 422
 DEFAULT_LOG_MAX_BYTES = 100_000_000  # then requests-DAY.N.jsonl
 DEFAULT_LOG_QUEUE_ROWS = 100_000  # rows waiting for the writer; beyond: dropped, counted
@@ -42,6 +44,7 @@ class ServeOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     model: str | None = None  # a pinned version; None follows active.json
     max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    batch_wait: float = DEFAULT_BATCH_WAIT_SECONDS  # seconds; --batch-wait-ms
     max_request_rows: int = DEFAULT_MAX_REQUEST_ROWS
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     log_queue_rows: int = DEFAULT_LOG_QUEUE_ROWS

@@ -23,7 +23,8 @@ from typing import Any
 from mlprod_cli.core.serve._app import create_app
 from mlprod_cli.core.serve._connections import HEADER_TIMEOUT_ATTRIBUTE, PROTOCOL, Listener
 from mlprod_cli.core.serve._model import LoadedModel
-from mlprod_cli.core.serve._options import ServeOptions
+from mlprod_cli.core.serve._options import MAX_BATCH_WAIT_SECONDS, ServeOptions
+from mlprod_cli.core.serve._watcher import freeze_heap
 from mlprod_cli.core.workspace import Workspace
 from mlprod_cli.errors import MlprodError, UsageError
 
@@ -39,12 +40,14 @@ def app_from_environment() -> Any:
     if settings.get("log_dir"):
         settings["log_dir"] = Path(settings["log_dir"])
     metrics_dir = os.environ.get(METRICS_DIR_ENV)
-    return create_app(
+    app = create_app(
         workspace,
         ServeOptions(**settings),
         per_process_logs=True,
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
+    freeze_heap(start=True)
+    return app
 
 
 LOG_CONFIG: dict[str, Any] = {
@@ -109,6 +112,7 @@ class PreparedServer:
         for name in (METRICS_DIR_ENV, METRICS_DIR_ENV.lower()):
             os.environ.pop(name, None)
         app = create_app(self.workspace, self.options, model=self.model)
+        freeze_heap(start=True)
         config = uvicorn.Config(app, **common)
         setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
         server = _server_class()(config)
@@ -138,6 +142,7 @@ class PreparedServer:
             "log_dir": str(self.log_dir),
             "max_body_bytes": self.options.max_body_bytes,
             "max_batch_rows": self.options.max_batch_rows,
+            "batch_wait": self.options.batch_wait,
             "max_request_rows": self.options.max_request_rows,
             "log_max_bytes": self.options.log_max_bytes,
             "log_queue_rows": self.options.log_queue_rows,
@@ -155,10 +160,11 @@ class PreparedServer:
             **common,
         )
         setattr(config, HEADER_TIMEOUT_ATTRIBUTE, self.options.header_timeout)
-        # The workers get a plain socket (a Listener cannot be pickled to them); the
-        # exception handler of _connections still keeps their logs quiet.
-        sockets = [socket.fromfd(self.socket.fileno(), self.socket.family, self.socket.type)]
-        sockets[0].set_inheritable(True)
+        # Each worker listens on a socket of its own, bound to the same port with
+        # SO_REUSEPORT: the kernel then spreads new connections evenly over the
+        # workers. On one shared socket, the first worker to wake up accepted every
+        # connection that was waiting (8 of 8, measured), and the other one idled.
+        sockets = [_WorkerSocket(self.socket.family, self.socket.getsockname()[:2])]
         try:
             # uvicorn.run would bind a socket of its own without IPPROTO_TCP (see
             # _bind); older uvicorn releases take the worker function as `target`.
@@ -169,11 +175,31 @@ class PreparedServer:
                 Multiprocess(config, sockets=sockets).run()
         finally:
             with contextlib.suppress(OSError):
-                sockets[0].close()
-            with contextlib.suppress(OSError):
                 self.socket.close()
             os.environ.pop(METRICS_DIR_ENV, None)
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class _WorkerSocket:
+    """What ``--workers N`` hands each worker instead of a socket: pickled to the
+    worker, it comes out as a :class:`Listener` of the worker's own, bound to the
+    server's address with ``SO_REUSEPORT`` (the parent's bound socket has it too,
+    and holds the port; it never listens, so it is given no connections)."""
+
+    def __init__(self, family: int, address: tuple[Any, ...]):
+        self.family = family
+        self.address = address
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_listen_in_worker, (self.family, self.address))
+
+
+def _listen_in_worker(family: int, address: tuple[Any, ...]) -> socket.socket:
+    sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
 
 
 _SERVER_CLASS: Any = None
@@ -208,7 +234,9 @@ def _server_class() -> Any:
     return _SERVER_CLASS
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """The server's socket, bound (not listening). ``reuse_port``: for ``--workers
+    N``, whose workers bind sockets of their own to the same port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
     # sockets that say they are TCP. With Nagle on, a response written as headers
@@ -216,6 +244,8 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see _connections
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
@@ -287,6 +317,10 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
         raise UsageError(f"--max-body-bytes {options.max_body_bytes}: must be at least 1")
     if options.max_request_rows < 1:
         raise UsageError(f"--max-request-rows {options.max_request_rows}: must be at least 1")
+    if not 0 <= options.batch_wait <= MAX_BATCH_WAIT_SECONDS:  # NaN too
+        raise UsageError(
+            f"--batch-wait-ms {options.batch_wait * 1000:g}: must be from 0 to {MAX_BATCH_WAIT_SECONDS * 1000:g}"
+        )
     if not 0 < options.header_timeout <= 3600:  # NaN too
         raise UsageError(
             f"--header-timeout {options.header_timeout}: must be more than 0 and at most 3600 seconds"
@@ -303,7 +337,7 @@ def prepare(workspace: Workspace, options: ServeOptions) -> PreparedServer:
     # Rules that differ from the project's file are refused before the port is bound.
     rules = version_rules(workspace, version, from_file=options.rules_from_file)
     # Bound before the log folder is made: a host or port it cannot use leaves no folder.
-    sock = _bind(host, port)
+    sock = _bind(host, port, reuse_port=options.workers > 1)
     port = sock.getsockname()[1]  # the one the system chose for --port 0
     try:
         _make_log_dir(log_dir)

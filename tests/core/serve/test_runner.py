@@ -44,3 +44,75 @@ def test_prepare_binds_loopback_by_default_and_loads_the_model(served_project, t
         assert (tmp_path / "l").is_dir()
     finally:
         server.socket.close()
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_connections_and_answer_at_once(active, tmp_path):
+    """--workers 2: new connections are spread over both workers (a socket of each
+    with SO_REUSEPORT), and answers are not held back by Nagle's algorithm."""
+    import http.client
+    import json
+    import statistics
+    import time
+
+    from tests.serving import (
+        ROW,
+        free_port,
+        metric,
+        parse_metrics,
+        request,
+        start,
+        stop,
+        wait_ready,
+    )
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    output = open(tmp_path / "serve.log", "w")  # noqa: SIM115
+    process = start(active, "--port", str(port), "--workers", "2", output=output)
+    log_dir = active / "logs" / "requests"
+    body = json.dumps(ROW).encode()
+    try:
+        wait_ready(process, base)
+        deadline = time.monotonic() + 60
+        while metric(parse_metrics(request(f"{base}/metrics")[2].decode()), "mlprod_model_reloads_total") < 2:  # fmt: skip
+            assert time.monotonic() < deadline, "the second worker never loaded its model"
+            time.sleep(0.2)
+        time.sleep(1.0)  # and listens
+        # 32 connections opened at once, then a request on each.
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(32)]
+        for connection in connections:
+            connection.connect()
+        answers: list[int] = []
+        for connection in connections:
+            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+        for connection in connections:
+            response = connection.getresponse()
+            response.read()
+            answers.append(response.status)
+            connection.close()
+        assert answers == [200] * 32
+        # With one shared socket, the worker that woke first took them all.
+        deadline = time.monotonic() + 10
+        while sum(len(f.read_text().splitlines()) for f in log_dir.glob("requests-*.pid*.jsonl")) < 32:  # fmt: skip
+            assert time.monotonic() < deadline, "the request log lacks lines"
+            time.sleep(0.1)
+        lines = [len(f.read_text().splitlines()) for f in log_dir.glob("requests-*.pid*.jsonl")]
+        assert len(lines) == 2 and min(lines) >= 4, lines
+        # Keep-alive requests on one connection: each answered in a few ms, not after
+        # the client's delayed ACK (40 ms) that Nagle's algorithm waits for.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        took = []
+        for _ in range(20):
+            started = time.perf_counter()
+            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            assert response.status == 200
+            response.read()
+            took.append(time.perf_counter() - started)
+        connection.close()
+        assert statistics.median(took) < 0.035, took
+    finally:
+        code = stop(process)
+        output.close()
+    assert code == 0, (tmp_path / "serve.log").read_text()
