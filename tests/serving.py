@@ -217,3 +217,20 @@ def skew_report(project: Path, log_dir: Path) -> tuple[int, dict, str]:
     )
     assert run.returncode in (0, 1), run.stderr  # 1: a distance over its threshold
     return run.returncode, json.loads(run.stdout), run.stderr
+
+
+def predictions_per_worker(metrics_dir: Path) -> list[float]:
+    """The /predict requests each worker of ``--workers N`` answered, from the
+    files it keeps its counters in (``counter_<pid>.db``, prometheus_client's
+    multiprocess mode): how the connections were spread."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts = []
+    for file in sorted(metrics_dir.glob("counter_*.db")):
+        total = 0.0
+        for family in MultiProcessCollector.merge([str(file)], accumulate=True):
+            for sample in family.samples:
+                if sample.name == "mlprod_requests_total" and sample.labels.get("endpoint") == "/predict":  # fmt: skip
+                    total += sample.value
+        counts.append(total)
+    return counts

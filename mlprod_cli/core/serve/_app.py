@@ -55,7 +55,6 @@ class _State:
         workspace: Workspace,
         options: ServeOptions,
         *,
-        per_process_logs: bool,
         metrics_dir: Path | None,
     ):
         self.workspace = workspace
@@ -73,7 +72,6 @@ class _State:
             metrics=self.metrics,
             max_bytes=options.log_max_bytes,
             max_pending_rows=options.log_queue_rows,
-            per_process=per_process_logs,
         )
         self.watcher = ModelWatcher(
             self.registry,
@@ -106,7 +104,6 @@ def create_app(
     options: ServeOptions | None = None,
     *,
     model: LoadedModel | None = None,
-    per_process_logs: bool = False,
     metrics_dir: Path | None = None,
 ) -> Any:
     """The FastAPI application serving the workspace's registry.
@@ -120,15 +117,16 @@ def create_app(
     inference thread finish and flushes and closes the request log. SIGHUP
     checks the active model at once and reopens the request log.
 
-    ``per_process_logs`` and ``metrics_dir`` are for one of ``--workers N``:
-    log files of its own, and metrics in the folder all the workers share
-    (``PROMETHEUS_MULTIPROC_DIR``, set before ``prometheus_client`` is imported).
+    ``metrics_dir`` is for one of ``--workers N``: metrics in the folder all
+    the workers share (``PROMETHEUS_MULTIPROC_DIR``, set before
+    ``prometheus_client`` is imported). The workers share the request log's
+    files too (see :mod:`._log`).
     """
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, Response
 
     options = options or ServeOptions()
-    state = _State(workspace, options, per_process_logs=per_process_logs, metrics_dir=metrics_dir)
+    state = _State(workspace, options, metrics_dir=metrics_dir)
     if model is not None:
         state.holder.current = model
         state.metrics.loaded(model, previous=None)

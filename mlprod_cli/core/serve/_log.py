@@ -22,6 +22,15 @@ Why the writer is made the way it is (issue 11, a full disk and a deleted folder
   counted in ``mlprod_request_log_dropped_total`` by reason; the server keeps
   answering. A failure is logged once when it starts and once when writing
   works again (with the count lost), not once per row.
+* **One log for every worker.** The workers of ``--workers N`` (and two
+  servers given one folder) append to the same files. Each append holds an
+  exclusive ``flock`` on the file from the size check to the last byte (and
+  the cut back of a failed write), so lines of two processes never
+  interleave, a failed write is always cut back (no other process appended
+  after it meanwhile), and a file is rolled to the next part by whichever
+  process finds it full, the others following to that part. Files kept per
+  process (``.pid<N>`` in the name, what earlier releases wrote) are still
+  read by ``skew``.
 * **Deleted or rotated files.** At most once every ``check_seconds`` (and on
   :meth:`reopen`, which SIGHUP calls) the open descriptor's device and inode are
   compared with the path's. A file renamed away (logrotate) is closed and the
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -85,9 +95,9 @@ class RequestLog:
 
     Files: ``requests-YYYY-MM-DD.jsonl`` per UTC day (the day of the request),
     then ``requests-YYYY-MM-DD.1.jsonl``, ``.2``… once a file would pass
-    ``max_bytes``. With ``per_process`` (several workers) every name carries
-    ``.pid<PID>`` before the part number, so no two processes write one file.
-    A restart appends to the day's newest file while it has room.
+    ``max_bytes``. Several processes may write one folder (the workers of
+    ``--workers N``): each append holds a lock on the file. A restart appends
+    to the day's newest file while it has room.
 
     :meth:`submit` never blocks: when ``max_pending_rows`` rows already wait
     for the writer, the rows are dropped. :meth:`close` writes what is queued,
@@ -102,14 +112,12 @@ class RequestLog:
         metrics: Metrics,
         max_bytes: int = DEFAULT_LOG_MAX_BYTES,
         max_pending_rows: int = DEFAULT_LOG_QUEUE_ROWS,
-        per_process: bool = False,
         check_seconds: float = DEFAULT_LOG_CHECK_SECONDS,
     ):
         self.folder = folder
         self.metrics = metrics
         self.max_bytes = max(1, max_bytes)
         self.max_pending_rows = max_pending_rows
-        self.pid_part = f".pid{os.getpid()}" if per_process else ""
         self.check_seconds = check_seconds
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -224,6 +232,10 @@ class RequestLog:
                 try:
                     end = self._ready_for(day, lines, start)
                     self._append(lines[start:end])
+                except _Full:  # another process filled the file: the next part
+                    self._close_file()
+                    self._open(self._part + 1)
+                    continue
                 except OSError as exc:
                     self._failed(exc, len(lines) - start)
                     return
@@ -255,31 +267,38 @@ class RequestLog:
         return end
 
     def _append(self, lines: list[bytes]) -> None:
-        """Write ``lines`` at the end of the file; on a failure, cut back to whole lines."""
+        """Write ``lines`` at the end of the file, holding its lock; on a failure, cut
+        back to whole lines. :class:`_Full` when the file has no room for them (the
+        lines other processes appended since this one's last write filled it)."""
         data = memoryview(b"".join(lines))
-        done = 0
-        try:
-            while done < len(data):
-                done += os.write(self._fd, data[done:])
-        except OSError as exc:
-            whole, kept = 0, 0
-            for line in lines:
-                if whole + len(line) > done:
-                    break
-                whole += len(line)
-                kept += 1
-            self._unchecked += kept
-            # O_APPEND: the descriptor's offset is the end of the bytes written here,
-            # wherever another process's appends may have put them.
-            end = os.lseek(self._fd, 0, os.SEEK_CUR)
-            self._size = end - done + whole
-            if done > whole:  # part of a record reached the file: cut it off
-                self._cut = (self._size, end)
-                with contextlib.suppress(OSError):
-                    self._cut_back(self._fd)
-            raise _WriteFailed(exc, kept) from exc
-        self._size = os.lseek(self._fd, 0, os.SEEK_CUR)
-        self._unchecked += len(lines)
+        fd = self._fd
+        with _locked(fd):
+            size = os.fstat(fd).st_size
+            if size and size + len(data) > self.max_bytes:
+                self._size = size
+                raise _Full
+            done = 0
+            try:
+                while done < len(data):
+                    done += os.write(fd, data[done:])
+            except OSError as exc:
+                whole, kept = 0, 0
+                for line in lines:
+                    if whole + len(line) > done:
+                        break
+                    whole += len(line)
+                    kept += 1
+                self._unchecked += kept
+                # O_APPEND: the descriptor's offset is the end of the bytes written here.
+                end = os.lseek(fd, 0, os.SEEK_CUR)
+                self._size = end - done + whole
+                if done > whole:  # part of a record reached the file: cut it off
+                    self._cut = (self._size, end)
+                    with contextlib.suppress(OSError):
+                        self._cut_back(fd)
+                raise _WriteFailed(exc, kept) from exc
+            self._size = os.lseek(fd, 0, os.SEEK_CUR)
+            self._unchecked += len(lines)
 
     def _cut_back(self, fd: int) -> None:
         """Cut off the part of a record a failed write left (raises if it cannot).
@@ -319,7 +338,7 @@ class RequestLog:
         self._checked_at = time.monotonic()
 
     def path_for(self, day: str, part: int) -> Path:
-        return self.folder / request_log.file_name(day, worker=self.pid_part, part=part)
+        return self.folder / request_log.file_name(day, part=part)
 
     def _newest_part(self, day: str) -> int:
         part = 0
@@ -407,6 +426,28 @@ class RequestLog:
                 self._lost,
             )
             self._failing, self._lost = None, 0
+
+
+@contextlib.contextmanager
+def _locked(fd: int):
+    """An exclusive ``flock`` on ``fd`` (released at the end). A file system that
+    has no such locks (ENOLCK) is written without: one process's lines stay whole."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        locked = False
+    else:
+        locked = True
+    try:
+        yield
+    finally:
+        if locked:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class _Full(Exception):
+    """The file has no room for the lines: they go to the next part."""
 
 
 class _WriteFailed(Exception):

@@ -43,7 +43,6 @@ def app_from_environment() -> Any:
     app = create_app(
         workspace,
         ServeOptions(**settings),
-        per_process_logs=True,
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
     freeze_heap(start=True)

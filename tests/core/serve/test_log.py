@@ -102,12 +102,53 @@ def test_a_full_log_queue_drops_and_counts_instead_of_blocking(tmp_path):
     assert metrics.value("mlprod_request_log_lines_total") == 2
 
 
-def test_workers_write_files_of_their_own(tmp_path):
-    log = RequestLog(tmp_path, metrics=Metrics(), per_process=True)
-    log.submit(*_entry(1))
-    log.close()
-    (path,) = request_log_files(tmp_path)
-    assert re.fullmatch(r"requests-2026-01-02\.pid\d+\.jsonl", path.name)
+WRITER = """
+import sys
+from pathlib import Path
+from mlprod_cli.core.serve import Metrics
+from mlprod_cli.core.serve._log import RequestLog
+folder, name = Path(sys.argv[1]), sys.argv[2]
+log = RequestLog(folder, metrics=Metrics(), max_bytes=20_000)
+sys.stdin.readline()  # all start together
+for i in range(300):
+    n = 1 + i % 5
+    rows = [{"age": j, "note": name * (10 + 7 * j)} for j in range(n)]
+    log.submit("2026-01-02T10:00:00.000Z", f"{name}-{i}", "v0002", rows, ["nevus"] * n, [{"nevus": 1.0}] * n)
+log.close()
+"""
+
+
+def test_workers_share_one_log_without_interleaving_a_line(tmp_path):
+    """Four processes (the workers of --workers 4) append to one folder at once:
+    every line is whole, none lost, each writer's in its order, every file within
+    its size (the parts rolled by whichever process found a file full)."""
+    import subprocess
+    import sys
+
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), name], stdin=subprocess.PIPE, text=True
+        )
+        for name in "abcd"
+    ]
+    for writer in writers:
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+    assert [writer.wait(timeout=120) for writer in writers] == [0] * 4
+    files = request_log_files(tmp_path)
+    assert len(files) > 10  # 4 x 900 rows of 90 to 400 bytes, 20,000 bytes a file
+    assert all(".pid" not in f.name for f in files)
+    assert all(f.stat().st_size <= 20_000 for f in files)
+    seen: dict[str, list[int]] = {name: [] for name in "abcd"}
+    for f in files:
+        for line in f.read_text().splitlines():
+            record = json.loads(line)
+            name, i = record["request_id"].split("-")
+            assert record["features"]["note"] == name * len(record["features"]["note"])
+            seen[name].append(int(i))
+    for name, order in seen.items():
+        assert len(order) == sum(1 + i % 5 for i in range(300)), name
+        assert order == sorted(order), name  # whole requests, in the order written
 
 
 def test_non_finite_values_in_unknown_fields_do_not_break_the_log(tmp_path):

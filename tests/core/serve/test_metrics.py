@@ -25,6 +25,7 @@ from tests.serving import (
     free_port,
     metric,
     parse_metrics,
+    predictions_per_worker,
     request,
     start,
     stop,
@@ -211,9 +212,10 @@ def test_serve_with_two_workers_exposes_one_set_of_metrics(active, tmp_path, mon
     sent = 0
     try:
         wait_ready(process, base)
-        # Until both workers have answered some (each logs to files of its own).
+        # Until both workers have answered some.
         deadline = time.monotonic() + 60
-        while len(list(log_dir.glob("requests-*.pid*.jsonl"))) < 2:
+        (folder,) = tmp_path.glob("mlprod-serve-metrics-*")
+        while len([n for n in predictions_per_worker(folder) if n]) < 2:
             assert time.monotonic() < deadline, "one worker answered every request"
             threads = [threading.Thread(target=request, args=(f"{base}/predict", body)) for _ in range(8)]  # fmt: skip
             for thread in threads:
@@ -221,8 +223,6 @@ def test_serve_with_two_workers_exposes_one_set_of_metrics(active, tmp_path, mon
             for thread in threads:
                 thread.join()
             sent += len(threads)
-            time.sleep(0.2)  # the log lines reach the files
-        (folder,) = tmp_path.glob("mlprod-serve-metrics-*")
         for _ in range(6):  # whichever worker answers
             status, _, text = request(f"{base}/metrics")
             assert status == 200
@@ -236,6 +236,16 @@ def test_serve_with_two_workers_exposes_one_set_of_metrics(active, tmp_path, mon
             assert metric(samples, "mlprod_model_info", version="v0002", kind="model") == 1
             assert metric(samples, "mlprod_model_ready") == 1
             assert metric(samples, "mlprod_model_reloads_total") == 2  # one per worker
+        # One request log: both workers' lines in the same file, each line whole.
+        deadline = time.monotonic() + 10
+        while True:
+            files = list(log_dir.glob("*.jsonl"))
+            lines = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+            if len(lines) >= sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [f.name for f in files] == [f"requests-{lines[0]['ts'][:10]}.jsonl"]
+        assert len(lines) == sent
     finally:
         code = stop(process)
         output.close()
